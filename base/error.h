@@ -1,0 +1,38 @@
+// Error types that name who is to blame: the user's input, the host, or a tool.
+//
+// Bisection and verdicts depend on the distinction: an InfraError is never the
+// kernel's fault (it maps to the infra-error verdict and to "skip" in a
+// bisection), while a ConfigError stops the program before anything runs.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace blackout {
+
+// Base of every error blackout raises on purpose; what() is a lowercase
+// "action target: cause" sentence.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The user's input is wrong (config file, flags, catalogue entry). Carries every
+// problem found, each already prefixed with file:line:column where known.
+class ConfigError : public Error {
+ public:
+  explicit ConfigError(std::vector<std::string> problems);
+  const std::vector<std::string>& problems() const { return problems_; }
+
+ private:
+  std::vector<std::string> problems_;
+};
+
+// The host or the harness failed (a tool, a download, QEMU): not the kernel.
+class InfraError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace blackout

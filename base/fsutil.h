@@ -1,0 +1,38 @@
+// File helpers every room needs: whole-file reads, crash-safe writes, the
+// user's cache directory and advisory locks between blackout processes.
+#pragma once
+
+#include <string>
+
+namespace blackout {
+
+// Reads a whole file; throws InfraError naming the path on failure.
+std::string ReadFile(const std::string& path);
+
+// Writes content to path so that a crash leaves either the old file or the new
+// one, never a torn one: write a sibling temporary, fsync, rename, fsync the dir.
+void WriteFileAtomic(const std::string& path, const std::string& content, int mode = 0644);
+
+// mkdir -p; throws InfraError on failure.
+void MakeDirs(const std::string& path);
+
+// $XDG_CACHE_HOME/blackout, else $HOME/.cache/blackout, else /var/cache/blackout.
+std::string CacheDir();
+
+// Absolute directory holding the running executable.
+std::string ExecutableDir();
+
+// An exclusive flock() on a lock file, held for the object's lifetime. Used to
+// keep two blackout processes from filling one cache entry at once.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace blackout

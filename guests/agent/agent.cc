@@ -1,0 +1,578 @@
+// blackout-agent: the static in-guest helper that /init execs as PID 1.
+//
+// It does three things and nothing else: (1) one heartbeat thread pinned to
+// each vCPU prints a sealed heartbeat line every interval, so the host can see
+// any vCPU stop; (2) it runs the workload described in /etc/blackout/workload.conf
+// (built-in stressors and injected faults); (3) it reports counters and powers
+// the guest off. It never exits: as PID 1, exiting would panic the kernel and
+// turn a harness problem into a false crash verdict.
+//
+// The heartbeat threads run SCHED_FIFO (priority 50) so that ordinary stress
+// load cannot starve them into false stalls; only a kernel that stops scheduling
+// a vCPU, or the injected freeze fault (SCHED_FIFO 99 with RT throttling off),
+// can silence one.
+//
+// workload.conf, one directive per line:
+//   duration SECONDS
+//   stressor KIND key=value ...
+//   fault KIND key=value ...
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "guests/agent/protocol.h"
+
+namespace {
+
+using Fields = std::map<std::string, std::string>;
+
+std::string g_nonce = "none";
+int g_ncpus = 1;
+std::atomic<bool> g_stop{false};
+
+// One write() per line: the tty layer keeps a single write whole, so lines from
+// different threads never interleave with each other.
+void WriteLine(const std::string& line) {
+  size_t done = 0;
+  while (done < line.size()) {
+    ssize_t n = write(1, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+void Status(const std::string& event, const std::string& fields = "") {
+  WriteLine(blackout::protocol::FormatStatus(g_nonce, event, fields));
+}
+
+[[noreturn]] void PowerOff() {
+  sync();
+  reboot(RB_POWER_OFF);
+  for (;;) pause();
+}
+
+[[noreturn]] void Fail(const std::string& reason) {
+  Status("error", "reason=" + reason);
+  PowerOff();
+}
+
+uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+bool PinTo(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+bool SetFifo(int priority) {
+  sched_param sp{};
+  sp.sched_priority = priority;
+  return sched_setscheduler(0, SCHED_FIFO, &sp) == 0;
+}
+
+std::string ReadSmallFile(const char* path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string CmdlineValue(const std::string& cmdline, const std::string& key) {
+  size_t pos = 0;
+  while ((pos = cmdline.find(key, pos)) != std::string::npos) {
+    if (pos == 0 || cmdline[pos - 1] == ' ') {
+      size_t start = pos + key.size();
+      size_t end = cmdline.find_first_of(" \n", start);
+      return cmdline.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    }
+    pos += key.size();
+  }
+  return "";
+}
+
+// Latency histogram in power-of-two microsecond buckets: cheap enough to update
+// on every operation, precise enough for p50/p99 in a report.
+class Histogram {
+ public:
+  void Add(uint64_t ns) {
+    uint64_t us = ns / 1000;
+    int b = 0;
+    while (us > 0 && b < kBuckets - 1) {
+      us >>= 1;
+      ++b;
+    }
+    buckets_[b].fetch_add(1, std::memory_order_relaxed);
+    uint64_t prev = max_ns_.load(std::memory_order_relaxed);
+    while (ns > prev && !max_ns_.compare_exchange_weak(prev, ns)) {
+    }
+  }
+  // Upper bound of the bucket holding quantile q, in microseconds.
+  uint64_t QuantileUs(double q) const {
+    uint64_t total = 0;
+    for (const auto& b : buckets_) total += b.load();
+    if (total == 0) return 0;
+    uint64_t want = static_cast<uint64_t>(q * static_cast<double>(total - 1)) + 1;
+    uint64_t seen = 0;
+    for (int i = 0; i < kBuckets; ++i) {
+      seen += buckets_[i].load();
+      if (seen >= want) return i == 0 ? 1 : (1ull << i);
+    }
+    return 1ull << (kBuckets - 1);
+  }
+  uint64_t MaxUs() const { return max_ns_.load() / 1000; }
+
+ private:
+  static constexpr int kBuckets = 40;
+  std::atomic<uint64_t> buckets_[kBuckets] = {};
+  std::atomic<uint64_t> max_ns_{0};
+};
+
+struct Counters {
+  std::atomic<uint64_t> ops{0};
+  std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> syncs{0};
+  Histogram latency;
+};
+
+int IntField(const Fields& f, const std::string& key, int fallback) {
+  auto it = f.find(key);
+  return it == f.end() ? fallback : std::atoi(it->second.c_str());
+}
+
+double NumField(const Fields& f, const std::string& key, double fallback) {
+  auto it = f.find(key);
+  return it == f.end() ? fallback : std::atof(it->second.c_str());
+}
+
+// ---- Heartbeats -----------------------------------------------------------
+
+void HeartbeatLoop(int cpu, int interval_ms) {
+  if (!PinTo(cpu)) {
+    Status("error", "reason=pin-heartbeat cpu=" + std::to_string(cpu));
+    return;
+  }
+  SetFifo(50);
+  uint64_t seq = 0;
+  timespec next;
+  clock_gettime(CLOCK_MONOTONIC, &next);
+  const long interval_ns = static_cast<long>(interval_ms) * 1000000L;
+  for (;;) {
+    WriteLine(blackout::protocol::FormatHeartbeat(g_nonce, cpu, seq++, NowNs()));
+    next.tv_nsec += interval_ns;
+    while (next.tv_nsec >= 1000000000L) {
+      next.tv_nsec -= 1000000000L;
+      next.tv_sec += 1;
+    }
+    // After a freeze, resume the cadence from now instead of bursting to catch up:
+    // a burst would hide how long the vCPU was silent.
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > next.tv_sec + 1) next = now;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nullptr) == EINTR) {
+    }
+  }
+}
+
+// ---- Stressors --------------------------------------------------------------
+// Each stressor feeds one step of the 2013 Xen PV spinlock hang (see
+// workloads/README.md): cross-CPU wake-ups, migrations, load imbalance that
+// triggers softirq load balancing, IO completions, and lock contention.
+
+struct Stressor {
+  std::string kind;
+  Fields fields;
+  Counters counters;
+  std::vector<std::thread> threads;
+};
+
+// Cross-CPU wake-ups: pairs of threads on different vCPUs bounce a byte
+// through two pipes, so every operation wakes a task on another CPU.
+void PingPong(Stressor* s, int index) {
+  int ab[2], ba[2];
+  if (pipe(ab) != 0 || pipe(ba) != 0) {
+    s->counters.errors++;
+    return;
+  }
+  int cpu_a = (2 * index) % g_ncpus, cpu_b = (2 * index + 1) % g_ncpus;
+  std::thread peer([&] {
+    PinTo(cpu_b);
+    char c;
+    while (read(ab[0], &c, 1) == 1) {
+      if (c == 'q' || write(ba[1], &c, 1) != 1) break;
+    }
+  });
+  PinTo(cpu_a);
+  char c = 'p';
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    uint64_t t0 = NowNs();
+    if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1) {
+      s->counters.errors++;
+      break;
+    }
+    s->counters.latency.Add(NowNs() - t0);
+    s->counters.ops++;
+  }
+  c = 'q';
+  (void)!write(ab[1], &c, 1);
+  peer.join();
+  for (int fd : {ab[0], ab[1], ba[0], ba[1]}) close(fd);
+}
+
+// Migrations: a thread that moves itself to the next vCPU in a loop makes the
+// scheduler take two runqueue locks per move (the first step of the race).
+void Migrate(Stressor* s, int index) {
+  int cpu = index % g_ncpus;
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    cpu = (cpu + 1) % g_ncpus;
+    uint64_t t0 = NowNs();
+    if (!PinTo(cpu)) {
+      s->counters.errors++;
+      continue;
+    }
+    s->counters.latency.Add(NowNs() - t0);
+    s->counters.ops++;
+    uint64_t until = NowNs() + 50000;
+    while (NowNs() < until) {
+    }
+  }
+}
+
+// Fork/exit bursts: short-lived tasks land on idle CPUs and leave imbalance
+// behind, which keeps softirq load balancing busy (the second step).
+void ForkExit(Stressor* s, int) {
+  int burst = IntField(s->fields, "burst", 8);
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    for (int i = 0; i < burst; ++i) {
+      uint64_t t0 = NowNs();
+      pid_t pid = fork();
+      if (pid == 0) _exit(0);
+      if (pid < 0) {
+        s->counters.errors++;
+        continue;
+      }
+      int st;
+      while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+      }
+      s->counters.latency.Add(NowNs() - t0);
+      s->counters.ops++;
+    }
+    usleep(5000);
+  }
+}
+
+void YieldStorm(Stressor* s, int) {
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    for (int i = 0; i < 256; ++i) sched_yield();
+    s->counters.ops += 256;
+  }
+}
+
+// Spin/sleep cycles: uneven, bursty CPU demand that the load balancer keeps
+// correcting.
+void SpinSleep(Stressor* s, int) {
+  uint64_t spin_ns = static_cast<uint64_t>(NumField(s->fields, "spin_ms", 5) * 1e6);
+  useconds_t sleep_us = static_cast<useconds_t>(NumField(s->fields, "sleep_ms", 5) * 1e3);
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    uint64_t until = NowNs() + spin_ns;
+    while (NowNs() < until) {
+    }
+    uint64_t t0 = NowNs();
+    usleep(sleep_us);
+    s->counters.latency.Add(NowNs() - t0);
+    s->counters.ops++;
+  }
+}
+
+// Lock contention on one futex: enough waiters that the kernel's hash-bucket
+// spinlocks take their slow path.
+void FutexContend(Stressor* s, int) {
+  static std::mutex shared;
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    uint64_t t0 = NowNs();
+    {
+      std::lock_guard<std::mutex> hold(shared);
+      s->counters.latency.Add(NowNs() - t0);
+      uint64_t until = NowNs() + 2000;
+      while (NowNs() < until) {
+      }
+    }
+    s->counters.ops++;
+  }
+}
+
+// IO: small writes, fsync and reads of a file; with O_DIRECT where the file
+// system supports it, so completions arrive as interrupts (the third step).
+void Io(Stressor* s, int index) {
+  std::string dir = s->fields.count("dir") ? s->fields["dir"] : "/tmp";
+  int block = IntField(s->fields, "block_size", 4096);
+  int sync_every = IntField(s->fields, "sync_every", 4);
+  int64_t file_size = static_cast<int64_t>(IntField(s->fields, "file_kb", 1024)) * 1024;
+  std::string path = dir + "/blackout-io-" + std::to_string(index);
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_DIRECT, 0644);
+  if (fd < 0) fd = open(path.c_str(), O_RDWR | O_CREAT, 0644);
+  if (fd < 0) {
+    s->counters.errors++;
+    return;
+  }
+  void* buf = nullptr;
+  if (posix_memalign(&buf, 4096, static_cast<size_t>(block)) != 0) {
+    s->counters.errors++;
+    close(fd);
+    return;
+  }
+  std::memset(buf, 0x5a, static_cast<size_t>(block));
+  unsigned seed = static_cast<unsigned>(index * 7919 + 1);
+  int64_t blocks = std::max<int64_t>(1, file_size / block);
+  for (uint64_t n = 0; !g_stop.load(std::memory_order_relaxed); ++n) {
+    off_t off = static_cast<off_t>((rand_r(&seed) % blocks) * block);
+    uint64_t t0 = NowNs();
+    ssize_t w = pwrite(fd, buf, static_cast<size_t>(block), off);
+    if (w != block) {
+      s->counters.errors++;
+      continue;
+    }
+    s->counters.bytes += static_cast<uint64_t>(w);
+    if (sync_every > 0 && n % static_cast<uint64_t>(sync_every) == 0) {
+      if (fsync(fd) == 0) {
+        s->counters.syncs++;
+      } else {
+        s->counters.errors++;
+      }
+    }
+    if (pread(fd, buf, static_cast<size_t>(block), off) != block) s->counters.errors++;
+    s->counters.latency.Add(NowNs() - t0);
+    s->counters.ops++;
+  }
+  free(buf);
+  close(fd);
+  unlink(path.c_str());
+}
+
+using StressFn = void (*)(Stressor*, int);
+const std::map<std::string, StressFn>& StressorTable() {
+  static const std::map<std::string, StressFn> table = {
+      {"pingpong", PingPong}, {"migrate", Migrate},        {"forkexit", ForkExit},
+      {"yield", YieldStorm},  {"spinsleep", SpinSleep},    {"futex", FutexContend},
+      {"io", Io},
+  };
+  return table;
+}
+
+std::string CounterFields(Stressor& s) {
+  Counters& c = s.counters;
+  std::string out = "name=" + s.kind + " ops=" + std::to_string(c.ops.load()) +
+                    " errors=" + std::to_string(c.errors.load()) +
+                    " p50_us=" + std::to_string(c.latency.QuantileUs(0.5)) +
+                    " p99_us=" + std::to_string(c.latency.QuantileUs(0.99)) +
+                    " max_us=" + std::to_string(c.latency.MaxUs());
+  if (s.kind == "io") {
+    out += " bytes=" + std::to_string(c.bytes.load()) + " fsyncs=" + std::to_string(c.syncs.load());
+  }
+  return out;
+}
+
+// ---- Faults -----------------------------------------------------------------
+// Injected on purpose by tests and by users who want to check the harness sees
+// what it should: a real guest-internal freeze, a real panic.
+
+struct Fault {
+  std::string kind;
+  Fields fields;
+};
+
+void WriteProc(const char* path, const char* value) {
+  int fd = open(path, O_WRONLY);
+  if (fd < 0) return;
+  (void)!write(fd, value, strlen(value));
+  close(fd);
+}
+
+// freeze: a SCHED_FIFO 99 spinner pinned to one vCPU with RT throttling off
+// starves everything else there, the heartbeat thread included, for `length`.
+void FreezeVcpu(int vcpu, double length_s) {
+  std::thread spinner([&] {
+    PinTo(vcpu);
+    WriteProc("/proc/sys/kernel/sched_rt_runtime_us", "-1");
+    if (!SetFifo(99)) {
+      Status("error", "reason=fifo-denied");
+      return;
+    }
+    uint64_t until = NowNs() + static_cast<uint64_t>(length_s * 1e9);
+    while (NowNs() < until) {
+    }
+  });
+  spinner.join();
+  WriteProc("/proc/sys/kernel/sched_rt_runtime_us", "950000");
+}
+
+void RunFault(const Fault& f) {
+  std::string kind = f.kind;
+  if (kind == "freeze") {
+    int vcpu = IntField(f.fields, "vcpu", 0);
+    double length = NumField(f.fields, "length", 5);
+    Status("fault-begin", "kind=freeze vcpu=" + std::to_string(vcpu) + " length=" +
+                              std::to_string(length));
+    FreezeVcpu(vcpu, length);
+    Status("fault-end", "kind=freeze vcpu=" + std::to_string(vcpu));
+  } else if (kind == "panic") {
+    Status("fault-begin", "kind=panic");
+    WriteProc("/proc/sys/kernel/sysrq", "1");
+    WriteProc("/proc/sysrq-trigger", "c");
+  } else {
+    Status("error", "reason=unknown-fault kind=" + kind);
+  }
+}
+
+// ---- Workload ----------------------------------------------------------------
+
+struct Workload {
+  double duration_s = 60;
+  std::vector<std::unique_ptr<Stressor>> stressors;
+  std::vector<Fault> faults;
+};
+
+Fields ParseFields(std::istringstream& in) {
+  Fields fields;
+  std::string kv;
+  while (in >> kv) {
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos) fields[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return fields;
+}
+
+bool LoadWorkload(const char* path, Workload* w, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = "no-workload-file";
+    return false;
+  }
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    std::istringstream words(line);
+    std::string directive;
+    if (!(words >> directive) || directive[0] == '#') continue;
+    if (directive == "duration") {
+      words >> w->duration_s;
+    } else if (directive == "stressor") {
+      auto s = std::make_unique<Stressor>();
+      words >> s->kind;
+      s->fields = ParseFields(words);
+      if (!StressorTable().count(s->kind)) {
+        *error = "unknown-stressor:" + s->kind + " line=" + std::to_string(lineno);
+        return false;
+      }
+      w->stressors.push_back(std::move(s));
+    } else if (directive == "fault") {
+      Fault f;
+      words >> f.kind;
+      f.fields = ParseFields(words);
+      w->faults.push_back(f);
+    } else {
+      *error = "bad-directive line=" + std::to_string(lineno);
+      return false;
+    }
+  }
+  return true;
+}
+
+void RunWorkload(Workload& w) {
+  std::string kinds;
+  for (auto& s : w.stressors) kinds += (kinds.empty() ? "" : "+") + s->kind;
+  Status("workload-start", "duration=" + std::to_string(static_cast<int>(w.duration_s)) +
+                               " stressors=" + (kinds.empty() ? "none" : kinds));
+  for (auto& s : w.stressors) {
+    int threads = IntField(s->fields, "threads", 1);
+    StressFn fn = StressorTable().at(s->kind);
+    for (int i = 0; i < threads; ++i) s->threads.emplace_back(fn, s.get(), i);
+  }
+  std::vector<std::thread> fault_threads;
+  uint64_t start = NowNs();
+  for (const Fault& f : w.faults) {
+    fault_threads.emplace_back([f, start] {
+      uint64_t at = start + static_cast<uint64_t>(NumField(f.fields, "at", 0) * 1e9);
+      while (NowNs() < at && !g_stop.load()) usleep(10000);
+      if (!g_stop.load()) RunFault(f);
+    });
+  }
+  uint64_t end = start + static_cast<uint64_t>(w.duration_s * 1e9);
+  uint64_t next_progress = start + 10000000000ull;
+  while (NowNs() < end) {
+    usleep(50000);
+    if (NowNs() >= next_progress) {
+      uint64_t ops = 0;
+      for (auto& s : w.stressors) ops += s->counters.ops.load();
+      Status("progress", "t=" + std::to_string((NowNs() - start) / 1000000000ull) +
+                             " ops=" + std::to_string(ops));
+      next_progress += 10000000000ull;
+    }
+  }
+  g_stop = true;
+  for (auto& s : w.stressors) {
+    for (auto& t : s->threads) t.join();
+  }
+  for (auto& t : fault_threads) t.join();
+  for (auto& s : w.stressors) Status("stressor", CounterFields(*s));
+  Status("workload-done", "seconds=" + std::to_string((NowNs() - start) / 1000000000ull));
+}
+
+}  // namespace
+
+int main() {
+  std::string cmdline = ReadSmallFile("/proc/cmdline");
+  std::string nonce = CmdlineValue(cmdline, blackout::protocol::kNonceArg);
+  if (!nonce.empty()) g_nonce = nonce;
+  int interval_ms = std::atoi(CmdlineValue(cmdline, blackout::protocol::kIntervalArg).c_str());
+  if (interval_ms <= 0) interval_ms = 200;
+  g_ncpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  if (g_ncpus < 1) g_ncpus = 1;
+
+  utsname uts{};
+  uname(&uts);
+  Status("hello", "vcpus=" + std::to_string(g_ncpus) + " kernel=" + uts.release +
+                      " interval_ms=" + std::to_string(interval_ms));
+
+  Workload workload;
+  std::string error;
+  if (!LoadWorkload("/etc/blackout/workload.conf", &workload, &error)) Fail(error);
+
+  for (int cpu = 0; cpu < g_ncpus; ++cpu) std::thread(HeartbeatLoop, cpu, interval_ms).detach();
+  RunWorkload(workload);
+  Status("done");
+  // Let the last heartbeats and the done line drain through the console.
+  usleep(300000);
+  PowerOff();
+}

@@ -1,0 +1,50 @@
+// A workload: which in-guest stressors run, how hard, for how long, and which
+// faults are injected on purpose. Parsed from YAML (the built-in definitions in
+// workloads/*.yaml are compiled into blackout) and rendered into the agent's
+// workload.conf.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/yaml_reader.h"
+
+namespace blackout {
+
+struct StressorSpec {
+  std::string kind;
+  std::map<std::string, std::string> params;  // threads and the kind's knobs
+};
+
+struct FaultSpec {
+  std::string kind;    // freeze | panic
+  double at_s = 0;     // after the workload starts
+  double length_s = 0; // freeze only
+  int vcpu = 0;        // freeze only
+};
+
+struct Workload {
+  std::string name;
+  std::string description;
+  double duration_s = 60;
+  std::vector<StressorSpec> stressors;
+  std::vector<FaultSpec> faults;
+};
+
+// The built-in workloads, by name (default, smoke, idle).
+const std::vector<Workload>& BuiltinWorkloads();
+// nullptr when there is no such built-in.
+const Workload* FindWorkload(const std::string& name);
+
+// Reads a workload mapping. With `base` set, the node may override parts of it
+// (duration, stressors, faults) and name/description are optional. Problems go
+// to `reader`.
+Workload ParseWorkload(const YAML::Node& node, YamlReader& reader, const Workload* base);
+
+// The agent's workload.conf for this workload.
+std::string AgentConf(const Workload& workload);
+
+}  // namespace blackout
