@@ -1,0 +1,368 @@
+#include "harness/detector.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace blackout {
+namespace {
+
+// Console lines longer than this are cut so a guest spewing without newlines
+// cannot grow our memory without bound.
+constexpr size_t kMaxLine = 64 * 1024;
+
+std::string Fmt(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2fs", seconds);
+  return buf;
+}
+
+std::string VcpuList(const std::vector<int>& vcpus) {
+  std::string out;
+  for (int v : vcpus) out += (out.empty() ? "" : ",") + std::to_string(v);
+  return out;
+}
+
+}  // namespace
+
+Detector::Detector(DetectorConfig config, double start_t)
+    : config_(std::move(config)), start_t_(start_t) {
+  size_t n = static_cast<size_t>(std::max(1, config_.vcpus));
+  last_host_.assign(n, 0);
+  last_guest_.assign(n, 0);
+  last_seq_.assign(n, 0);
+  seen_.assign(n, false);
+}
+
+void Detector::Emit(double t, const std::string& type, nlohmann::json data) {
+  events_.push_back(DetectorEvent{t, type, std::move(data)});
+}
+
+std::vector<DetectorEvent> Detector::TakeEvents() {
+  std::vector<DetectorEvent> out;
+  out.swap(events_);
+  return out;
+}
+
+void Detector::Bytes(double t, const std::string& data) {
+  size_t pos = 0;
+  while (pos < data.size()) {
+    size_t nl = data.find('\n', pos);
+    if (partial_.empty()) partial_t_ = t;
+    if (nl == std::string::npos) {
+      partial_.append(data, pos, std::string::npos);
+      if (partial_.size() > kMaxLine) {
+        Line(partial_t_, partial_);
+        partial_.clear();
+      }
+      return;
+    }
+    partial_.append(data, pos, nl - pos);
+    Line(partial_t_, partial_);
+    partial_.clear();
+    pos = nl + 1;
+  }
+}
+
+void Detector::TakeReports(std::vector<Report>& done) {
+  for (Report& r : done) {
+    Emit(r.host_t, "report",
+         {{"kind", ReportKindName(r.kind)}, {"type", r.type}, {"title", r.title},
+          {"lines", r.lines}});
+    reports_.push_back(std::move(r));
+  }
+  done.clear();
+}
+
+void Detector::Line(double t, const std::string& raw) {
+  if (finished_) return;
+  std::string line = raw;
+  while (!line.empty() && line.back() == '\r') line.pop_back();
+
+  struct Heartbeat hb;
+  switch (ParseHeartbeat(line, config_.nonce, &hb)) {
+    case RecordCheck::kOk: Heartbeat(t, hb); return;
+    case RecordCheck::kBadSeal: ++bad_seal_; return;
+    case RecordCheck::kForeign: ++foreign_; return;
+    case RecordCheck::kNone: break;
+  }
+  AgentStatus status;
+  switch (ParseStatus(line, config_.nonce, &status)) {
+    case RecordCheck::kOk: Status(t, status); return;
+    case RecordCheck::kBadSeal: ++bad_seal_; return;
+    case RecordCheck::kForeign: ++foreign_; return;
+    case RecordCheck::kNone: break;
+  }
+
+  std::vector<Report> done;
+  bool was_open = parser_.open();
+  parser_.Line(t, line, &done);
+  TakeReports(done);
+  if (!was_open && parser_.open() && !report_deadline_) {
+    // A crash or lockup report opened: read on briefly for its stack, then stop.
+    report_deadline_ = t + config_.report_grace_s;
+  }
+}
+
+void Detector::Heartbeat(double t, const struct Heartbeat& hb) {
+  if (hb.vcpu >= static_cast<int>(seen_.size())) {
+    ++out_of_range_;
+    return;
+  }
+  ++heartbeats_;
+  size_t v = static_cast<size_t>(hb.vcpu);
+  double guest = static_cast<double>(hb.guest_ns) / 1e9;
+  if (!first_heartbeat_) {
+    first_heartbeat_ = t;
+    // Every vCPU is expected to beat from now on.
+    std::fill(last_host_.begin(), last_host_.end(), t);
+    Emit(t, "first-heartbeat", {{"vcpu", hb.vcpu}, {"after_s", t - start_t_}});
+  }
+  if (seen_[v]) {
+    if (hb.seq > last_seq_[v] + 1) lost_ += hb.seq - last_seq_[v] - 1;
+    double gap = t - last_host_[v];
+    if (gap > config_.stall_s) {
+      Gap g{hb.vcpu, last_host_[v], t, last_guest_[v], guest};
+      gaps_.push_back(g);
+      Emit(t, "gap",
+           {{"vcpu", hb.vcpu}, {"host_start", g.host_start}, {"length_s", g.length()},
+            {"guest_advance_s", g.guest_advance()}});
+    }
+  } else {
+    seen_[v] = true;
+  }
+  last_host_[v] = t;
+  last_guest_[v] = guest;
+  last_seq_[v] = hb.seq;
+}
+
+void Detector::Status(double t, const AgentStatus& status) {
+  nlohmann::json data = status.fields;
+  data["event"] = status.event;
+  Emit(t, "agent", data);
+  if (status.event == "hello") {
+    guest_kernel_ = status.fields.count("kernel") ? status.fields.at("kernel") : "";
+  } else if (status.event == "workload-start") {
+    workload_start_ = t;
+  } else if (status.event == "stressor") {
+    nlohmann::json s;
+    for (const auto& [k, v] : status.fields) {
+      bool numeric = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+      s[k] = numeric ? nlohmann::json(std::stoull(v)) : nlohmann::json(v);
+    }
+    stressors_.push_back(s);
+  } else if (status.event == "done") {
+    done_ = true;
+    done_t_ = t;
+  } else if (status.event == "error") {
+    std::string reason = status.fields.count("reason") ? status.fields.at("reason") : "unknown";
+    agent_error_ = reason;
+    Decide(t, "agent error: " + reason);
+  }
+}
+
+void Detector::Tick(double t) {
+  if (finished_) return;
+  if (report_deadline_ && t >= *report_deadline_) {
+    std::vector<Report> done;
+    parser_.Flush(&done);
+    TakeReports(done);
+    bool serious = std::any_of(reports_.begin(), reports_.end(), [](const Report& r) {
+      return r.kind == ReportKind::kCrash || r.kind == ReportKind::kLockup;
+    });
+    report_deadline_.reset();
+    if (serious) Decide(t, "kernel report");
+  }
+  if (!first_heartbeat_) {
+    if (t - start_t_ > config_.boot_s && !boot_timed_out_) {
+      boot_timed_out_ = true;
+      Decide(t, "boot timeout");
+    }
+    return;
+  }
+  if (done_) {
+    if (t - *done_t_ > config_.done_grace_s) Decide(t, "done, VM did not power off");
+    return;
+  }
+  if (!heartbeat_lockup_t_) {
+    std::vector<int> silent;
+    for (size_t v = 0; v < last_host_.size(); ++v) {
+      if (t - last_host_[v] > config_.lockup_s) silent.push_back(static_cast<int>(v));
+    }
+    if (!silent.empty()) {
+      heartbeat_lockup_t_ = t;
+      bool whole = silent.size() == last_host_.size();
+      heartbeat_lockup_what_ = whole ? "whole guest" : "vCPU " + VcpuList(silent);
+      Emit(t, "heartbeat-lockup", {{"vcpus", silent}, {"silent_s", config_.lockup_s}});
+      Decide(t, "heartbeat lockup");
+    }
+  }
+  if (workload_start_ && !workload_overdue_ &&
+      t - *workload_start_ > config_.workload_s + config_.finish_slack_s) {
+    workload_overdue_ = true;
+    Decide(t, "workload overdue");
+  }
+}
+
+void Detector::VmExited(double t, bool clean, const std::string& why) {
+  if (vm_exit_) return;
+  vm_exit_ = why;
+  vm_exit_clean_ = clean;
+  Emit(t, "vm-exit", {{"clean", clean}, {"status", why}});
+  Decide(t, "vm exited");
+}
+
+void Detector::InfraFailure(double t, const std::string& why) {
+  if (infra_) return;
+  infra_ = why;
+  Emit(t, "infra-error", {{"reason", why}});
+  Decide(t, "infra error");
+}
+
+void Detector::Interrupted(double t) {
+  interrupted_ = true;
+  Emit(t, "interrupted", nlohmann::json::object());
+  Decide(t, "interrupted");
+}
+
+void Detector::Decide(double t, const std::string& reason) {
+  if (decided_) return;
+  decided_ = true;
+  Emit(t, "stop", {{"reason", reason}});
+}
+
+std::vector<Freeze> Detector::Freezes() const {
+  std::vector<Gap> sorted = gaps_;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Gap& a, const Gap& b) { return a.host_start < b.host_start; });
+  std::vector<Freeze> out;
+  for (const Gap& g : sorted) {
+    if (out.empty() || g.host_start > out.back().host_end) {
+      Freeze f;
+      f.host_start = g.host_start;
+      f.host_end = g.host_end;
+      f.guest_advance = g.guest_advance();
+      f.vcpus = {g.vcpu};
+      out.push_back(f);
+      continue;
+    }
+    Freeze& f = out.back();
+    f.host_end = std::max(f.host_end, g.host_end);
+    f.guest_advance = std::min(f.guest_advance, g.guest_advance());
+    if (std::find(f.vcpus.begin(), f.vcpus.end(), g.vcpu) == f.vcpus.end()) f.vcpus.push_back(g.vcpu);
+  }
+  for (Freeze& f : out) {
+    std::sort(f.vcpus.begin(), f.vcpus.end());
+    f.whole_guest = f.vcpus.size() == last_host_.size();
+    // The guest clock runs while the guest runs. If it advanced by much less
+    // than host time (beyond one heartbeat interval of slack), the VM was not
+    // being run: paused, or starved by the host.
+    double missing = f.length() - f.guest_advance;
+    f.cause = missing > 0.5 * (f.length() - config_.heartbeat_s) ? "vm-external" : "guest-internal";
+  }
+  return out;
+}
+
+void Detector::Finish(double t) {
+  if (finished_) return;
+  std::string tail = partial_;
+  partial_.clear();
+  if (!tail.empty()) Line(partial_t_, tail);
+  std::vector<Report> done;
+  parser_.Flush(&done);
+  TakeReports(done);
+  finished_ = true;
+  decided_ = true;
+
+  // The rules, in order. Kernel evidence beats everything that happened after
+  // it; a guest that never beat cannot have stalled or locked up.
+  const Report* crash = nullptr;
+  const Report* lockup = nullptr;
+  for (const Report& r : reports_) {
+    if (r.kind == ReportKind::kCrash && !crash) crash = &r;
+    if (r.kind == ReportKind::kLockup && !lockup) lockup = &r;
+  }
+  std::vector<Freeze> freezes = Freezes();
+  if (!first_heartbeat_) {
+    if (crash) {
+      verdict_ = Verdict::kBootFailure;
+      title_ = crash->title;
+    } else if (agent_error_) {
+      verdict_ = Verdict::kInfraError;
+      title_ = "agent error: " + *agent_error_;
+    } else if (infra_) {
+      verdict_ = Verdict::kInfraError;
+      title_ = *infra_;
+    } else if (vm_exit_ && !vm_exit_clean_) {
+      verdict_ = Verdict::kInfraError;
+      title_ = "vm died before the first heartbeat: " + *vm_exit_;
+    } else if (interrupted_) {
+      verdict_ = Verdict::kInfraError;
+      title_ = "interrupted before the first heartbeat";
+    } else if (vm_exit_) {
+      verdict_ = Verdict::kBootFailure;
+      title_ = "guest stopped before the first heartbeat";
+    } else {
+      verdict_ = Verdict::kBootFailure;
+      title_ = "no heartbeat within " + Fmt(config_.boot_s);
+    }
+  } else if (crash) {
+    verdict_ = Verdict::kCrash;
+    title_ = crash->title;
+  } else if (lockup) {
+    verdict_ = Verdict::kLockup;
+    title_ = lockup->title;
+  } else if (heartbeat_lockup_t_) {
+    verdict_ = Verdict::kLockup;
+    title_ = "lockup: no heartbeat from " + heartbeat_lockup_what_ + " for " + Fmt(config_.lockup_s);
+  } else if (workload_overdue_) {
+    verdict_ = Verdict::kLockup;
+    title_ = "lockup: workload did not finish within " +
+             Fmt(config_.workload_s + config_.finish_slack_s);
+  } else if (agent_error_) {
+    verdict_ = Verdict::kInfraError;
+    title_ = "agent error: " + *agent_error_;
+  } else if (!done_ && infra_) {
+    verdict_ = Verdict::kInfraError;
+    title_ = *infra_;
+  } else if (!done_ && vm_exit_ && !vm_exit_clean_) {
+    verdict_ = Verdict::kInfraError;
+    title_ = "vm died: " + *vm_exit_;
+  } else if (!done_ && vm_exit_) {
+    verdict_ = Verdict::kCrash;
+    title_ = "guest stopped before the workload finished";
+  } else if (!done_) {
+    verdict_ = Verdict::kInfraError;
+    title_ = interrupted_ ? "interrupted" : "run ended before the workload finished";
+  } else if (!freezes.empty()) {
+    const Freeze* longest = &freezes[0];
+    for (const Freeze& f : freezes) {
+      if (f.length() > longest->length()) longest = &f;
+    }
+    verdict_ = Verdict::kStall;
+    title_ = "stall: " + Fmt(longest->length()) + " " +
+             (longest->whole_guest ? "whole-guest freeze" : "freeze of vCPU " + VcpuList(longest->vcpus)) +
+             " (" + longest->cause + ")";
+    if (freezes.size() > 1) title_ += ", " + std::to_string(freezes.size()) + " freezes";
+  } else {
+    verdict_ = Verdict::kPass;
+    title_ = "pass";
+  }
+  for (const Freeze& f : freezes) {
+    Emit(f.host_end, "freeze",
+         {{"host_start", f.host_start}, {"length_s", f.length()}, {"vcpus", f.vcpus},
+          {"whole_guest", f.whole_guest}, {"cause", f.cause}, {"guest_advance_s", f.guest_advance}});
+  }
+  Emit(t, "verdict", {{"verdict", VerdictName(verdict_)}, {"title", title_}});
+}
+
+nlohmann::json Detector::Stats() const {
+  return {{"heartbeats", heartbeats_},
+          {"rejected_bad_seal", bad_seal_},
+          {"rejected_foreign_nonce", foreign_},
+          {"rejected_vcpu_out_of_range", out_of_range_},
+          {"lost_heartbeats", lost_},
+          {"guest_kernel", guest_kernel_},
+          {"stressors", stressors_}};
+}
+
+}  // namespace blackout

@@ -1,0 +1,228 @@
+#include "harness/detector.h"
+
+#include <gtest/gtest.h>
+
+#include "guests/agent/protocol.h"
+
+namespace blackout {
+namespace {
+
+// Drives a Detector with a scripted guest: heartbeats from each vCPU every
+// 0.2 s of host time, with the guest clock following host time unless told.
+class Script {
+ public:
+  explicit Script(int vcpus = 2, double stall = 2, double lockup = 30)
+      : vcpus_(vcpus), det_(Config(vcpus, stall, lockup), 0) {}
+
+  static DetectorConfig Config(int vcpus, double stall, double lockup) {
+    DetectorConfig c;
+    c.nonce = "n";
+    c.vcpus = vcpus;
+    c.stall_s = stall;
+    c.lockup_s = lockup;
+    c.boot_s = 100;
+    c.workload_s = 60;
+    return c;
+  }
+
+  void Status(const std::string& event, const std::string& fields = "") {
+    det_.Bytes(t_, protocol::FormatStatus("n", event, fields));
+  }
+  // Beats for `seconds`; vCPUs in `silent` stay quiet; the guest clock advances
+  // at `guest_rate` of host time.
+  void Beat(double seconds, std::vector<int> silent = {}, double guest_rate = 1.0) {
+    for (double end = t_ + seconds; t_ < end - 1e-9; t_ += 0.2) {
+      guest_ += 0.2 * guest_rate;
+      for (int v = 0; v < vcpus_; ++v) {
+        if (std::find(silent.begin(), silent.end(), v) != silent.end()) continue;
+        det_.Bytes(t_, protocol::FormatHeartbeat("n", v, seq_[v]++, static_cast<uint64_t>(guest_ * 1e9)));
+      }
+      det_.Tick(t_);
+    }
+  }
+  void Kernel(const std::string& line) { det_.Bytes(t_, line + "\n"); }
+  void Run(double seconds) {
+    Status("hello", "vcpus=2");
+    Status("workload-start", "duration=60");
+    Beat(seconds);
+  }
+  void Done() {
+    Status("done");
+    det_.VmExited(t_, true, "exit 0");
+    det_.Finish(t_);
+  }
+  Detector& det() { return det_; }
+  double t() const { return t_; }
+
+ private:
+  int vcpus_;
+  Detector det_;
+  double t_ = 5, guest_ = 1;
+  uint64_t seq_[8] = {};
+};
+
+TEST(Detector, CleanRunPasses) {
+  Script s;
+  s.Run(20);
+  s.Done();
+  EXPECT_EQ(s.det().verdict(), Verdict::kPass);
+  EXPECT_TRUE(s.det().gaps().empty());
+  ASSERT_TRUE(s.det().first_heartbeat());
+  EXPECT_DOUBLE_EQ(*s.det().first_heartbeat(), 5.0);
+}
+
+TEST(Detector, PausedVmIsWholeGuestVmExternalStall) {
+  Script s;
+  s.Run(10);
+  s.Beat(8, {0, 1}, 0.0);  // paused: nobody beats and the guest clock stands still
+  s.Beat(10);
+  s.Done();
+  EXPECT_EQ(s.det().verdict(), Verdict::kStall);
+  auto freezes = s.det().Freezes();
+  ASSERT_EQ(freezes.size(), 1u);
+  EXPECT_TRUE(freezes[0].whole_guest);
+  EXPECT_EQ(freezes[0].cause, "vm-external");
+  EXPECT_NEAR(freezes[0].length(), 8.2, 0.21);
+  EXPECT_NE(s.det().title().find("whole-guest freeze (vm-external)"), std::string::npos)
+      << s.det().title();
+}
+
+TEST(Detector, OneVcpuFrozenInsideTheGuest) {
+  Script s;
+  s.Run(10);
+  s.Beat(5, {1});  // vCPU 1 silent, guest time runs on
+  s.Beat(10);
+  s.Done();
+  EXPECT_EQ(s.det().verdict(), Verdict::kStall);
+  auto freezes = s.det().Freezes();
+  ASSERT_EQ(freezes.size(), 1u);
+  EXPECT_EQ(freezes[0].vcpus, std::vector<int>{1});
+  EXPECT_FALSE(freezes[0].whole_guest);
+  EXPECT_EQ(freezes[0].cause, "guest-internal");
+}
+
+TEST(Detector, GapBelowThresholdIsNotAStall) {
+  Script s;
+  s.Run(10);
+  s.Beat(1.6, {0, 1});
+  s.Beat(10);
+  s.Done();
+  EXPECT_EQ(s.det().verdict(), Verdict::kPass);
+}
+
+TEST(Detector, SilenceBeyondLockupTimeoutIsLockup) {
+  Script s(2, 2, 10);
+  s.Run(5);
+  s.Beat(12, {0});
+  EXPECT_TRUE(s.det().decided());
+  s.det().Finish(s.t());
+  EXPECT_EQ(s.det().verdict(), Verdict::kLockup);
+  EXPECT_EQ(s.det().title(), "lockup: no heartbeat from vCPU 0 for 10.00s");
+}
+
+TEST(Detector, NoHeartbeatIsBootFailure) {
+  Script s;
+  s.det().Bytes(1, "[    0.000000] Linux version 6.1\n");
+  s.det().Tick(50);
+  EXPECT_FALSE(s.det().decided());
+  s.det().Tick(101);
+  EXPECT_TRUE(s.det().decided());
+  s.det().Finish(101);
+  EXPECT_EQ(s.det().verdict(), Verdict::kBootFailure);
+  EXPECT_EQ(s.det().title(), "no heartbeat within 100.00s");
+}
+
+TEST(Detector, PanicBeforeHeartbeatsIsBootFailureWithTitle) {
+  Script s;
+  s.det().Bytes(3, "[    6.1] Kernel panic - not syncing: No working init found.\n");
+  s.det().Tick(10);
+  EXPECT_TRUE(s.det().decided());
+  s.det().Finish(10);
+  EXPECT_EQ(s.det().verdict(), Verdict::kBootFailure);
+  EXPECT_EQ(s.det().title(), "kernel panic: No working init found.");
+}
+
+TEST(Detector, PanicDuringWorkloadIsCrash) {
+  Script s;
+  s.Run(5);
+  s.Kernel("[   20.0] sysrq: Trigger a crash");
+  s.Kernel("[   20.0] Kernel panic - not syncing: sysrq triggered crash");
+  s.Beat(1);
+  EXPECT_FALSE(s.det().decided());  // still inside the report grace period
+  s.Beat(3);
+  EXPECT_TRUE(s.det().decided());
+  s.det().Finish(s.t());
+  EXPECT_EQ(s.det().verdict(), Verdict::kCrash);
+  EXPECT_EQ(s.det().title(), "kernel panic: sysrq triggered crash");
+}
+
+TEST(Detector, KilledVmIsInfraError) {
+  Script s;
+  s.Run(5);
+  s.det().VmExited(s.t(), false, "killed by signal 9");
+  s.det().Finish(s.t());
+  EXPECT_EQ(s.det().verdict(), Verdict::kInfraError);
+  EXPECT_EQ(s.det().title(), "vm died: killed by signal 9");
+}
+
+TEST(Detector, CrashBeatsLaterInfraError) {
+  Script s;
+  s.Run(5);
+  s.Kernel("[   20.0] BUG: kernel NULL pointer dereference, address: 0000000000000000");
+  s.det().VmExited(s.t(), false, "killed by signal 9");
+  s.det().Finish(s.t());
+  EXPECT_EQ(s.det().verdict(), Verdict::kCrash);
+}
+
+TEST(Detector, ForeignAndTornRecordsAreCountedNotUsed) {
+  Script s;
+  s.Run(2);
+  s.det().Bytes(s.t(), protocol::FormatHeartbeat("stale", 0, 1, 1));
+  std::string torn = protocol::FormatHeartbeat("n", 0, 99, 1);
+  torn.insert(8, "junk");
+  s.det().Bytes(s.t(), torn);
+  s.Done();
+  EXPECT_EQ(s.det().Stats()["rejected_foreign_nonce"], 1);
+  EXPECT_EQ(s.det().Stats()["rejected_bad_seal"], 1);
+  EXPECT_EQ(s.det().verdict(), Verdict::kPass);
+}
+
+TEST(Detector, LineSplitAcrossChunksIsFound) {
+  Script s;
+  s.Run(2);
+  std::string beat = protocol::FormatHeartbeat("n", 0, 1000, 9e9);
+  uint64_t before = s.det().Stats()["heartbeats"];
+  s.det().Bytes(s.t(), beat.substr(0, 10));
+  s.det().Bytes(s.t() + 0.01, beat.substr(10));
+  EXPECT_EQ(s.det().Stats()["heartbeats"], before + 1);
+}
+
+TEST(Detector, AgentErrorIsInfraError) {
+  Script s;
+  s.Status("error", "reason=no-workload-file");
+  EXPECT_TRUE(s.det().decided());
+  s.det().Finish(s.t());
+  EXPECT_EQ(s.det().verdict(), Verdict::kInfraError);
+}
+
+TEST(Detector, PoweredOffEarlyIsCrash) {
+  Script s;
+  s.Run(5);
+  s.det().VmExited(s.t(), true, "exit 0");
+  s.det().Finish(s.t());
+  EXPECT_EQ(s.det().verdict(), Verdict::kCrash);
+}
+
+TEST(Detector, StressorCountersAreKept) {
+  Script s;
+  s.Run(2);
+  s.Status("stressor", "name=io ops=10 errors=0 bytes=40960 fsyncs=3");
+  s.Done();
+  auto stressors = s.det().Stats()["stressors"];
+  ASSERT_EQ(stressors.size(), 1u);
+  EXPECT_EQ(stressors[0]["name"], "io");
+  EXPECT_EQ(stressors[0]["bytes"], 40960);
+}
+
+}  // namespace
+}  // namespace blackout

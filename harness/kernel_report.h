@@ -1,0 +1,70 @@
+// Recognises kernel and Xen reports in console lines and gives each a stable
+// title in the style kernel engineers search for ("BUG: soft lockup in
+// FUNC", "INFO: task hung in FUNC", "kernel panic: ...").
+//
+// A report opens at its first line and collects the lines after it (stack,
+// registers) until it ends ("---[ end"), another report opens, enough lines have
+// passed, or the caller flushes; FUNC then comes from the RIP or the first call
+// trace frame that is not watchdog, RCU, scheduler or exception plumbing (as
+// syzkaller's pkg/report does). All patterns are matched at once by an RE2::Set.
+// Pure: no I/O, no clock.
+#pragma once
+
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+
+namespace blackout {
+
+enum class ReportKind {
+  kCrash,    // panic, Oops, BUG, GPF, KASAN, Xen domain crash / fatal
+  kLockup,   // soft/hard lockup, RCU stall, hung task, workqueue/spinlock lockup
+  kWarning,  // WARNING: kept and shown, does not change the verdict
+  kNote,     // e.g. clocksource marked unstable: context for a freeze
+};
+const char* ReportKindName(ReportKind kind);
+
+struct Report {
+  ReportKind kind;
+  std::string type;   // short stable id: "soft-lockup", "panic", "xen-domain-crash"
+  std::string title;  // "BUG: soft lockup in foo"
+  double host_t = 0;  // when the first line arrived
+  std::vector<std::string> lines;
+};
+
+class ReportParser {
+ public:
+  ReportParser();
+  ~ReportParser();
+  ReportParser(const ReportParser&) = delete;
+  ReportParser& operator=(const ReportParser&) = delete;
+
+  // One console line (without its newline). Completed reports go to *done.
+  void Line(double host_t, const std::string& line, std::vector<Report>* done);
+  // Closes the open report, if any.
+  void Flush(std::vector<Report>* done);
+  // True while a report is collecting lines.
+  bool open() const { return open_ != nullptr; }
+
+ private:
+  struct Pattern;
+  struct Open;
+  void Close(std::vector<Report>* done);
+
+  std::vector<Pattern> patterns_;
+  std::unique_ptr<RE2::Set> set_;
+  std::unique_ptr<Open> open_;
+};
+
+// Removes a leading kernel timestamp "[  12.345678] " and trailing CR.
+std::string StripKernelPrefix(const std::string& line);
+
+// The function a report is about: RIP first, else the first call-trace frame
+// outside the plumbing list. Empty if none.
+std::string GuiltyFunction(const std::vector<std::string>& lines);
+
+}  // namespace blackout

@@ -1,0 +1,37 @@
+#include "results/verdict.h"
+
+namespace blackout {
+
+const char* VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kPass: return "pass";
+    case Verdict::kStall: return "stall";
+    case Verdict::kLockup: return "lockup";
+    case Verdict::kCrash: return "crash";
+    case Verdict::kBootFailure: return "boot-failure";
+    case Verdict::kInfraError: return "infra-error";
+  }
+  return "infra-error";
+}
+
+std::optional<Verdict> ParseVerdict(const std::string& name) {
+  for (Verdict v : {Verdict::kPass, Verdict::kStall, Verdict::kLockup, Verdict::kCrash,
+                    Verdict::kBootFailure, Verdict::kInfraError}) {
+    if (name == VerdictName(v)) return v;
+  }
+  return std::nullopt;
+}
+
+int VerdictExitCode(Verdict v) {
+  switch (v) {
+    case Verdict::kPass: return 0;
+    case Verdict::kStall: return 1;
+    case Verdict::kLockup: return 2;
+    case Verdict::kCrash: return 3;
+    case Verdict::kBootFailure: return 4;
+    case Verdict::kInfraError: return 5;
+  }
+  return 5;
+}
+
+}  // namespace blackout

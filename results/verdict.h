@@ -1,0 +1,26 @@
+// The six verdicts a run can get, their names and blackout's exit codes.
+//
+// Severity order (which verdict wins when several fire): crash > lockup >
+// infra-error > stall > pass; boot-failure applies when no heartbeat ever came.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace blackout {
+
+enum class Verdict { kPass, kStall, kLockup, kCrash, kBootFailure, kInfraError };
+
+// "pass", "stall", "lockup", "crash", "boot-failure", "infra-error".
+const char* VerdictName(Verdict v);
+std::optional<Verdict> ParseVerdict(const std::string& name);
+
+// Exit codes of `blackout run`: pass 0, stall 1, lockup 2, crash 3,
+// boot-failure 4, infra-error 5. (Usage and config errors exit 64, an
+// interrupted run 130.)
+int VerdictExitCode(Verdict v);
+
+inline constexpr int kExitUsage = 64;
+inline constexpr int kExitInterrupted = 130;
+
+}  // namespace blackout
