@@ -1,0 +1,132 @@
+#include "kernels/deb.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <vector>
+
+#include "base/error.h"
+#include "base/subprocess.h"
+
+namespace blackout {
+namespace {
+
+using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
+
+std::string ArchiveError(archive* a) {
+  const char* s = archive_error_string(a);
+  return s ? s : "unknown libarchive error";
+}
+
+// Feeds the current entry of an outer archive to an inner one.
+struct Nested {
+  archive* outer;
+  std::vector<char> buf = std::vector<char>(1 << 16);
+};
+
+la_ssize_t NestedRead(archive*, void* data, const void** block) {
+  auto* n = static_cast<Nested*>(data);
+  *block = n->buf.data();
+  return archive_read_data(n->outer, n->buf.data(), n->buf.size());
+}
+
+}  // namespace
+
+int ExtractDeb(const std::string& deb_path, const std::string& dest_dir,
+               const std::function<bool(const std::string& path)>& want) {
+  ArchivePtr outer(archive_read_new(), archive_read_free);
+  archive_read_support_format_ar(outer.get());
+  if (archive_read_open_filename(outer.get(), deb_path.c_str(), 1 << 16) != ARCHIVE_OK) {
+    throw InfraError("open package " + deb_path + ": " + ArchiveError(outer.get()));
+  }
+  archive_entry* entry;
+  while (archive_read_next_header(outer.get(), &entry) == ARCHIVE_OK) {
+    std::string name = archive_entry_pathname(entry);
+    if (name.rfind("data.tar", 0) != 0) continue;
+
+    Nested nested{outer.get()};
+    ArchivePtr inner(archive_read_new(), archive_read_free);
+    archive_read_support_format_tar(inner.get());
+    archive_read_support_filter_all(inner.get());
+    if (archive_read_open(inner.get(), &nested, nullptr, NestedRead, nullptr) != ARCHIVE_OK) {
+      throw InfraError("open " + name + " in " + deb_path + ": " + ArchiveError(inner.get()));
+    }
+    ArchivePtr disk(archive_write_disk_new(), archive_write_free);
+    archive_write_disk_set_options(disk.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+                                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                                   ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+    int written = 0;
+    archive_entry* e;
+    int r;
+    while ((r = archive_read_next_header(inner.get(), &e)) == ARCHIVE_OK) {
+      std::string path = archive_entry_pathname(e);
+      if (path.rfind("./", 0) == 0) path = path.substr(2);
+      if (path.empty() || !want(path)) continue;
+      // We rebase every path under dest_dir ourselves, so refuse what could
+      // escape it (libarchive's own absolute-path guard would trip on dest_dir).
+      if (path[0] == '/' || path.find("..") != std::string::npos) {
+        throw InfraError("extract " + deb_path + ": unsafe path '" + path + "' in the package");
+      }
+      archive_entry_set_pathname(e, (dest_dir + "/" + path).c_str());
+      // Hard links name their target by archive path: rebase it too.
+      if (const char* hl = archive_entry_hardlink(e)) {
+        std::string target = hl;
+        if (target.rfind("./", 0) == 0) target = target.substr(2);
+        archive_entry_set_hardlink(e, (dest_dir + "/" + target).c_str());
+      }
+      if (archive_write_header(disk.get(), e) != ARCHIVE_OK) {
+        throw InfraError("extract " + path + " from " + deb_path + ": " + ArchiveError(disk.get()));
+      }
+      const void* block;
+      size_t size;
+      la_int64_t offset;
+      while ((r = archive_read_data_block(inner.get(), &block, &size, &offset)) == ARCHIVE_OK) {
+        if (archive_write_data_block(disk.get(), block, size, offset) != ARCHIVE_OK) {
+          throw InfraError("write " + path + ": " + ArchiveError(disk.get()));
+        }
+      }
+      if (r != ARCHIVE_EOF) {
+        throw InfraError("read " + path + " from " + deb_path + ": " + ArchiveError(inner.get()));
+      }
+      archive_write_finish_entry(disk.get());
+      ++written;
+    }
+    if (r != ARCHIVE_EOF) {
+      throw InfraError("read " + name + " in " + deb_path + ": " + ArchiveError(inner.get()));
+    }
+    return written;
+  }
+  throw InfraError("read package " + deb_path + ": no data.tar member (not a .deb?)");
+}
+
+void GunzipFile(const std::string& gz_path, const std::string& out_path) {
+  ArchivePtr a(archive_read_new(), archive_read_free);
+  archive_read_support_filter_gzip(a.get());
+  archive_read_support_format_raw(a.get());
+  if (archive_read_open_filename(a.get(), gz_path.c_str(), 1 << 16) != ARCHIVE_OK) {
+    throw InfraError("open " + gz_path + ": " + ArchiveError(a.get()));
+  }
+  archive_entry* e;
+  if (archive_read_next_header(a.get(), &e) != ARCHIVE_OK) {
+    throw InfraError("decompress " + gz_path + ": " + ArchiveError(a.get()));
+  }
+  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
+    if (n < 0) throw InfraError("decompress " + gz_path + ": " + ArchiveError(a.get()));
+    if (n == 0) break;
+    out.write(buf.data(), n);
+  }
+  if (!out) throw InfraError("write " + out_path + ": " + std::strerror(errno));
+}
+
+std::string Sha256File(const std::string& path) {
+  std::string out = RunChecked({"sha256sum", "--", path}, {});
+  return out.substr(0, out.find(' '));
+}
+
+}  // namespace blackout

@@ -1,0 +1,23 @@
+// Reading Debian packages with libarchive: the ar container, then its
+// data.tar.* member, streamed (a kernel package is ~70 MB of xz).
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace blackout {
+
+// Extracts the members of deb's data archive whose path (without a leading
+// "./") `want` accepts into dest_dir, keeping their relative paths. Refuses
+// absolute paths and "..". Returns how many entries were written. Throws
+// InfraError naming the package on a malformed archive.
+int ExtractDeb(const std::string& deb_path, const std::string& dest_dir,
+               const std::function<bool(const std::string& path)>& want);
+
+// Decompresses a whole gzip file (Xen ships xen-*.gz) into out_path.
+void GunzipFile(const std::string& gz_path, const std::string& out_path);
+
+// Hex SHA-256 of a file.
+std::string Sha256File(const std::string& path);
+
+}  // namespace blackout

@@ -1,0 +1,136 @@
+#include "kernels/kernel.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "kernels/apt.h"
+#include "kernels/bzimage.h"
+#include "kernels/deb.h"
+
+namespace blackout {
+namespace fs = std::filesystem;
+namespace {
+
+std::string SafeKey(std::string key) {
+  for (char& c : key) {
+    if (c == ':' || c == '/') c = '_';
+  }
+  return key;
+}
+
+// The entry <cache>/apt/<key>, filled by `fill` into a private temporary
+// directory and renamed into place, under a lock: concurrent blackouts wait for
+// one another, and a crash mid-fill leaves only a temporary that the next fill
+// removes.
+std::string CacheEntry(const std::string& cache_dir, const std::string& key,
+                       const std::function<void(const std::string& tmp)>& fill) {
+  std::string root = cache_dir + "/apt";
+  MakeDirs(root);
+  std::string dir = root + "/" + SafeKey(key);
+  FileLock lock(dir + ".lock");
+  if (fs::exists(dir + "/.complete")) return dir;
+  for (const auto& e : fs::directory_iterator(root)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind(SafeKey(key) + ".tmp.", 0) == 0) fs::remove_all(e.path());
+  }
+  std::string tmp = dir + ".tmp." + std::to_string(getpid());
+  MakeDirs(tmp);
+  fill(tmp);
+  WriteFileAtomic(tmp + "/.complete", key + "\n");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::rename(tmp, dir, ec);
+  if (ec) throw InfraError("install cache entry " + dir + ": " + ec.message());
+  return dir;
+}
+
+std::string FindOne(const std::string& dir, const std::string& prefix) {
+  if (!fs::is_directory(dir)) return "";
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().filename().string().rfind(prefix, 0) == 0) return e.path().string();
+  }
+  return "";
+}
+
+double Since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+std::string ConfigValue(const std::string& text, const std::string& name) {
+  std::string key = "\nCONFIG_" + name + "=";
+  size_t at = ("\n" + text).find(key);
+  if (at == std::string::npos) return "";
+  size_t start = at + key.size() - 1;
+  size_t end = text.find('\n', start);
+  return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir) {
+  AptPackage pkg;
+  // A fully named build that is already cached needs no apt at all.
+  std::string pinned = cache_dir + "/apt/" + SafeKey(spec.package + "_" + spec.version);
+  if (!spec.version.empty() && fs::exists(pinned + "/.complete")) {
+    pkg.name = spec.package;
+    pkg.version = spec.version;
+  } else {
+    pkg = AptResolve(spec.package, spec.version);
+  }
+  std::string dir = CacheEntry(cache_dir, pkg.name + "_" + pkg.version, [&](const std::string& tmp) {
+    auto t0 = std::chrono::steady_clock::now();
+    Log("fetching kernel " + pkg.name + "=" + pkg.version + " with apt-get download");
+    std::string deb = AptDownload(pkg, tmp);
+    ExtractDeb(deb, tmp, [](const std::string& p) {
+      return p.rfind("boot/", 0) == 0 || p.rfind("lib/modules/", 0) == 0;
+    });
+    fs::remove(deb);
+    std::string bz = FindOne(tmp + "/boot", "vmlinuz-");
+    if (bz.empty()) throw InfraError("unpack " + pkg.name + ": no boot/vmlinuz-* in the package");
+    ExtractVmlinux(bz, tmp + "/vmlinux");
+    WriteFileAtomic(tmp + "/sha256", pkg.sha256 + "\n");
+    Log("kernel " + pkg.name + " ready in " + std::to_string(static_cast<int>(Since(t0))) + "s");
+  });
+
+  KernelArtifact k;
+  k.package = pkg.name;
+  k.version = pkg.version;
+  k.dir = dir;
+  k.bzimage = FindOne(dir + "/boot", "vmlinuz-");
+  k.config = FindOne(dir + "/boot", "config-");
+  k.vmlinux = dir + "/vmlinux";
+  k.release = fs::path(k.bzimage).filename().string().substr(std::string("vmlinuz-").size());
+  k.modules_dir = dir + "/lib/modules/" + k.release;
+  std::string sha = ReadFile(dir + "/sha256");
+  k.sha256 = sha.substr(0, sha.find('\n'));
+  if (k.config.empty()) throw InfraError("kernel " + pkg.name + ": package has no boot/config-*");
+  k.xen_pv = ConfigValue(ReadFile(k.config), "XEN_PV") == "y";
+  return k;
+}
+
+XenArtifact FetchXen(const std::string& package, const std::string& version,
+                     const std::string& cache_dir) {
+  AptPackage pkg = AptResolve(package, version);
+  std::string dir = CacheEntry(cache_dir, pkg.name + "_" + pkg.version, [&](const std::string& tmp) {
+    Log("fetching hypervisor " + pkg.name + "=" + pkg.version + " with apt-get download");
+    std::string deb = AptDownload(pkg, tmp);
+    ExtractDeb(deb, tmp, [](const std::string& p) { return p.rfind("boot/", 0) == 0; });
+    fs::remove(deb);
+    std::string gz;
+    for (const auto& e : fs::directory_iterator(tmp + "/boot")) {
+      std::string n = e.path().filename().string();
+      if (n.rfind("xen-", 0) == 0 && e.path().extension() == ".gz") gz = e.path().string();
+    }
+    if (gz.empty()) throw InfraError("unpack " + pkg.name + ": no boot/xen-*.gz in the package");
+    GunzipFile(gz, tmp + "/xen.elf");
+  });
+  return XenArtifact{pkg.name, pkg.version, dir + "/xen.elf"};
+}
+
+}  // namespace blackout
