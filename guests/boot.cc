@@ -1,0 +1,97 @@
+#include "guests/boot.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "guests/agent/protocol.h"
+#include "guests/initramfs.h"
+
+namespace blackout {
+
+const char kInitScript[] = R"(#!/bin/busybox sh
+# blackout guest init: mount what the agent needs, then hand PID 1 to it.
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+/bin/busybox mount -t tmpfs tmpfs /tmp
+/bin/busybox --install -s /bin
+exec /bin/blackout-agent
+)";
+
+namespace {
+
+std::string StaticBinary(const std::string& what, const char* env, const std::string& fallback,
+                         const std::string& hint) {
+  const char* override_path = std::getenv(env);
+  std::string path = override_path && *override_path ? override_path : fallback;
+  if (!std::filesystem::exists(path)) throw InfraError("find " + what + ": " + path + " is missing (" + hint + ")");
+  if (!IsStaticElf(path)) throw InfraError("use " + what + " " + path + ": not a static binary (" + hint + ")");
+  return path;
+}
+
+void CheckNoComma(const std::string& what, const std::string& text) {
+  if (text.find(',') != std::string::npos) {
+    throw ConfigError({what + " '" + text +
+                       "' contains a comma: QEMU splits multiboot modules at commas, so a module's "
+                       "command line cannot hold one"});
+  }
+}
+
+}  // namespace
+
+std::string FindAgent() {
+  return StaticBinary("blackout-agent", "BLACKOUT_AGENT", ExecutableDir() + "/blackout-agent",
+                      "build it with ci/build.sh");
+}
+
+std::string FindBusybox() {
+  return StaticBinary("busybox", "BLACKOUT_BUSYBOX", "/bin/busybox",
+                      "install busybox-static with ci/install-deps.sh");
+}
+
+BootSpec AssembleBoot(const BootInputs& in) {
+  if (in.guest.type != "xen-pv-dom0") {
+    throw ConfigError({"guest type '" + in.guest.type + "' is not supported yet (xen-pv-dom0 is)"});
+  }
+  if (!in.kernel.xen_pv) {
+    throw ConfigError({"kernel " + in.kernel.package + " " + in.kernel.version +
+                       " lacks CONFIG_XEN_PV=y: it cannot boot as a Xen PV guest"});
+  }
+  Initramfs img;
+  for (const char* dir : {"proc", "sys", "dev", "tmp", "bin", "sbin", "etc/blackout", "root"}) img.AddDir(dir);
+  img.AddCharDevice("dev/console", 5, 1);
+  img.AddCharDevice("dev/null", 1, 3, 0666);
+  img.AddText("init", kInitScript, 0755);
+  img.AddFile("bin/busybox", in.busybox_path, 0755);
+  img.AddFile("bin/blackout-agent", in.agent_path, 0755);
+  img.AddText("etc/blackout/workload.conf", in.workload_conf);
+  MakeDirs(in.scratch_dir);
+  std::string initramfs = in.scratch_dir + "/initramfs.cpio.gz";
+  img.Write(initramfs);
+
+  std::string kernel_cmdline = "console=hvc0 earlyprintk=xen " + std::string(protocol::kNonceArg) +
+                               in.nonce + " " + protocol::kIntervalArg + std::to_string(in.heartbeat_ms);
+  if (!in.guest.kernel_cmdline.empty()) kernel_cmdline += " " + in.guest.kernel_cmdline;
+  CheckNoComma("kernel command line", kernel_cmdline);
+  CheckNoComma("kernel path", in.kernel.vmlinux);
+  CheckNoComma("initramfs path", initramfs);
+
+  uint64_t mem_mb = in.guest.memory >> 20;
+  BootSpec b;
+  b.guest_type = in.guest.type;
+  b.cpus = in.guest.vcpus;
+  // Xen and its heap need room beside dom0.
+  b.memory_mb = mem_mb + 384;
+  b.kernel = in.xen.elf;
+  b.append = "console=com1 com1=115200,8n1 dom0_mem=" + std::to_string(mem_mb) + "M,max:" +
+             std::to_string(mem_mb) + "M dom0_max_vcpus=" + std::to_string(in.guest.vcpus) +
+             " noreboot";
+  if (!in.guest.xen_cmdline.empty()) b.append += " " + in.guest.xen_cmdline;
+  b.initrd = in.kernel.vmlinux + " " + kernel_cmdline + "," + initramfs;
+  b.initramfs = initramfs;
+  return b;
+}
+
+}  // namespace blackout

@@ -1,0 +1,149 @@
+#include "guests/initramfs.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <elf.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <set>
+
+#include "base/error.h"
+#include "base/fsutil.h"
+
+namespace blackout {
+namespace {
+
+std::string Clean(const std::string& path) {
+  size_t start = path.find_first_not_of('/');
+  return start == std::string::npos ? "" : path.substr(start);
+}
+
+}  // namespace
+
+void Initramfs::AddDir(const std::string& path) { entries_.push_back({Entry::kDir, Clean(path), "", 0755}); }
+
+void Initramfs::AddFile(const std::string& path, const std::string& host_path, int mode) {
+  entries_.push_back({Entry::kFile, Clean(path), host_path, mode});
+}
+
+void Initramfs::AddText(const std::string& path, const std::string& content, int mode) {
+  entries_.push_back({Entry::kText, Clean(path), content, mode});
+}
+
+void Initramfs::AddSymlink(const std::string& path, const std::string& target) {
+  entries_.push_back({Entry::kSymlink, Clean(path), target, 0777});
+}
+
+void Initramfs::AddCharDevice(const std::string& path, int major, int minor, int mode) {
+  entries_.push_back({Entry::kCharDev, Clean(path), "", mode, major, minor});
+}
+
+std::vector<std::string> Initramfs::Paths() const {
+  std::set<std::string> all;
+  for (const Entry& e : entries_) {
+    all.insert(e.path);
+    for (size_t slash = e.path.find('/'); slash != std::string::npos;
+         slash = e.path.find('/', slash + 1)) {
+      all.insert(e.path.substr(0, slash));
+    }
+  }
+  return {all.begin(), all.end()};
+}
+
+void Initramfs::Write(const std::string& out_path) const {
+  std::string tmp = out_path + ".tmp";
+  std::unique_ptr<archive, int (*)(archive*)> a(archive_write_new(), archive_write_free);
+  archive_write_set_format_cpio_newc(a.get());
+  archive_write_add_filter_gzip(a.get());
+  archive_write_set_filter_option(a.get(), "gzip", "compression-level", "1");
+  if (archive_write_open_filename(a.get(), tmp.c_str()) != ARCHIVE_OK) {
+    throw InfraError("write initramfs " + tmp + ": " + archive_error_string(a.get()));
+  }
+  std::set<std::string> dirs_done;
+  auto header = [&](const std::string& path, mode_t type, int mode, int64_t size) {
+    std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(), archive_entry_free);
+    archive_entry_set_pathname(e.get(), path.c_str());
+    archive_entry_set_filetype(e.get(), type);
+    archive_entry_set_perm(e.get(), static_cast<mode_t>(mode));
+    archive_entry_set_size(e.get(), size);
+    archive_entry_set_mtime(e.get(), 0, 0);  // reproducible images
+    return e;
+  };
+  auto write_header = [&](archive_entry* e, const std::string& path) {
+    if (archive_write_header(a.get(), e) != ARCHIVE_OK) {
+      throw InfraError("write initramfs entry " + path + ": " + archive_error_string(a.get()));
+    }
+  };
+  auto ensure_parents = [&](const std::string& path) {
+    for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+      std::string dir = path.substr(0, slash);
+      if (dirs_done.insert(dir).second) {
+        auto e = header(dir, AE_IFDIR, 0755, 0);
+        write_header(e.get(), dir);
+      }
+    }
+  };
+  for (const Entry& en : entries_) {
+    ensure_parents(en.path);
+    switch (en.kind) {
+      case Entry::kDir: {
+        if (!dirs_done.insert(en.path).second) break;
+        auto e = header(en.path, AE_IFDIR, en.mode, 0);
+        write_header(e.get(), en.path);
+        break;
+      }
+      case Entry::kFile:
+      case Entry::kText: {
+        std::string data = en.kind == Entry::kText ? en.source : ReadFile(en.source);
+        auto e = header(en.path, AE_IFREG, en.mode, static_cast<int64_t>(data.size()));
+        write_header(e.get(), en.path);
+        if (archive_write_data(a.get(), data.data(), data.size()) < 0) {
+          throw InfraError("write initramfs data " + en.path + ": " + archive_error_string(a.get()));
+        }
+        break;
+      }
+      case Entry::kSymlink: {
+        auto e = header(en.path, AE_IFLNK, 0777, 0);
+        archive_entry_set_symlink(e.get(), en.source.c_str());
+        write_header(e.get(), en.path);
+        break;
+      }
+      case Entry::kCharDev: {
+        auto e = header(en.path, AE_IFCHR, en.mode, 0);
+        archive_entry_set_rdevmajor(e.get(), static_cast<dev_t>(en.major));
+        archive_entry_set_rdevminor(e.get(), static_cast<dev_t>(en.minor));
+        write_header(e.get(), en.path);
+        break;
+      }
+    }
+  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) {
+    throw InfraError("finish initramfs " + tmp + ": " + archive_error_string(a.get()));
+  }
+  if (rename(tmp.c_str(), out_path.c_str()) != 0) {
+    throw InfraError("rename " + tmp + ": " + std::strerror(errno));
+  }
+}
+
+bool IsStaticElf(const std::string& path) {
+  std::string d = ReadFile(path);
+  if (d.size() < sizeof(Elf64_Ehdr) || d.compare(0, 4, ELFMAG) != 0 || d[EI_CLASS] != ELFCLASS64) {
+    return false;
+  }
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, d.data(), sizeof eh);
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    size_t off = eh.e_phoff + static_cast<size_t>(i) * eh.e_phentsize;
+    if (off + sizeof(Elf64_Phdr) > d.size()) return false;
+    Elf64_Phdr ph;
+    std::memcpy(&ph, d.data() + off, sizeof ph);
+    if (ph.p_type == PT_INTERP) return false;
+  }
+  return true;
+}
+
+}  // namespace blackout
