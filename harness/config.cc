@@ -1,0 +1,149 @@
+#include "harness/config.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "base/error.h"
+
+namespace blackout {
+
+RunConfig DefaultConfig() {
+  RunConfig c;
+  c.workload = *FindWorkload("default");
+  return c;
+}
+
+RunConfig ParseConfig(const std::string& text, const std::string& source) {
+  RunConfig c = DefaultConfig();
+  c.source = source;
+  YamlReader r(source);
+  auto root = r.Parse(text);
+  if (!root) r.Checkpoint();
+  if (!r.CheckMap(*root, "config", {"kernel", "xen", "guest", "workload", "thresholds", "accel", "inject"})) {
+    r.Checkpoint();
+  }
+  const YAML::Node& n = *root;
+
+  if (YAML::Node k = n["kernel"]; k.IsDefined()) {
+    if (k.IsScalar()) {
+      c.kernel.package = k.Scalar();
+    } else if (r.CheckMap(k, "kernel", {"package", "version"})) {
+      if (auto p = r.String(k, "package")) c.kernel.package = *p;
+      if (auto v = r.String(k, "version")) c.kernel.version = *v;
+    }
+  }
+  if (YAML::Node x = n["xen"]; x.IsDefined() && r.CheckMap(x, "xen", {"package", "version"})) {
+    if (auto p = r.String(x, "package")) c.xen_package = *p;
+    if (auto v = r.String(x, "version")) c.xen_version = *v;
+  }
+  if (YAML::Node g = n["guest"]; g.IsDefined() &&
+      r.CheckMap(g, "guest", {"type", "vcpus", "memory", "xen_cmdline", "kernel_cmdline"})) {
+    if (auto t = r.String(g, "type")) {
+      if (*t != "xen-pv-dom0") {
+        r.Error(g["type"], "guest type '" + *t + "' is not supported (known: xen-pv-dom0)");
+      } else {
+        c.guest.type = *t;
+      }
+    }
+    if (auto v = r.Int(g, "vcpus", 1, 64)) c.guest.vcpus = static_cast<int>(*v);
+    if (auto m = r.Bytes(g, "memory")) {
+      if (*m < (128ull << 20) || *m > (16ull << 30)) {
+        r.Error(g["memory"], "'memory' must be between 128M and 16G");
+      } else {
+        c.guest.memory = *m;
+      }
+    }
+    if (auto x = r.String(g, "xen_cmdline")) c.guest.xen_cmdline = *x;
+    if (auto k = r.String(g, "kernel_cmdline")) {
+      if (k->find(',') != std::string::npos) {
+        r.Error(g["kernel_cmdline"],
+                "'kernel_cmdline' cannot contain a comma (QEMU splits multiboot modules at commas)");
+      } else {
+        c.guest.kernel_cmdline = *k;
+      }
+    }
+  }
+  if (YAML::Node w = n["workload"]; w.IsDefined()) {
+    if (w.IsScalar()) {
+      if (const Workload* found = FindWorkload(w.Scalar())) {
+        c.workload = *found;
+      } else {
+        r.Error(w, "unknown workload '" + w.Scalar() + "' (see blackout workloads)");
+      }
+    } else if (w.IsMap()) {
+      const Workload* base = &c.workload;
+      if (YAML::Node name = w["name"]; name.IsDefined() && name.IsScalar()) {
+        base = FindWorkload(name.Scalar());
+        if (!base && !w["stressors"].IsDefined()) {
+          r.Error(name, "unknown workload '" + name.Scalar() + "' and no 'stressors' to define it");
+          base = &c.workload;
+        }
+      }
+      c.workload = ParseWorkload(w, r, base);
+    } else {
+      r.Error(w, "'workload' must be a name or a mapping");
+    }
+  }
+  for (const FaultSpec& f : c.workload.faults) {
+    if (f.kind == "freeze" && f.vcpu >= c.guest.vcpus) {
+      r.Error(n["workload"], "fault freeze names vCPU " + std::to_string(f.vcpu) + " but the guest has " +
+                                 std::to_string(c.guest.vcpus));
+    }
+  }
+  if (YAML::Node t = n["thresholds"]; t.IsDefined() &&
+      r.CheckMap(t, "thresholds", {"stall", "lockup", "boot", "heartbeat"})) {
+    if (auto v = r.Seconds(t, "stall")) c.thresholds.stall_s = *v;
+    if (auto v = r.Seconds(t, "lockup")) c.thresholds.lockup_s = *v;
+    if (auto v = r.Seconds(t, "boot")) c.thresholds.boot_s = *v;
+    if (auto v = r.Seconds(t, "heartbeat")) {
+      if (*v < 0.01 || *v > 10) {
+        r.Error(t["heartbeat"], "'heartbeat' must be between 10ms and 10s");
+      } else {
+        c.thresholds.heartbeat_ms = static_cast<int>(*v * 1000 + 0.5);
+      }
+    }
+    if (c.thresholds.stall_s <= c.thresholds.heartbeat_ms / 1000.0) {
+      r.Error(t, "'stall' must be longer than the heartbeat interval");
+    }
+    if (c.thresholds.lockup_s <= c.thresholds.stall_s) {
+      r.Error(t, "'lockup' must be longer than 'stall'");
+    }
+  }
+  if (auto a = r.String(n, "accel")) {
+    if (*a != "auto" && *a != "kvm" && *a != "tcg") {
+      r.Error(n["accel"], "'accel' must be auto, kvm or tcg, not '" + *a + "'");
+    } else {
+      c.accel = *a;
+    }
+  }
+  if (YAML::Node list = n["inject"]; list.IsDefined()) {
+    if (!list.IsSequence()) {
+      r.Error(list, "'inject' must be a list");
+    } else {
+      for (const YAML::Node& f : list) {
+        if (!r.CheckMap(f, "inject entry", {"pause", "at"})) continue;
+        HostFault h;
+        h.kind = "pause";
+        auto len = r.Seconds(f, "pause");
+        if (!len) r.Error(f, "inject entry needs 'pause: DURATION'");
+        h.length_s = len.value_or(0);
+        h.at_s = r.Seconds(f, "at").value_or(0);
+        c.inject.push_back(h);
+      }
+    }
+  }
+  r.Checkpoint();
+  return c;
+}
+
+RunConfig LoadConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError({"read config " + path + ": " + std::strerror(errno)});
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path);
+}
+
+}  // namespace blackout

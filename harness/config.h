@@ -1,0 +1,50 @@
+// The run configuration: what `blackout run` boots, drives and judges. Read
+// from YAML (every problem reported at once with file:line:column) or taken
+// from the embedded defaults.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "guests/boot.h"
+#include "kernels/kernel.h"
+#include "workloads/workload.h"
+
+namespace blackout {
+
+struct Thresholds {
+  double stall_s = 2;       // a heartbeat gap longer than this is a freeze
+  double lockup_s = 30;     // silence longer than this is a lockup
+  double boot_s = 300;      // the first heartbeat must come within this
+  int heartbeat_ms = 200;   // the agent's heartbeat interval
+};
+
+// A fault the host injects into the VM (tests, and checking a setup).
+struct HostFault {
+  std::string kind;  // "pause": QMP stop, wait, cont
+  double at_s = 0;   // after the first heartbeat
+  double length_s = 0;
+};
+
+struct RunConfig {
+  std::string source = "<default>";
+  KernelSpec kernel;
+  std::string xen_package = "xen-hypervisor-4.17-amd64";
+  std::string xen_version;
+  GuestSpec guest;
+  Workload workload;
+  Thresholds thresholds;
+  std::string accel = "auto";  // auto | kvm | tcg
+  std::vector<HostFault> inject;
+};
+
+// The embedded default: the current Debian kernel as PV dom0 on Xen 4.17, 2
+// vCPUs, the default workload for 60 s.
+RunConfig DefaultConfig();
+
+// Parses YAML text; `source` names it in messages. Throws ConfigError.
+RunConfig ParseConfig(const std::string& text, const std::string& source);
+// Reads and parses a file. Throws ConfigError (also for an unreadable file).
+RunConfig LoadConfig(const std::string& path);
+
+}  // namespace blackout

@@ -1,0 +1,116 @@
+#include "harness/config.h"
+
+#include <gtest/gtest.h>
+
+#include "base/error.h"
+
+namespace blackout {
+namespace {
+
+std::vector<std::string> Problems(const std::string& text) {
+  try {
+    ParseConfig(text, "run.yaml");
+  } catch (const ConfigError& e) {
+    return e.problems();
+  }
+  return {};
+}
+
+TEST(Config, DefaultIsTheEmbeddedJob) {
+  RunConfig c = DefaultConfig();
+  EXPECT_EQ(c.kernel.package, "linux-image-amd64");
+  EXPECT_EQ(c.xen_package, "xen-hypervisor-4.17-amd64");
+  EXPECT_EQ(c.guest.type, "xen-pv-dom0");
+  EXPECT_EQ(c.guest.vcpus, 2);
+  EXPECT_EQ(c.workload.name, "default");
+  EXPECT_EQ(c.workload.duration_s, 60);
+}
+
+TEST(Config, ReadsEverySection) {
+  RunConfig c = ParseConfig(R"(
+kernel:
+  package: linux-image-6.1.0-50-amd64
+  version: 6.1.153-1
+guest:
+  vcpus: 4
+  memory: 1G
+  xen_cmdline: sched=credit2
+  kernel_cmdline: mitigations=off
+workload:
+  name: smoke
+  duration: 30s
+  faults:
+    - kind: freeze
+      vcpu: 3
+      at: 5s
+      length: 4s
+thresholds:
+  stall: 1500ms
+  lockup: 20s
+  boot: 2m
+  heartbeat: 100ms
+accel: tcg
+inject:
+  - pause: 8s
+    at: 10s
+)",
+                            "run.yaml");
+  EXPECT_EQ(c.kernel.package, "linux-image-6.1.0-50-amd64");
+  EXPECT_EQ(c.kernel.version, "6.1.153-1");
+  EXPECT_EQ(c.guest.vcpus, 4);
+  EXPECT_EQ(c.guest.memory, 1ull << 30);
+  EXPECT_EQ(c.workload.name, "smoke");
+  EXPECT_EQ(c.workload.duration_s, 30);
+  EXPECT_EQ(c.workload.stressors.size(), FindWorkload("smoke")->stressors.size());
+  ASSERT_EQ(c.workload.faults.size(), 1u);
+  EXPECT_EQ(c.thresholds.stall_s, 1.5);
+  EXPECT_EQ(c.thresholds.heartbeat_ms, 100);
+  EXPECT_EQ(c.accel, "tcg");
+  ASSERT_EQ(c.inject.size(), 1u);
+  EXPECT_EQ(c.inject[0].length_s, 8);
+}
+
+TEST(Config, WorkloadByName) {
+  EXPECT_EQ(ParseConfig("workload: idle\n", "x").workload.name, "idle");
+}
+
+TEST(Config, AllErrorsAtOnceWithPositions) {
+  auto p = Problems(R"(kernal: oops
+guest:
+  vcpus: many
+  memory: 1T
+  kernel_cmdline: isolcpus=1,2
+workload: nosuch
+accel: hyperdrive
+)");
+  ASSERT_EQ(p.size(), 6u) << p[0];
+  EXPECT_EQ(p[0].rfind("run.yaml:1:1: unknown key 'kernal' in config", 0), 0u) << p[0];
+  EXPECT_EQ(p[1].rfind("run.yaml:3:10: 'vcpus' must be a whole number", 0), 0u) << p[1];
+  EXPECT_EQ(p[2].rfind("run.yaml:4:11: 'memory' must be a size", 0), 0u) << p[2];
+  EXPECT_EQ(p[3].rfind("run.yaml:5:19: 'kernel_cmdline' cannot contain a comma", 0), 0u) << p[3];
+  EXPECT_EQ(p[4], "run.yaml:6:11: unknown workload 'nosuch' (see blackout workloads)");
+  EXPECT_EQ(p[5], "run.yaml:7:8: 'accel' must be auto, kvm or tcg, not 'hyperdrive'");
+}
+
+TEST(Config, FreezeOnMissingVcpuIsAnError) {
+  auto p = Problems("workload:\n  faults:\n    - {kind: freeze, vcpu: 2, length: 1s}\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("names vCPU 2 but the guest has 2"), std::string::npos);
+}
+
+TEST(Config, ThresholdsMustBeOrdered) {
+  auto p = Problems("thresholds:\n  stall: 40s\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("'lockup' must be longer than 'stall'"), std::string::npos);
+}
+
+TEST(Config, UnreadableFileIsAConfigError) {
+  EXPECT_THROW(LoadConfig("/nonexistent/run.yaml"), ConfigError);
+}
+
+TEST(Config, EmptyFileIsTheDefault) {
+  EXPECT_EQ(ParseConfig("", "x").workload.name, "default");
+}
+
+}  // namespace
+}  // namespace blackout

@@ -1,0 +1,149 @@
+#include "harness/monitor.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "base/error.h"
+#include "base/log.h"
+
+namespace blackout {
+namespace {
+
+double Since(HostClock::time_point start) {
+  return std::chrono::duration<double>(HostClock::now() - start).count();
+}
+
+std::string Secs(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2fs", s);
+  return buf;
+}
+
+// Reads what is available on fd without blocking longer than timeout_ms.
+// Returns -1 at EOF, else the number of bytes appended to out.
+ssize_t ReadSome(int fd, int timeout_ms, std::string* out) {
+  pollfd p{fd, POLLIN, 0};
+  int r = poll(&p, 1, timeout_ms);
+  if (r <= 0) return 0;
+  char buf[65536];
+  ssize_t n = read(fd, buf, sizeof buf);
+  if (n == 0) return -1;
+  if (n < 0) return errno == EINTR || errno == EAGAIN ? 0 : -1;
+  out->append(buf, static_cast<size_t>(n));
+  return n;
+}
+
+}  // namespace
+
+void FlushEvents(Detector& detector, RunDir& dir) {
+  for (const DetectorEvent& e : detector.TakeEvents()) {
+    dir.AppendEvent(e.t, e.type, e.data);
+    if (e.type == "first-heartbeat") {
+      Log("first heartbeat after " + Secs(e.data["after_s"].get<double>()));
+    } else if (e.type == "gap") {
+      Log("heartbeat gap: vCPU " + std::to_string(e.data["vcpu"].get<int>()) + " silent for " +
+          Secs(e.data["length_s"].get<double>()));
+    } else if (e.type == "report") {
+      Log("kernel: " + StripEscapes(e.data["title"].get<std::string>()));
+    } else if (e.type == "agent" && e.data.value("event", "") == "workload-start") {
+      Log("workload started: " + e.data.value("stressors", std::string("none")));
+    } else if (e.type == "stop") {
+      Log("stopping: " + e.data["reason"].get<std::string>());
+    }
+  }
+}
+
+double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_point start,
+               const MonitorOptions& options) {
+  std::vector<bool> injected(options.inject.size(), false);
+  double resume_at = -1, paused_at = 0;
+  bool console_open = true;
+  double last_iteration = Since(start);
+  std::string pending_echo;
+  while (!detector.decided()) {
+    std::string data;
+    if (console_open) {
+      if (ReadSome(vm.console_fd(), 100, &data) < 0) console_open = false;
+    } else {
+      usleep(100000);
+    }
+    double t = Since(start);
+    // Our own lateness: if this loop was not scheduled, heartbeats look late
+    // through no fault of the guest. Recorded so nobody blames the kernel.
+    if (t - last_iteration > 1.0) {
+      dir.AppendEvent(t, "monitor-late", {{"late_s", t - last_iteration - 0.1}});
+    }
+    last_iteration = t;
+    if (!data.empty()) {
+      dir.AppendConsole(t, data);
+      detector.Bytes(t, data);
+      if (options.echo_console) {
+        pending_echo += data;
+        size_t nl;
+        while ((nl = pending_echo.find('\n')) != std::string::npos) {
+          std::string line = StripEscapes(pending_echo.substr(0, nl));
+          if (line.find("@BH1 ") == std::string::npos) std::fprintf(stderr, "| %s\n", line.c_str());
+          pending_echo.erase(0, nl + 1);
+        }
+      }
+    }
+    detector.Tick(t);
+
+    bool clean = false;
+    std::string status;
+    if (vm.Exited(&clean, &status)) {
+      // Whatever the guest wrote last is still in the socket.
+      std::string rest;
+      while (console_open && ReadSome(vm.console_fd(), 50, &rest) > 0) {
+      }
+      if (!rest.empty()) {
+        dir.AppendConsole(t, rest);
+        detector.Bytes(t, rest);
+      }
+      detector.VmExited(Since(start), clean, status);
+    }
+    if (options.interrupted && options.interrupted->load()) detector.Interrupted(t);
+
+    try {
+      if (resume_at >= 0 && t >= resume_at) {
+        vm.Resume();
+        dir.AppendEvent(t, "inject-resume", {{"paused_s", t - paused_at}});
+        Log("injected pause over after " + Secs(t - paused_at));
+        resume_at = -1;
+      }
+      auto first = detector.first_heartbeat();
+      for (size_t i = 0; i < options.inject.size() && first && resume_at < 0; ++i) {
+        const HostFault& f = options.inject[i];
+        if (injected[i] || t < *first + f.at_s) continue;
+        injected[i] = true;
+        vm.Pause();
+        paused_at = Since(start);
+        resume_at = paused_at + f.length_s;
+        dir.AppendEvent(paused_at, "inject-pause", {{"length_s", f.length_s}});
+        Log("injecting a " + Secs(f.length_s) + " VM pause (QMP stop/cont)");
+      }
+    } catch (const InfraError& e) {
+      detector.InfraFailure(t, e.what());
+    }
+    FlushEvents(detector, dir);
+  }
+  return Since(start);
+}
+
+std::string DrainConsole(Instance& vm, RunDir& dir, HostClock::time_point start, double seconds) {
+  std::string all;
+  auto until = HostClock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  while (HostClock::now() < until) {
+    std::string data;
+    if (ReadSome(vm.console_fd(), 100, &data) < 0) break;
+    if (!data.empty()) {
+      dir.AppendConsole(Since(start), data);
+      all += data;
+    }
+  }
+  return all;
+}
+
+}  // namespace blackout

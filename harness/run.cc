@@ -1,0 +1,273 @@
+#include "harness/run.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "base/subprocess.h"
+#include "guests/boot.h"
+#include "harness/accel.h"
+#include "harness/detector.h"
+#include "harness/monitor.h"
+#include "harness/qemu_backend.h"
+#include "kernels/kernel.h"
+#include "results/run_dir.h"
+
+#ifndef BLACKOUT_VERSION
+#define BLACKOUT_VERSION "dev"
+#endif
+
+namespace blackout {
+namespace {
+
+std::string UtcStamp(const char* format) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, format, &tm);
+  return buf;
+}
+
+std::string Hostname() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+nlohmann::json ConfigJson(const RunConfig& c) {
+  nlohmann::json stressors = nlohmann::json::array();
+  for (const StressorSpec& s : c.workload.stressors) stressors.push_back({{"kind", s.kind}, {"params", s.params}});
+  nlohmann::json faults = nlohmann::json::array();
+  for (const FaultSpec& f : c.workload.faults) {
+    faults.push_back({{"kind", f.kind}, {"at_s", f.at_s}, {"length_s", f.length_s}, {"vcpu", f.vcpu}});
+  }
+  nlohmann::json inject = nlohmann::json::array();
+  for (const HostFault& h : c.inject) inject.push_back({{"kind", h.kind}, {"at_s", h.at_s}, {"length_s", h.length_s}});
+  return {{"source", c.source},
+          {"guest",
+           {{"type", c.guest.type},
+            {"vcpus", c.guest.vcpus},
+            {"memory_mb", c.guest.memory >> 20},
+            {"xen_cmdline", c.guest.xen_cmdline},
+            {"kernel_cmdline", c.guest.kernel_cmdline}}},
+          {"workload",
+           {{"name", c.workload.name},
+            {"duration_s", c.workload.duration_s},
+            {"stressors", stressors},
+            {"faults", faults}}},
+          {"thresholds",
+           {{"stall_s", c.thresholds.stall_s},
+            {"lockup_s", c.thresholds.lockup_s},
+            {"boot_s", c.thresholds.boot_s},
+            {"heartbeat_ms", c.thresholds.heartbeat_ms}}},
+          {"inject", inject}};
+}
+
+// Evidence on a bad verdict, while the VM still runs: QEMU's view of every
+// vCPU, and Xen's own dumps through its debug keys on the serial console.
+void GatherEvidence(Instance& vm, RunDir& dir, HostClock::time_point start, bool xen) {
+  Log("gathering evidence");
+  try {
+    dir.WriteEvidence("qemu-registers.txt", vm.Diagnose());
+  } catch (const InfraError& e) {
+    dir.WriteEvidence("qemu-registers.txt", std::string("unavailable: ") + e.what() + "\n");
+  }
+  if (xen) {
+    // Three Ctrl-A switch the serial input to Xen; then 'd' (registers and
+    // stacks of all vCPUs), 'q' (domains), 'r' (scheduler); three more switch back.
+    vm.WriteConsole("\x01\x01\x01");
+    std::string out = DrainConsole(vm, dir, start, 0.5);
+    for (const char* key : {"d", "q", "r"}) {
+      vm.WriteConsole(key);
+      out += DrainConsole(vm, dir, start, 2.5);
+    }
+    vm.WriteConsole("\x01\x01\x01");
+    dir.WriteEvidence("xen-debug-keys.txt", out);
+  }
+  dir.Flush();
+}
+
+std::vector<std::string> TailLines(const std::string& path, size_t n) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    lines.push_back(line);
+    if (lines.size() > n) lines.erase(lines.begin());
+  }
+  return lines;
+}
+
+}  // namespace
+
+std::string NewNonce() {
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(getpid()));
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(gen()));
+  return buf;
+}
+
+RunOutcome RunOnce(const RunRequest& req) {
+  const RunConfig& cfg = req.config;
+  std::string cache = req.cache_dir.empty() ? CacheDir() : req.cache_dir;
+  std::string nonce = NewNonce();
+  std::string id = UtcStamp("%Y%m%dT%H%M%SZ") + "-" + nonce.substr(0, 8);
+  RunDir dir(req.results_root, id);
+  RunOutcome out;
+  out.run_dir = dir.path();
+  Log("run " + id + " in " + dir.path());
+
+  nlohmann::json result = {{"schema", kResultSchemaVersion},
+                           {"blackout_version", BLACKOUT_VERSION},
+                           {"run_id", id},
+                           {"nonce", nonce},
+                           {"started_at", UtcStamp("%Y-%m-%dT%H:%M:%SZ")},
+                           {"host", {{"hostname", Hostname()}, {"cpus", sysconf(_SC_NPROCESSORS_ONLN)}}},
+                           {"config", ConfigJson(cfg)}};
+  auto wall0 = HostClock::now();
+  std::string scratch;
+  std::unique_ptr<Instance> vm;
+  std::optional<Detector> detector;
+  HostClock::time_point start;
+  try {
+    // 1. The kernel under test and the hypervisor, from packages (cached).
+    KernelArtifact kernel = FetchKernel(cfg.kernel, cache);
+    result["kernel"] = {{"package", kernel.package}, {"version", kernel.version},
+                        {"release", kernel.release}, {"sha256", kernel.sha256},
+                        {"xen_pv", kernel.xen_pv}};
+    XenArtifact xen = FetchXen(cfg.xen_package, cfg.xen_version, cache);
+    result["xen"] = {{"package", xen.package}, {"version", xen.version}};
+
+    // 2. The accelerator: KVM only when it demonstrably runs a guest.
+    std::string busybox = FindBusybox();
+    AccelChoice accel = ChooseAccel(cfg.accel, kernel.bzimage, busybox, cache);
+    result["accel"] = {{"mode", accel.mode}, {"reason", accel.reason}};
+    Log("accelerator " + accel.mode + " (" + accel.reason + ")");
+
+    // 3. The boot: initramfs with busybox, the agent and the workload.
+    char tmpl[] = "/tmp/blackout-XXXXXX";  // short: unix socket paths are limited
+    if (!mkdtemp(tmpl)) throw InfraError("create scratch directory in /tmp");
+    scratch = tmpl;
+    BootInputs in;
+    in.guest = cfg.guest;
+    in.kernel = kernel;
+    in.xen = xen;
+    in.nonce = nonce;
+    in.heartbeat_ms = cfg.thresholds.heartbeat_ms;
+    in.workload_conf = AgentConf(cfg.workload);
+    in.agent_path = FindAgent();
+    in.busybox_path = busybox;
+    in.scratch_dir = scratch;
+    BootSpec boot = AssembleBoot(in);
+
+    // 4. The detector, configured from the thresholds.
+    DetectorConfig dc;
+    dc.nonce = nonce;
+    dc.vcpus = cfg.guest.vcpus;
+    dc.heartbeat_s = cfg.thresholds.heartbeat_ms / 1000.0;
+    dc.stall_s = cfg.thresholds.stall_s;
+    dc.lockup_s = cfg.thresholds.lockup_s;
+    dc.boot_s = cfg.thresholds.boot_s;
+    dc.workload_s = cfg.workload.duration_s;
+    detector.emplace(dc, 0.0);
+
+    // 5. Start the VM; host time zero is the moment we launch it.
+    StartOptions so;
+    so.accel = accel.mode;
+    so.socket_dir = scratch;
+    so.log_path = dir.File("qemu.log");
+    result["command"] = QemuCommand(boot, so);
+    start = HostClock::now();
+    vm = QemuBackend().Start(boot, so);
+    Log("VM started (pid " + std::to_string(vm->pid()) + "), waiting for heartbeats");
+
+    // 6. Watch it until the detector decides.
+    MonitorOptions mo;
+    mo.inject = cfg.inject;
+    mo.interrupted = req.interrupted;
+    mo.echo_console = req.echo_console;
+    double decided_t = Monitor(*vm, *detector, dir, start, mo);
+    detector->Finish(decided_t);
+    FlushEvents(*detector, dir);
+
+    // 7. Evidence on a bad verdict while the VM is still there, then stop it.
+    bool clean;
+    std::string status;
+    bool alive = !vm->Exited(&clean, &status);
+    Verdict v = detector->verdict();
+    if (alive && v != Verdict::kPass && !(req.interrupted && req.interrupted->load())) {
+      GatherEvidence(*vm, dir, start, boot.guest_type.rfind("xen", 0) == 0);
+    }
+    vm->Stop();
+    result["timings"]["decided_s"] = decided_t;
+  } catch (const ConfigError& e) {
+    out.config_error = true;
+    if (detector) detector->InfraFailure(0, e.what());
+    result["error"] = e.what();
+  } catch (const InfraError& e) {
+    if (detector) {
+      double t = vm ? std::chrono::duration<double>(HostClock::now() - start).count() : 0;
+      detector->InfraFailure(t, e.what());
+    }
+    result["error"] = e.what();
+  }
+  if (vm) vm->Stop();
+
+  // 8. The result, written once and atomically.
+  if (detector) {
+    detector->Finish(std::chrono::duration<double>(HostClock::now() - start).count());
+    FlushEvents(*detector, dir);
+    out.verdict = detector->verdict();
+    out.title = detector->title();
+    nlohmann::json gaps = nlohmann::json::array();
+    for (const Gap& g : detector->gaps()) {
+      gaps.push_back({{"vcpu", g.vcpu}, {"host_start_s", g.host_start}, {"length_s", g.length()},
+                      {"guest_start_s", g.guest_start}, {"guest_advance_s", g.guest_advance()}});
+    }
+    nlohmann::json freezes = nlohmann::json::array();
+    for (const Freeze& f : detector->Freezes()) {
+      freezes.push_back({{"host_start_s", f.host_start}, {"length_s", f.length()}, {"vcpus", f.vcpus},
+                         {"whole_guest", f.whole_guest}, {"cause", f.cause},
+                         {"guest_advance_s", f.guest_advance}});
+    }
+    nlohmann::json reports = nlohmann::json::array();
+    for (const Report& r : detector->reports()) {
+      reports.push_back({{"kind", ReportKindName(r.kind)}, {"type", r.type}, {"title", r.title},
+                         {"host_t_s", r.host_t}});
+    }
+    result["gaps"] = gaps;
+    result["freezes"] = freezes;
+    result["reports"] = reports;
+    result["stats"] = detector->Stats();
+    result["workload_done"] = detector->workload_done();
+    if (auto fh = detector->first_heartbeat()) result["timings"]["first_heartbeat_s"] = *fh;
+  } else {
+    out.verdict = Verdict::kInfraError;
+    out.title = result.value("error", std::string("run failed before the VM started"));
+  }
+  out.interrupted = req.interrupted && req.interrupted->load();
+  result["verdict"] = VerdictName(out.verdict);
+  result["title"] = out.title;
+  result["interrupted"] = out.interrupted;
+  result["timings"]["total_s"] = std::chrono::duration<double>(HostClock::now() - wall0).count();
+  result["console_tail"] = TailLines(dir.File("console.log"), 40);
+  dir.WriteResult(result);
+
+  if (!scratch.empty() && !req.keep_scratch) {
+    std::error_code ec;
+    std::filesystem::remove_all(scratch, ec);
+  }
+  return out;
+}
+
+}  // namespace blackout
