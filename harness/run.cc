@@ -91,6 +91,10 @@ void GatherEvidence(Instance& vm, RunDir& dir, HostClock::time_point start, bool
       out += DrainConsole(vm, dir, start, 2.5);
     }
     vm.WriteConsole("\x01\x01\x01");
+    if (out.find("(XEN)") == std::string::npos) {
+      out += "blackout: Xen did not answer its debug keys (it halts once dom0 has crashed with "
+             "'noreboot')\n";
+    }
     dir.WriteEvidence("xen-debug-keys.txt", out);
   }
   dir.Flush();

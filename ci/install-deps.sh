@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package blackout needs to build, run and test.
+# Idempotent; run as root on Debian 12. Installs only what is missing.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake ninja-build g++ pkg-config
+  libboost-dev libboost-filesystem-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+  libre2-dev libarchive-dev liblzma-dev zlib1g-dev libgtest-dev libgmock-dev
+  # run: QEMU, the guest's busybox, apt's downloader is already on Debian
+  qemu-system-x86 qemu-utils busybox-static
+  # tests
+  jq cpio dpkg-dev procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+# The kernel and hypervisor packages are fetched by name with apt-get download:
+# the package lists must exist (a fresh image may have none).
+if [ "${#missing[@]}" -gt 0 ] || ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "ci/install-deps.sh: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

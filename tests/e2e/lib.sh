@@ -1,0 +1,40 @@
+# Shared helpers for the e2e scripts: each script boots real guests through
+# the real blackout binary ($1) and checks one behaviour.
+set -uo pipefail
+BLACKOUT=${1:?usage: $0 path/to/blackout}
+T=$(mktemp -d /tmp/blackout-e2e-XXXXXX)
+BG_PID=""
+cleanup() {
+  if [ -n "$BG_PID" ]; then kill -9 "$BG_PID" 2>/dev/null; fi
+  if [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$T"/results/*/result.json; do
+    [ -f "$f" ] && jq '{verdict, title, error, freezes, timings}' "$f" >&2
+  done
+  exit 1
+}
+
+# The only run directory under $T/results.
+run_dir() { ls -d "$T"/results/*/ 2>/dev/null | head -1; }
+result() { echo "$(run_dir)result.json"; }
+# jq expression on result.json must be true.
+check() { jq -e "$1" "$(result)" >/dev/null || fail "expected $1"; }
+
+# Waits until the run's console shows a heartbeat (the guest is up and beating).
+wait_for_heartbeat() {
+  for _ in $(seq 1 600); do
+    if grep -qs '@BH1' "$T"/results/*/console.log; then return 0; fi
+    kill -0 "$BG_PID" 2>/dev/null || fail "blackout exited before the first heartbeat"
+    sleep 0.5
+  done
+  fail "no heartbeat within 300s"
+}
+
+# The QEMU process blackout started.
+qemu_pid() { pgrep -P "$BG_PID" -f qemu-system-x86_64 | head -1; }
+
+config() { cat > "$T/run.yaml"; echo "$T/run.yaml"; }
