@@ -7,6 +7,7 @@
 #include "base/fsutil.h"
 #include "guests/agent/protocol.h"
 #include "guests/initramfs.h"
+#include "guests/modules.h"
 
 namespace blackout {
 
@@ -66,7 +67,24 @@ BootSpec AssembleBoot(const BootInputs& in) {
   img.AddText("init", kInitScript, 0755);
   img.AddFile("bin/busybox", in.busybox_path, 0755);
   img.AddFile("bin/blackout-agent", in.agent_path, 0755);
-  img.AddText("etc/blackout/workload.conf", in.workload_conf);
+  // Modules from the kernel's own package, dependencies first; the agent loads
+  // them in this order before the workload.
+  std::string module_lines;
+  if (!in.modules.empty()) {
+    std::vector<std::string> names;
+    for (const ModuleRequest& m : in.modules) names.push_back(m.name);
+    for (const std::string& rel : ModuleClosure(in.kernel.modules_dir, names)) {
+      std::string dest = "lib/modules/" + in.kernel.release + "/" + rel;
+      img.AddFile(dest, in.kernel.modules_dir + "/" + rel, 0644);
+      std::string params;
+      for (const ModuleRequest& m : in.modules) {
+        std::string base = rel.substr(rel.rfind('/') + 1);
+        if (base == m.name + ".ko") params = m.params;
+      }
+      module_lines += "module /" + dest + (params.empty() ? "" : " " + params) + "\n";
+    }
+  }
+  img.AddText("etc/blackout/workload.conf", module_lines + in.workload_conf);
   MakeDirs(in.scratch_dir);
   std::string initramfs = in.scratch_dir + "/initramfs.cpio.gz";
   img.Write(initramfs);

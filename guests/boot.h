@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "workloads/workload.h"
 
 namespace blackout {
 
@@ -40,6 +41,7 @@ struct BootInputs {
   std::string nonce;
   int heartbeat_ms = 200;
   std::string workload_conf;  // the agent's /etc/blackout/workload.conf
+  std::vector<ModuleRequest> modules;  // loaded by the agent, with their dependencies
   std::string agent_path;     // static blackout-agent
   std::string busybox_path;   // static busybox
   std::string scratch_dir;    // where the initramfs is written

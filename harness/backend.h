@@ -32,6 +32,8 @@ class Instance {
   virtual void Resume() = 0;
   // Registers of every vCPU, as text, for evidence.
   virtual std::string Diagnose() = 0;
+  // Writes the whole guest memory as an ELF core to path.
+  virtual void DumpMemory(const std::string& path) = 0;
   // Asks the VM to quit, then forces it; idempotent.
   virtual void Stop() = 0;
   // The VM process, for host-side accounting.

@@ -120,6 +120,13 @@ void Detector::Heartbeat(double t, const struct Heartbeat& hb) {
   if (seen_[v]) {
     if (hb.seq > last_seq_[v] + 1) lost_ += hb.seq - last_seq_[v] - 1;
     double gap = t - last_host_[v];
+    // The guest clock should move with host time. Backwards, or well ahead of
+    // it, is a clock jump (the 2013 freezes came with them).
+    double guest_delta = guest - last_guest_[v];
+    if (guest_delta < -0.001 || guest_delta - gap > std::max(1.0, 0.5 * gap)) {
+      ++clock_jumps_;
+      Emit(t, "clock-jump", {{"vcpu", hb.vcpu}, {"host_delta_s", gap}, {"guest_delta_s", guest_delta}});
+    }
     if (gap > config_.stall_s) {
       Gap g{hb.vcpu, last_host_[v], t, last_guest_[v], guest};
       gaps_.push_back(g);
@@ -224,6 +231,59 @@ void Detector::Interrupted(double t) {
   Decide(t, "interrupted");
 }
 
+void Detector::HostStats(const HostSample& sample) {
+  // Bounded for soak runs: thin out the older half when full.
+  if (host_samples_.size() >= 200000) {
+    std::vector<HostSample> kept;
+    for (size_t i = 0; i < host_samples_.size(); i += (i < host_samples_.size() / 2 ? 2 : 1)) {
+      kept.push_back(host_samples_[i]);
+    }
+    host_samples_.swap(kept);
+  }
+  host_samples_.push_back(sample);
+}
+
+void Detector::MonitorLate(double t, double late_s) {
+  late_.emplace_back(t - late_s, t);
+  Emit(t, "monitor-late", {{"late_s", late_s}});
+}
+
+void Detector::Classify(Freeze& f) const {
+  double len = f.length();
+  for (const auto& [a, b] : late_) {
+    f.monitor_late_s += std::max(0.0, std::min(b, f.host_end) - std::max(a, f.host_start));
+  }
+  // Host samples bracketing the gap: the last one near its start and the
+  // first near its end (samples come every 0.25 s; allow that much slack).
+  const double slack = std::max(config_.heartbeat_s, 0.3);
+  const HostSample* before = nullptr;
+  const HostSample* after = nullptr;
+  for (const HostSample& s : host_samples_) {
+    if (s.t <= f.host_start + slack) before = &s;
+    if (s.t >= f.host_end - slack && !after) after = &s;
+  }
+  if (before && after && after->t > before->t && before->vcpu_threads > 0) {
+    double span = after->t - before->t;
+    f.run_delay_fraction = (after->vcpu_wait_s - before->vcpu_wait_s) / (before->vcpu_threads * span);
+    if (before->psi_some_s >= 0 && after->psi_some_s >= 0) {
+      f.psi_some_fraction = (after->psi_some_s - before->psi_some_s) / span;
+    }
+  }
+  // The guest clock runs while the guest runs. If it advanced by much less
+  // than host time (beyond one heartbeat interval of slack), the VM was not
+  // being run: paused, or starved by the host.
+  double missing = len - f.guest_advance;
+  if (f.monitor_late_s > 0.5 * len) {
+    f.cause = "host-lateness";
+  } else if (f.run_delay_fraction > 0.5) {
+    f.cause = "host-contention";
+  } else if (missing > 0.5 * (len - config_.heartbeat_s)) {
+    f.cause = "vm-external";
+  } else {
+    f.cause = "guest-internal";
+  }
+}
+
 void Detector::Decide(double t, const std::string& reason) {
   if (decided_) return;
   decided_ = true;
@@ -241,6 +301,7 @@ std::vector<Freeze> Detector::Freezes() const {
       f.host_start = g.host_start;
       f.host_end = g.host_end;
       f.guest_advance = g.guest_advance();
+      f.guest_start = g.guest_start;
       f.vcpus = {g.vcpu};
       out.push_back(f);
       continue;
@@ -253,11 +314,7 @@ std::vector<Freeze> Detector::Freezes() const {
   for (Freeze& f : out) {
     std::sort(f.vcpus.begin(), f.vcpus.end());
     f.whole_guest = f.vcpus.size() == last_host_.size();
-    // The guest clock runs while the guest runs. If it advanced by much less
-    // than host time (beyond one heartbeat interval of slack), the VM was not
-    // being run: paused, or starved by the host.
-    double missing = f.length() - f.guest_advance;
-    f.cause = missing > 0.5 * (f.length() - config_.heartbeat_s) ? "vm-external" : "guest-internal";
+    Classify(f);
   }
   return out;
 }
@@ -348,15 +405,22 @@ void Detector::Finish(double t) {
     title_ = "pass";
   }
   for (const Freeze& f : freezes) {
-    Emit(f.host_end, "freeze",
-         {{"host_start", f.host_start}, {"length_s", f.length()}, {"vcpus", f.vcpus},
-          {"whole_guest", f.whole_guest}, {"cause", f.cause}, {"guest_advance_s", f.guest_advance}});
+    Emit(f.host_end, "freeze", FreezeJson(f));
   }
   Emit(t, "verdict", {{"verdict", VerdictName(verdict_)}, {"title", title_}});
 }
 
+nlohmann::json FreezeJson(const Freeze& f) {
+  return {{"host_start_s", f.host_start},     {"length_s", f.length()},
+          {"guest_start_s", f.guest_start},   {"guest_advance_s", f.guest_advance},
+          {"vcpus", f.vcpus},                 {"whole_guest", f.whole_guest},
+          {"cause", f.cause},                 {"run_delay_fraction", f.run_delay_fraction},
+          {"psi_some_fraction", f.psi_some_fraction}, {"monitor_late_s", f.monitor_late_s}};
+}
+
 nlohmann::json Detector::Stats() const {
   return {{"heartbeats", heartbeats_},
+          {"clock_jumps", clock_jumps_},
           {"rejected_bad_seal", bad_seal_},
           {"rejected_foreign_nonce", foreign_},
           {"rejected_vcpu_out_of_range", out_of_range_},

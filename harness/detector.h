@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "harness/heartbeat.h"
+#include "harness/host_stats.h"
 #include "harness/kernel_report.h"
 #include "results/verdict.h"
 
@@ -44,14 +45,25 @@ struct Gap {
   double guest_advance() const { return guest_end - guest_start; }
 };
 
+// Whose fault a freeze was, most specific first.
+//   host-lateness   blackout's own loop was not scheduled over the gap
+//   host-contention the VM's vCPU threads waited for a host CPU most of the gap
+//   vm-external     the guest clock stood still: the VM was not run (paused)
+//   guest-internal  the guest ran but its heartbeat threads did not
 struct Freeze {
   double host_start = 0, host_end = 0;
+  double guest_start = 0;    // guest clock when the first frozen vCPU last beat
   double guest_advance = 0;  // least guest time any frozen vCPU saw pass
   std::vector<int> vcpus;
   bool whole_guest = false;
-  std::string cause;  // "guest-internal" or "vm-external"
+  std::string cause;
+  double run_delay_fraction = -1;  // vCPU threads' wait / (threads x length); -1 unknown
+  double psi_some_fraction = -1;   // host CPU pressure over the gap; -1 unknown
+  double monitor_late_s = 0;       // blackout's own lateness inside the gap
   double length() const { return host_end - host_start; }
 };
+
+nlohmann::json FreezeJson(const Freeze& f);
 
 struct DetectorEvent {
   double t = 0;
@@ -76,6 +88,10 @@ class Detector {
   void InfraFailure(double t, const std::string& why);
   // The user interrupted the run.
   void Interrupted(double t);
+  // Host-side accounting sampled by the monitor (see host_stats.h).
+  void HostStats(const HostSample& sample);
+  // The monitor's own loop ran late by late_s, ending at t.
+  void MonitorLate(double t, double late_s);
   // End of input: closes open reports and fixes the verdict.
   void Finish(double t);
 
@@ -99,6 +115,7 @@ class Detector {
   void Emit(double t, const std::string& type, nlohmann::json data);
   void Decide(double t, const std::string& reason);
   void TakeReports(std::vector<Report>& done);
+  void Classify(Freeze& f) const;
 
   DetectorConfig config_;
   double start_t_;
@@ -128,6 +145,9 @@ class Detector {
   bool boot_timed_out_ = false;
   bool workload_overdue_ = false;
 
+  std::vector<HostSample> host_samples_;
+  std::vector<std::pair<double, double>> late_;  // [start, end] of monitor lateness
+  uint64_t clock_jumps_ = 0;
   uint64_t heartbeats_ = 0, bad_seal_ = 0, foreign_ = 0, lost_ = 0, out_of_range_ = 0;
   nlohmann::json stressors_ = nlohmann::json::array();
   std::string guest_kernel_;

@@ -224,5 +224,58 @@ TEST(Detector, StressorCountersAreKept) {
   EXPECT_EQ(stressors[0]["bytes"], 40960);
 }
 
+TEST(Detector, GapWhileVcpuThreadsWaitedIsHostContention) {
+  Script s;
+  s.Run(10);
+  // The host sampler saw the VM's two vCPU threads runnable but waiting for
+  // 90% of the gap: guest time ran on (TCG), yet the host is to blame.
+  s.det().HostStats({s.t(), 1.0, 2, 5.0});
+  double start = s.t();
+  s.Beat(5, {0, 1});
+  s.det().HostStats({s.t(), 1.0 + 2 * 0.9 * (s.t() - start), 2, 9.0});
+  s.Beat(10);
+  s.Done();
+  auto freezes = s.det().Freezes();
+  ASSERT_EQ(freezes.size(), 1u);
+  EXPECT_EQ(freezes[0].cause, "host-contention");
+  EXPECT_NEAR(freezes[0].run_delay_fraction, 0.9, 0.05);
+  EXPECT_GT(freezes[0].psi_some_fraction, 0.5);
+}
+
+TEST(Detector, GapWhileMonitorWasLateIsHostLateness) {
+  Script s;
+  s.Run(10);
+  s.Beat(4, {0, 1});
+  s.det().MonitorLate(s.t(), 3.5);
+  s.Beat(10);
+  s.Done();
+  auto freezes = s.det().Freezes();
+  ASSERT_EQ(freezes.size(), 1u);
+  EXPECT_EQ(freezes[0].cause, "host-lateness");
+}
+
+TEST(Detector, GuestClockJumpIsReported) {
+  Script s;
+  s.Run(5);
+  s.Beat(0.2, {}, 20.0);  // guest time races 4 s ahead in 0.2 s of host time
+  s.Beat(5);
+  s.Done();
+  EXPECT_GE(s.det().Stats()["clock_jumps"], 2);  // one per vCPU
+  EXPECT_EQ(s.det().verdict(), Verdict::kPass);
+}
+
+TEST(Detector, HangReportIsLockup) {
+  Script s;
+  s.Run(5);
+  s.Kernel("[   30.1] INFO: task blackout-agent:77 blocked for more than 10 seconds.");
+  s.Kernel("[   30.1] Call Trace:");
+  s.Kernel("[   30.1]  __schedule+0x351/0xa20");
+  s.Kernel("[   30.1]  percpu_rwsem_wait+0x10c/0x130");
+  s.Beat(4);
+  s.det().Finish(s.t());
+  EXPECT_EQ(s.det().verdict(), Verdict::kLockup);
+  EXPECT_EQ(s.det().title(), "INFO: task hung in percpu_rwsem_wait");
+}
+
 }  // namespace
 }  // namespace blackout

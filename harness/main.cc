@@ -54,6 +54,7 @@ struct RunFlags {
   std::string accel;
   bool keep_scratch = false;
   bool console = false;
+  bool dump_memory = false;
 };
 
 int CmdRun(const RunFlags& f) {
@@ -81,6 +82,7 @@ int CmdRun(const RunFlags& f) {
   req.results_root = f.results;
   req.keep_scratch = f.keep_scratch;
   req.echo_console = f.console;
+  req.dump_memory = f.dump_memory;
   req.interrupted = &g_interrupted;
   RunOutcome out = RunOnce(req);
   std::printf("%s: %s (%s)\n", VerdictName(out.verdict), out.title.c_str(), out.run_dir.c_str());
@@ -117,6 +119,7 @@ int Main(int argc, char** argv) {
   run->add_option("--accel", rf.accel, "auto, kvm or tcg")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   run->add_flag("--keep-scratch", rf.keep_scratch, "keep the initramfs and sockets in /tmp");
   run->add_flag("--console", rf.console, "show the guest console (without heartbeats) on stderr");
+  run->add_flag("--dump-memory", rf.dump_memory, "on a bad verdict, save guest memory (ELF) as evidence");
   run->footer(kExitCodes);
 
   CLI::App* workloads = app.add_subcommand("workloads", "list the built-in workloads");

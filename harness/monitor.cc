@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "harness/host_stats.h"
 
 namespace blackout {
 namespace {
@@ -61,6 +62,8 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
   double resume_at = -1, paused_at = 0;
   bool console_open = true;
   double last_iteration = Since(start);
+  HostSampler sampler(vm.pid());
+  double next_sample = 0;
   std::string pending_echo;
   while (!detector.decided()) {
     std::string data;
@@ -72,10 +75,12 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
     double t = Since(start);
     // Our own lateness: if this loop was not scheduled, heartbeats look late
     // through no fault of the guest. Recorded so nobody blames the kernel.
-    if (t - last_iteration > 1.0) {
-      dir.AppendEvent(t, "monitor-late", {{"late_s", t - last_iteration - 0.1}});
-    }
+    if (t - last_iteration > 1.0) detector.MonitorLate(t, t - last_iteration - 0.1);
     last_iteration = t;
+    if (t >= next_sample) {
+      detector.HostStats(sampler.Sample(t));
+      next_sample = t + 0.25;
+    }
     if (!data.empty()) {
       dir.AppendConsole(t, data);
       detector.Bytes(t, data);

@@ -56,6 +56,11 @@ class QemuInstance : public Instance {
 
   std::string Diagnose() override { return qmp_->Human("info registers -a", 30); }
 
+  void DumpMemory(const std::string& path) override {
+    MakeDirs(path.substr(0, path.rfind('/')));
+    qmp_->Execute("dump-guest-memory", {{"paging", false}, {"protocol", "file:" + path}}, 600);
+  }
+
   void Stop() override {
     if (child_->Exited()) return;
     try {

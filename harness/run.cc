@@ -72,14 +72,32 @@ nlohmann::json ConfigJson(const RunConfig& c) {
           {"inject", inject}};
 }
 
-// Evidence on a bad verdict, while the VM still runs: QEMU's view of every
-// vCPU, and Xen's own dumps through its debug keys on the serial console.
-void GatherEvidence(Instance& vm, RunDir& dir, HostClock::time_point start, bool xen) {
+// Evidence on a bad verdict, while the VM still runs: the guest's own view
+// (sysrq blocked tasks and all-CPU backtraces, if it still answers), QEMU's
+// registers of every vCPU, Xen's dumps through its debug keys, and optionally
+// the whole guest memory.
+void GatherEvidence(Instance& vm, RunDir& dir, HostClock::time_point start, bool xen,
+                    const std::string& nonce, bool guest_was_up, bool dump_memory) {
   Log("gathering evidence");
+  if (guest_was_up) {
+    // The agent reads console commands; a guest that no longer schedules it
+    // simply does not answer, and the file says so.
+    vm.WriteConsole("@BX1 " + nonce + " sysrq wl\r");
+    std::string out = DrainConsole(vm, dir, start, 4);
+    if (out.find("sysrq") == std::string::npos) out += "blackout: the guest did not answer the sysrq request\n";
+    dir.WriteEvidence("guest-sysrq.txt", out);
+  }
   try {
     dir.WriteEvidence("qemu-registers.txt", vm.Diagnose());
   } catch (const InfraError& e) {
     dir.WriteEvidence("qemu-registers.txt", std::string("unavailable: ") + e.what() + "\n");
+  }
+  if (dump_memory) {
+    try {
+      vm.DumpMemory(dir.File("evidence/memory.elf"));
+    } catch (const InfraError& e) {
+      dir.WriteEvidence("memory.txt", std::string("dump failed: ") + e.what() + "\n");
+    }
   }
   if (xen) {
     // Three Ctrl-A switch the serial input to Xen; then 'd' (registers and
@@ -169,6 +187,7 @@ RunOutcome RunOnce(const RunRequest& req) {
     in.nonce = nonce;
     in.heartbeat_ms = cfg.thresholds.heartbeat_ms;
     in.workload_conf = AgentConf(cfg.workload);
+    in.modules = RequiredModules(cfg.workload);
     in.agent_path = FindAgent();
     in.busybox_path = busybox;
     in.scratch_dir = scratch;
@@ -210,7 +229,8 @@ RunOutcome RunOnce(const RunRequest& req) {
     bool alive = !vm->Exited(&clean, &status);
     Verdict v = detector->verdict();
     if (alive && v != Verdict::kPass && !(req.interrupted && req.interrupted->load())) {
-      GatherEvidence(*vm, dir, start, boot.guest_type.rfind("xen", 0) == 0);
+      GatherEvidence(*vm, dir, start, boot.guest_type.rfind("xen", 0) == 0, nonce,
+                     detector->first_heartbeat().has_value(), req.dump_memory);
     }
     vm->Stop();
     result["timings"]["decided_s"] = decided_t;
@@ -239,11 +259,7 @@ RunOutcome RunOnce(const RunRequest& req) {
                       {"guest_start_s", g.guest_start}, {"guest_advance_s", g.guest_advance()}});
     }
     nlohmann::json freezes = nlohmann::json::array();
-    for (const Freeze& f : detector->Freezes()) {
-      freezes.push_back({{"host_start_s", f.host_start}, {"length_s", f.length()}, {"vcpus", f.vcpus},
-                         {"whole_guest", f.whole_guest}, {"cause", f.cause},
-                         {"guest_advance_s", f.guest_advance}});
-    }
+    for (const Freeze& f : detector->Freezes()) freezes.push_back(FreezeJson(f));
     nlohmann::json reports = nlohmann::json::array();
     for (const Report& r : detector->reports()) {
       reports.push_back({{"kind", ReportKindName(r.kind)}, {"type", r.type}, {"title", r.title},

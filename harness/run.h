@@ -17,6 +17,7 @@ struct RunRequest {
   std::string cache_dir;  // empty: CacheDir()
   bool keep_scratch = false;
   bool echo_console = false;
+  bool dump_memory = false;  // full guest memory (ELF) into evidence/ on a bad verdict
   const std::atomic<bool>* interrupted = nullptr;
 };
 

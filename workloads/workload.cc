@@ -71,8 +71,8 @@ FaultSpec ParseFault(const YAML::Node& node, YamlReader& r) {
     return f;
   }
   auto kind = r.String(node, "kind");
-  if (!kind || (*kind != "freeze" && *kind != "panic")) {
-    r.Error(node, "fault needs 'kind': freeze or panic");
+  if (!kind || (*kind != "freeze" && *kind != "panic" && *kind != "hang")) {
+    r.Error(node, "fault needs 'kind': freeze, hang or panic");
     return f;
   }
   f.kind = *kind;
@@ -82,6 +82,11 @@ FaultSpec ParseFault(const YAML::Node& node, YamlReader& r) {
     auto length = r.Seconds(node, "length");
     if (!length) r.Error(node, "fault freeze needs 'length'");
     f.length_s = length.value_or(0);
+  } else if (f.kind == "hang") {
+    r.CheckMap(node, "fault hang", {"kind", "at", "length", "timeout"});
+    f.length_s = r.Seconds(node, "length").value_or(3600);
+    f.timeout_s = r.Seconds(node, "timeout").value_or(10);
+    if (f.timeout_s < 1) r.Error(node["timeout"], "'timeout' must be at least 1s");
   } else {
     r.CheckMap(node, "fault panic", {"kind", "at"});
   }
@@ -140,9 +145,21 @@ std::string AgentConf(const Workload& w) {
   for (const FaultSpec& f : w.faults) {
     out << "fault " << f.kind << " at=" << f.at_s;
     if (f.kind == "freeze") out << " vcpu=" << f.vcpu << " length=" << f.length_s;
+    if (f.kind == "hang") out << " timeout=" << f.timeout_s << " length=" << f.length_s;
     out << "\n";
   }
   return out.str();
+}
+
+std::vector<ModuleRequest> RequiredModules(const Workload& w) {
+  std::vector<ModuleRequest> out;
+  for (const FaultSpec& f : w.faults) {
+    if (f.kind == "hang" && out.empty()) {
+      out.push_back({"brd", "rd_nr=1 rd_size=16384"});
+      out.push_back({"ext4", ""});
+    }
+  }
+  return out;
 }
 
 const std::vector<Workload>& BuiltinWorkloads() {

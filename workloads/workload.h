@@ -20,10 +20,17 @@ struct StressorSpec {
 };
 
 struct FaultSpec {
-  std::string kind;    // freeze | panic
-  double at_s = 0;     // after the workload starts
-  double length_s = 0; // freeze only
-  int vcpu = 0;        // freeze only
+  std::string kind;     // freeze | hang | panic
+  double at_s = 0;      // after the workload starts
+  double length_s = 0;  // freeze, hang
+  int vcpu = 0;         // freeze only
+  double timeout_s = 10;  // hang: the kernel's hung-task timeout to set
+};
+
+// A kernel module the guest must load before the workload (with parameters).
+struct ModuleRequest {
+  std::string name;
+  std::string params;
 };
 
 struct Workload {
@@ -46,5 +53,9 @@ Workload ParseWorkload(const YAML::Node& node, YamlReader& reader, const Workloa
 
 // The agent's workload.conf for this workload.
 std::string AgentConf(const Workload& workload);
+
+// The kernel modules the workload needs in the guest (a hang fault needs a
+// ramdisk and a file system that can be frozen).
+std::vector<ModuleRequest> RequiredModules(const Workload& workload);
 
 }  // namespace blackout

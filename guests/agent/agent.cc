@@ -14,10 +14,19 @@
 //
 // workload.conf, one directive per line:
 //   duration SECONDS
+//   module PATH [module parameters]     (loaded in order before the workload)
 //   stressor KIND key=value ...
 //   fault KIND key=value ...
+//
+// The host can also talk to the agent over the console (while the guest still
+// answers): "@BX1 <nonce> sysrq <keys>" writes each key to /proc/sysrq-trigger,
+// which is how blackout collects blocked tasks and all-CPU backtraces as
+// evidence.
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -436,6 +445,55 @@ void FreezeVcpu(int vcpu, double length_s) {
   WriteProc("/proc/sys/kernel/sched_rt_runtime_us", "950000");
 }
 
+// Runs a program and waits for it; returns its exit status (or -1).
+int RunProgram(const std::vector<std::string>& argv) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  if (pid < 0) return -1;
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// hang: a task stuck in uninterruptible sleep, the way IO hangs look to the
+// kernel. A ramdisk file system is frozen (FIFREEZE) and a child writes to it:
+// it blocks in D state until the thaw, and the kernel's hung-task detector
+// (its timeout lowered to `timeout`) reports it.
+void HangTask(double timeout_s, double length_s) {
+  WriteProc("/proc/sys/kernel/hung_task_timeout_secs", std::to_string(static_cast<int>(timeout_s)).c_str());
+  mkdir("/mnt", 0755);
+  mkdir("/mnt/hang", 0755);
+  if (RunProgram({"/bin/busybox", "mke2fs", "-q", "/dev/ram0"}) != 0 ||
+      mount("/dev/ram0", "/mnt/hang", "ext4", 0, nullptr) != 0) {
+    Status("error", "reason=hang-setup errno=" + std::to_string(errno));
+    return;
+  }
+  int dir = open("/mnt/hang", O_RDONLY | O_DIRECTORY);
+  if (dir < 0 || ioctl(dir, FIFREEZE, 0) != 0) {
+    Status("error", "reason=hang-freeze errno=" + std::to_string(errno));
+    return;
+  }
+  pid_t child = fork();
+  if (child == 0) {
+    int fd = open("/mnt/hang/blocked", O_WRONLY | O_CREAT, 0644);
+    if (fd >= 0) (void)!write(fd, "x", 1);
+    _exit(0);
+  }
+  uint64_t until = NowNs() + static_cast<uint64_t>(length_s * 1e9);
+  while (NowNs() < until && !g_stop.load()) usleep(100000);
+  ioctl(dir, FITHAW, 0);
+  close(dir);
+  int st;
+  waitpid(child, &st, 0);
+}
+
 void RunFault(const Fault& f) {
   std::string kind = f.kind;
   if (kind == "freeze") {
@@ -445,6 +503,11 @@ void RunFault(const Fault& f) {
                               std::to_string(length));
     FreezeVcpu(vcpu, length);
     Status("fault-end", "kind=freeze vcpu=" + std::to_string(vcpu));
+  } else if (kind == "hang") {
+    double length = NumField(f.fields, "length", 3600);
+    Status("fault-begin", "kind=hang timeout=" + std::to_string(IntField(f.fields, "timeout", 10)));
+    HangTask(NumField(f.fields, "timeout", 10), length);
+    Status("fault-end", "kind=hang");
   } else if (kind == "panic") {
     Status("fault-begin", "kind=panic");
     WriteProc("/proc/sys/kernel/sysrq", "1");
@@ -456,8 +519,14 @@ void RunFault(const Fault& f) {
 
 // ---- Workload ----------------------------------------------------------------
 
+struct Module {
+  std::string path;
+  std::string params;
+};
+
 struct Workload {
   double duration_s = 60;
+  std::vector<Module> modules;
   std::vector<std::unique_ptr<Stressor>> stressors;
   std::vector<Fault> faults;
 };
@@ -487,6 +556,12 @@ bool LoadWorkload(const char* path, Workload* w, std::string* error) {
     if (!(words >> directive) || directive[0] == '#') continue;
     if (directive == "duration") {
       words >> w->duration_s;
+    } else if (directive == "module") {
+      Module m;
+      words >> m.path;
+      std::getline(words, m.params);
+      if (!m.params.empty() && m.params[0] == ' ') m.params.erase(0, 1);
+      w->modules.push_back(m);
     } else if (directive == "stressor") {
       auto s = std::make_unique<Stressor>();
       words >> s->kind;
@@ -549,6 +624,51 @@ void RunWorkload(Workload& w) {
   Status("workload-done", "seconds=" + std::to_string((NowNs() - start) / 1000000000ull));
 }
 
+// finit_module for each, in order. A module already loaded (or built in) is fine.
+bool LoadModules(const std::vector<Module>& modules) {
+  for (const Module& m : modules) {
+    int fd = open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      Status("error", "reason=module-missing path=" + m.path);
+      return false;
+    }
+    long r = syscall(SYS_finit_module, fd, m.params.c_str(), 0);
+    int err = errno;
+    close(fd);
+    if (r != 0 && err != EEXIST) {
+      Status("error", "reason=module-load path=" + m.path + " errno=" + std::to_string(err));
+      return false;
+    }
+  }
+  if (!modules.empty()) Status("modules", "loaded=" + std::to_string(modules.size()));
+  return true;
+}
+
+// Commands from the host over the console (see the header comment).
+void ConsoleCommands() {
+  std::string line;
+  char c;
+  while (read(0, &c, 1) == 1) {
+    if (c != '\n' && c != '\r') {
+      if (line.size() < 256) line += c;
+      continue;
+    }
+    std::istringstream words(line);
+    line.clear();
+    std::string marker, nonce, command, keys;
+    words >> marker >> nonce >> command >> keys;
+    if (marker != "@BX1" || nonce != g_nonce) continue;
+    if (command == "sysrq") {
+      WriteProc("/proc/sys/kernel/sysrq", "1");
+      Status("sysrq", "keys=" + keys);
+      for (char k : keys) {
+        char key[2] = {k, 0};
+        WriteProc("/proc/sysrq-trigger", key);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -570,6 +690,8 @@ int main() {
   if (!LoadWorkload("/etc/blackout/workload.conf", &workload, &error)) Fail(error);
 
   for (int cpu = 0; cpu < g_ncpus; ++cpu) std::thread(HeartbeatLoop, cpu, interval_ms).detach();
+  std::thread(ConsoleCommands).detach();
+  if (!LoadModules(workload.modules)) PowerOff();
   RunWorkload(workload);
   Status("done");
   // Let the last heartbeats and the done line drain through the console.

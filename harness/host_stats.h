@@ -1,0 +1,37 @@
+// Host-side accounting for a running VM, so a freeze the host caused is not
+// blamed on the kernel: how long the VM's vCPU threads waited for a host CPU
+// (run delay, /proc/PID/task/TID/schedstat) and the host's CPU pressure
+// (/proc/pressure/cpu). Under TCG and KVM a descheduled vCPU thread lets guest
+// time run on, so the two clocks alone cannot tell this from a guest stall.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace blackout {
+
+struct HostSample {
+  double t = 0;             // host seconds since the run started
+  double vcpu_wait_s = 0;   // run delay summed over the VM's vCPU threads
+  int vcpu_threads = 0;
+  double psi_some_s = -1;   // host CPU pressure "some" total; -1 if unavailable
+};
+
+class HostSampler {
+ public:
+  explicit HostSampler(pid_t vm_pid) : pid_(vm_pid) {}
+  HostSample Sample(double t) const;
+
+ private:
+  pid_t pid_;
+};
+
+// Parsers, exposed for tests: schedstat's second field (run delay, ns) and
+// /proc/pressure/cpu's "some ... total=US".
+double SchedstatWaitSeconds(const std::string& schedstat);
+double PsiSomeSeconds(const std::string& pressure);
+// True for QEMU's vCPU thread names: "CPU 0/TCG", "CPU 1/KVM".
+bool IsVcpuThread(const std::string& comm);
+
+}  // namespace blackout
