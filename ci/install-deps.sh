@@ -9,7 +9,7 @@ packages=(
   libboost-dev libboost-filesystem-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libre2-dev libarchive-dev liblzma-dev zlib1g-dev libgtest-dev libgmock-dev
   # run: QEMU, the guest's busybox, apt's downloader is already on Debian
-  qemu-system-x86 qemu-utils busybox-static
+  qemu-system-x86 qemu-utils busybox-static kmod
   # tests
   jq cpio dpkg-dev procps
 )

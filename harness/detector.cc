@@ -180,7 +180,7 @@ void Detector::Tick(double t) {
     if (serious) Decide(t, "kernel report");
   }
   if (!first_heartbeat_) {
-    if (t - start_t_ > config_.boot_s && !boot_timed_out_) {
+    if (config_.boot_s > 0 && t - start_t_ > config_.boot_s && !boot_timed_out_) {
       boot_timed_out_ = true;
       Decide(t, "boot timeout");
     }
@@ -340,9 +340,9 @@ void Detector::Finish(double t) {
   }
   std::vector<Freeze> freezes = Freezes();
   if (!first_heartbeat_) {
-    if (crash) {
+    if (crash || lockup) {
       verdict_ = Verdict::kBootFailure;
-      title_ = crash->title;
+      title_ = (crash ? crash : lockup)->title;
     } else if (agent_error_) {
       verdict_ = Verdict::kInfraError;
       title_ = "agent error: " + *agent_error_;
@@ -360,7 +360,7 @@ void Detector::Finish(double t) {
       title_ = "guest stopped before the first heartbeat";
     } else {
       verdict_ = Verdict::kBootFailure;
-      title_ = "no heartbeat within " + Fmt(config_.boot_s);
+      title_ = config_.boot_s > 0 ? "no heartbeat within " + Fmt(config_.boot_s) : "no heartbeat";
     }
   } else if (crash) {
     verdict_ = Verdict::kCrash;

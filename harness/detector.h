@@ -30,7 +30,7 @@ struct DetectorConfig {
   double heartbeat_s = 0.2;   // the agent's interval
   double stall_s = 2;         // a gap longer than this is a freeze
   double lockup_s = 30;       // silence longer than this is a lockup
-  double boot_s = 180;        // the first heartbeat must come within this
+  double boot_s = 180;        // the first heartbeat must come within this (0: no limit)
   double workload_s = 60;     // workload duration
   double finish_slack_s = 60; // the workload must report done this long after its end
   double report_grace_s = 3;  // keep reading this long after a crash/lockup report opens

@@ -271,10 +271,11 @@ TEST(Detector, HangReportIsLockup) {
   s.Kernel("[   30.1] Call Trace:");
   s.Kernel("[   30.1]  __schedule+0x351/0xa20");
   s.Kernel("[   30.1]  percpu_rwsem_wait+0x10c/0x130");
+  s.Kernel("[   30.1]  mnt_want_write+0x8b/0xc0");
   s.Beat(4);
   s.det().Finish(s.t());
   EXPECT_EQ(s.det().verdict(), Verdict::kLockup);
-  EXPECT_EQ(s.det().title(), "INFO: task hung in percpu_rwsem_wait");
+  EXPECT_EQ(s.det().title(), "INFO: task hung in mnt_want_write");
 }
 
 }  // namespace

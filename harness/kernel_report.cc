@@ -102,7 +102,11 @@ const RE2& PlumbingFrame() {
       R"(irq_exit.*|__irq_exit.*|do_softirq.*|__do_softirq|handle_irq_event.*|)"
       R"(xen_hypercall_.*|xen_.*_upcall|__xen_.*|nmi_.*|default_idle.*|)"
       R"(native_.*halt|cpu_idle.*|do_idle|cpu_startup_entry|)"
-      R"(_raw_spin_lock.*|_raw_spin_unlock.*|queued_spin_lock_slowpath|__pv_queued_spin_lock_slowpath|)"
+      R"(_raw_spin_lock.*|_raw_spin_unlock.*|do_raw_spin_.*|.*queued_spin_lock_slowpath|)"
+      R"(xen_poll_irq.*|xen_qlock_wait|xen_lock_spinning|xen_safe_halt|)"
+      R"(percpu_rwsem_wait|__percpu_down_read|percpu_down_.*|rwsem_down_.*|down_read.*|down_write.*|)"
+      R"(__down.*|down|mutex_lock.*|__mutex_lock.*|wait_for_completion.*|__wait_for_common|)"
+      R"(bit_wait.*|__wait_on_bit.*|out_of_line_wait_on_bit.*|wait_on_page_bit.*|folio_wait_bit.*|)"
       R"(__handle_sysrq|write_sysrq_trigger|proc_reg_write|vfs_write|ksys_write|)"
       R"(__x64_sys_.*|__do_sys_.*|__se_sys_.*|kernel_init|.*_panic)$)");
   return re;
@@ -127,7 +131,9 @@ std::string GuiltyFunction(const std::vector<std::string>& lines) {
   // "RIP: 0010:func+0x1a/0x40" (e030 under Xen PV). A RIP in user space or in
   // plumbing does not count.
   static const RE2 rip(R"(RIP: [0-9a-f]{4}:([A-Za-z0-9_.]+)\+0x)");
-  static const RE2 frame(R"(^\s*(?:\? )?([A-Za-z_][A-Za-z0-9_.]*)\+0x[0-9a-f]+/0x[0-9a-f]+)");
+  // Frames are indented; an unindented "name+0x" is a line torn by
+  // interleaved console output and cannot be trusted.
+  static const RE2 frame(R"(^\s+(?:\? )?([A-Za-z_][A-Za-z0-9_.]*)\+0x[0-9a-f]+/0x[0-9a-f]+)");
   std::string func;
   for (const std::string& raw : lines) {
     std::string line = StripKernelPrefix(raw);

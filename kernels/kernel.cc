@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "base/subprocess.h"
 #include "kernels/apt.h"
 #include "kernels/bzimage.h"
 #include "kernels/deb.h"
@@ -107,6 +108,16 @@ KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir)
   k.vmlinux = dir + "/vmlinux";
   k.release = fs::path(k.bzimage).filename().string().substr(std::string("vmlinuz-").size());
   k.modules_dir = dir + "/lib/modules/" + k.release;
+  // Packages ship modules without modules.dep (depmod runs at install time):
+  // make it once, under the entry's lock (depmod renames its files into place).
+  if (fs::is_directory(k.modules_dir) && !fs::exists(k.modules_dir + "/modules.dep")) {
+    FileLock lock(dir + ".lock");
+    if (!fs::exists(k.modules_dir + "/modules.dep")) {
+      CommandOptions opts;
+      opts.timeout_s = 300;
+      RunChecked({"depmod", "-b", dir, k.release}, opts);
+    }
+  }
   std::string sha = ReadFile(dir + "/sha256");
   k.sha256 = sha.substr(0, sha.find('\n'));
   if (k.config.empty()) throw InfraError("kernel " + pkg.name + ": package has no boot/config-*");

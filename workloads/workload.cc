@@ -156,6 +156,7 @@ std::vector<ModuleRequest> RequiredModules(const Workload& w) {
   for (const FaultSpec& f : w.faults) {
     if (f.kind == "hang" && out.empty()) {
       out.push_back({"brd", "rd_nr=1 rd_size=16384"});
+      out.push_back({"crc32c_generic", ""});  // ext4 loads its checksum driver at mount
       out.push_back({"ext4", ""});
     }
   }

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -646,6 +647,12 @@ bool LoadModules(const std::vector<Module>& modules) {
 
 // Commands from the host over the console (see the header comment).
 void ConsoleCommands() {
+  // No echo: an echoed command would land in the middle of our own records.
+  termios tio;
+  if (tcgetattr(0, &tio) == 0) {
+    tio.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHONL);
+    tcsetattr(0, TCSANOW, &tio);
+  }
   std::string line;
   char c;
   while (read(0, &c, 1) == 1) {
