@@ -29,6 +29,11 @@ struct ReportParser::Pattern {
   std::shared_ptr<RE2> re;
 };
 
+struct ReportParser::Table {
+  std::vector<Pattern> patterns;
+  std::unique_ptr<RE2::Set> set;
+};
+
 struct ReportParser::Open {
   const Pattern* pattern;
   Report report;
@@ -159,19 +164,51 @@ std::string GuiltyFunction(const std::vector<std::string>& lines) {
   return "";
 }
 
-ReportParser::ReportParser() {
-  RE2::Options options;
-  options.set_log_errors(false);
-  set_ = std::make_unique<RE2::Set>(options, RE2::UNANCHORED);
-  for (const Spec& spec : kSpecs) {
-    std::string error;
-    set_->Add(spec.regex, &error);
-    patterns_.push_back(Pattern{spec.kind, spec.type, spec.regex, spec.title, spec.joins,
-                                std::make_shared<RE2>(spec.regex, options)});
-  }
-  set_->Compile();
+const ReportParser::Table& ReportParser::Patterns() {
+  static const Table* table = [] {
+    auto* t = new Table;
+    RE2::Options options;
+    options.set_log_errors(false);
+    t->set = std::make_unique<RE2::Set>(options, RE2::UNANCHORED);
+    for (const Spec& spec : kSpecs) {
+      std::string error;
+      t->set->Add(spec.regex, &error);
+      t->patterns.push_back(Pattern{spec.kind, spec.type, spec.regex, spec.title, spec.joins,
+                                    std::make_shared<RE2>(spec.regex, options)});
+    }
+    t->set->Compile();
+    return t;
+  }();
+  return *table;
 }
 
+// Every pattern contains one of these literally, so a line without any of them
+// cannot match: most console lines skip the pattern set entirely.
+// KernelReport.EveryPatternHasAKeyword keeps this list honest.
+const char* const kKeywords[] = {"BUG",     "LOCKUP",  "INFO:",            "panic",      "Oops",
+                                 "XEN",     "WARNING", "protection fault", "clocksource"};
+
+bool MayMatch(const std::string& line) {
+  for (const char* k : kKeywords) {
+    if (line.find(k) != std::string::npos) return true;
+  }
+  return false;
+}
+
+ReportParser::ReportParser() = default;
+
+bool PatternHasKeyword(const std::string& regex) {
+  for (const char* k : kKeywords) {
+    if (regex.find(k) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> ReportPatterns() {
+  std::vector<std::string> out;
+  for (const Spec& spec : kSpecs) out.push_back(spec.regex);
+  return out;
+}
 ReportParser::~ReportParser() = default;
 
 void ReportParser::Close(std::vector<Report>* done) {
@@ -196,10 +233,11 @@ void ReportParser::Flush(std::vector<Report>* done) { Close(done); }
 
 void ReportParser::Line(double host_t, const std::string& raw, std::vector<Report>* done) {
   std::string line = StripKernelPrefix(raw);
+  const Table& table = Patterns();
   std::vector<int> hits;
-  set_->Match(line, &hits);
+  if (MayMatch(line)) table.set->Match(line, &hits);
   if (!hits.empty()) {
-    const Pattern& p = patterns_[static_cast<size_t>(*std::min_element(hits.begin(), hits.end()))];
+    const Pattern& p = table.patterns[static_cast<size_t>(*std::min_element(hits.begin(), hits.end()))];
     bool joins = p.joins_open_crash && open_ && open_->pattern->kind != ReportKind::kWarning &&
                  open_->pattern->kind != ReportKind::kNote;
     if (!joins) {

@@ -52,13 +52,19 @@ class ReportParser {
 
  private:
   struct Pattern;
+  struct Table;
   struct Open;
   void Close(std::vector<Report>* done);
+  // The compiled patterns, built once and shared by every parser.
+  static const Table& Patterns();
 
-  std::vector<Pattern> patterns_;
-  std::unique_ptr<RE2::Set> set_;
   std::unique_ptr<Open> open_;
 };
+
+// The report patterns, in priority order (for benchmarks and docs).
+std::vector<std::string> ReportPatterns();
+// True if the pattern holds one of the prefilter's keywords literally.
+bool PatternHasKeyword(const std::string& regex);
 
 // Removes a leading kernel timestamp "[  12.345678] " and trailing CR.
 std::string StripKernelPrefix(const std::string& line);

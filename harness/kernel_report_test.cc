@@ -84,6 +84,10 @@ TEST(KernelReport, OrdinaryLinesOpenNothing) {
   EXPECT_TRUE(ParseAll({"[ 0.0] Linux version 6.1.0", "(XEN) Xen version 4.17", "hello"}).empty());
 }
 
+TEST(KernelReport, EveryPatternHasAKeyword) {
+  for (const std::string& re : ReportPatterns()) EXPECT_TRUE(PatternHasKeyword(re)) << re;
+}
+
 TEST(StripKernelPrefix, OnlyStripsTimestamps) {
   EXPECT_EQ(StripKernelPrefix("[   12.345678] foo\r"), "foo");
   EXPECT_EQ(StripKernelPrefix("[not a stamp] foo"), "[not a stamp] foo");
