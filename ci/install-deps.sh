@@ -21,7 +21,7 @@ done
 
 # The kernel and hypervisor packages are fetched by name with apt-get download:
 # the package lists must exist (a fresh image may have none).
-if [ "${#missing[@]}" -gt 0 ] || ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+if [ "${#missing[@]}" -gt 0 ] || ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
 fi

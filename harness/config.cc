@@ -123,13 +123,21 @@ RunConfig ParseConfig(const std::string& text, const std::string& source) {
       r.Error(list, "'inject' must be a list");
     } else {
       for (const YAML::Node& f : list) {
-        if (!r.CheckMap(f, "inject entry", {"pause", "at"})) continue;
+        if (!r.CheckMap(f, "inject entry", {"pause", "starve", "at", "cpu"})) continue;
         HostFault h;
-        h.kind = "pause";
-        auto len = r.Seconds(f, "pause");
-        if (!len) r.Error(f, "inject entry needs 'pause: DURATION'");
+        h.kind = f["starve"].IsDefined() ? "starve" : "pause";
+        auto len = r.Seconds(f, h.kind);
+        if (!len || (f["pause"].IsDefined() && f["starve"].IsDefined())) {
+          r.Error(f, "inject entry needs one of 'pause: DURATION' or 'starve: DURATION'");
+        }
         h.length_s = len.value_or(0);
         h.at_s = r.Seconds(f, "at").value_or(0);
+        if (h.kind == "starve") {
+          h.cpu = static_cast<int>(r.Int(f, "cpu", 0, 63).value_or(0));
+          if (h.cpu >= c.guest.vcpus) r.Error(f["cpu"], "'cpu' names a vCPU the guest does not have");
+        } else if (f["cpu"].IsDefined()) {
+          r.Error(f["cpu"], "'cpu' goes with 'starve'");
+        }
         c.inject.push_back(h);
       }
     }

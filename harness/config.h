@@ -21,9 +21,10 @@ struct Thresholds {
 
 // A fault the host injects into the VM (tests, and checking a setup).
 struct HostFault {
-  std::string kind;  // "pause": QMP stop, wait, cont
+  std::string kind;  // "pause": QMP stop, wait, cont; "starve": one vCPU thread starved
   double at_s = 0;   // after the first heartbeat
   double length_s = 0;
+  int cpu = 0;       // starve: which of QEMU's vCPU threads
 };
 
 struct RunConfig {

@@ -57,7 +57,7 @@ struct Freeze {
   std::vector<int> vcpus;
   bool whole_guest = false;
   std::string cause;
-  double run_delay_fraction = -1;  // vCPU threads' wait / (threads x length); -1 unknown
+  double run_delay_fraction = -1;  // the most-starved vCPU thread's wait / length; -1 unknown
   double psi_some_fraction = -1;   // host CPU pressure over the gap; -1 unknown
   double monitor_late_s = 0;       // blackout's own lateness inside the gap
   double length() const { return host_end - host_start; }

@@ -34,8 +34,22 @@ double PsiSomeSeconds(const std::string& pressure) {
   return std::strtod(pressure.c_str() + total + 6, nullptr) / 1e6;
 }
 
-bool IsVcpuThread(const std::string& comm) {
-  return comm.rfind("CPU ", 0) == 0 && comm.find('/') != std::string::npos;
+int VcpuThreadIndex(const std::string& comm) {
+  if (comm.rfind("CPU ", 0) != 0 || comm.find('/') == std::string::npos) return -1;
+  return std::atoi(comm.c_str() + 4);
+}
+
+pid_t FindVcpuThread(pid_t pid, int index) {
+  std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+  pid_t found = -1;
+  if (DIR* d = opendir(task_dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      if (VcpuThreadIndex(Slurp(task_dir + "/" + e->d_name + "/comm")) == index) found = std::atoi(e->d_name);
+    }
+    closedir(d);
+  }
+  return found;
 }
 
 HostSample HostSampler::Sample(double t) const {
@@ -46,10 +60,10 @@ HostSample HostSampler::Sample(double t) const {
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] == '.') continue;
       std::string base = task_dir + "/" + e->d_name;
-      std::string comm = Slurp(base + "/comm");
-      if (!IsVcpuThread(comm)) continue;
-      s.vcpu_wait_s += SchedstatWaitSeconds(Slurp(base + "/schedstat"));
-      ++s.vcpu_threads;
+      int index = VcpuThreadIndex(Slurp(base + "/comm"));
+      if (index < 0 || index > 4096) continue;
+      if (s.vcpu_wait_s.size() <= static_cast<size_t>(index)) s.vcpu_wait_s.resize(index + 1, 0);
+      s.vcpu_wait_s[static_cast<size_t>(index)] = SchedstatWaitSeconds(Slurp(base + "/schedstat"));
     }
     closedir(d);
   }

@@ -8,14 +8,14 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace blackout {
 
 struct HostSample {
-  double t = 0;             // host seconds since the run started
-  double vcpu_wait_s = 0;   // run delay summed over the VM's vCPU threads
-  int vcpu_threads = 0;
-  double psi_some_s = -1;   // host CPU pressure "some" total; -1 if unavailable
+  double t = 0;                     // host seconds since the run started
+  std::vector<double> vcpu_wait_s;  // run delay of each vCPU thread, by QEMU CPU index
+  double psi_some_s = -1;           // host CPU pressure "some" total; -1 if unavailable
 };
 
 class HostSampler {
@@ -31,7 +31,9 @@ class HostSampler {
 // /proc/pressure/cpu's "some ... total=US".
 double SchedstatWaitSeconds(const std::string& schedstat);
 double PsiSomeSeconds(const std::string& pressure);
-// True for QEMU's vCPU thread names: "CPU 0/TCG", "CPU 1/KVM".
-bool IsVcpuThread(const std::string& comm);
+// QEMU's vCPU thread names: "CPU 0/TCG", "CPU 1/KVM" -> 0, 1; else -1.
+int VcpuThreadIndex(const std::string& comm);
+// The thread id of QEMU's vCPU thread `index` in process pid, or -1.
+pid_t FindVcpuThread(pid_t pid, int index);
 
 }  // namespace blackout

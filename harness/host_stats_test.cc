@@ -13,9 +13,9 @@ TEST(HostStats, ParsesSchedstatAndPressure) {
                                   "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"),
                    4.5);
   EXPECT_EQ(PsiSomeSeconds("garbage"), -1);
-  EXPECT_TRUE(IsVcpuThread("CPU 0/TCG\n"));
-  EXPECT_TRUE(IsVcpuThread("CPU 12/KVM"));
-  EXPECT_FALSE(IsVcpuThread("qemu-system-x86"));
+  EXPECT_EQ(VcpuThreadIndex("CPU 0/TCG\n"), 0);
+  EXPECT_EQ(VcpuThreadIndex("CPU 12/KVM"), 12);
+  EXPECT_EQ(VcpuThreadIndex("qemu-system-x86"), -1);
 }
 
 // Real /proc: a process without QEMU's vCPU threads has none, and the host's
@@ -23,7 +23,8 @@ TEST(HostStats, ParsesSchedstatAndPressure) {
 TEST(HostStats, SamplesRealProc) {
   HostSample s = HostSampler(getpid()).Sample(1.5);
   EXPECT_EQ(s.t, 1.5);
-  EXPECT_EQ(s.vcpu_threads, 0);
+  EXPECT_TRUE(s.vcpu_wait_s.empty());
+  EXPECT_EQ(FindVcpuThread(getpid(), 0), -1);
   if (access("/proc/pressure/cpu", R_OK) == 0) EXPECT_GE(s.psi_some_s, 0);
 }
 

@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "harness/host_faults.h"
 #include "harness/host_stats.h"
 
 namespace blackout {
@@ -60,6 +61,8 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
                const MonitorOptions& options) {
   std::vector<bool> injected(options.inject.size(), false);
   double resume_at = -1, paused_at = 0;
+  std::unique_ptr<VcpuStarvation> starvation;
+  std::string injecting;
   bool console_open = true;
   double last_iteration = Since(start);
   HostSampler sampler(vm.pid());
@@ -113,9 +116,10 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
 
     try {
       if (resume_at >= 0 && t >= resume_at) {
-        vm.Resume();
-        dir.AppendEvent(t, "inject-resume", {{"paused_s", t - paused_at}});
-        Log("injected pause over after " + Secs(t - paused_at));
+        if (injecting == "pause") vm.Resume();
+        starvation.reset();
+        dir.AppendEvent(t, "inject-end", {{"kind", injecting}, {"length_s", t - paused_at}});
+        Log("injected " + injecting + " over after " + Secs(t - paused_at));
         resume_at = -1;
       }
       auto first = detector.first_heartbeat();
@@ -123,16 +127,29 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
         const HostFault& f = options.inject[i];
         if (injected[i] || t < *first + f.at_s) continue;
         injected[i] = true;
-        vm.Pause();
+        injecting = f.kind;
+        if (f.kind == "starve") {
+          starvation = std::make_unique<VcpuStarvation>(vm.pid(), f.cpu);
+          Log("injecting " + Secs(f.length_s) + " of host contention on vCPU thread " + std::to_string(f.cpu));
+        } else {
+          vm.Pause();
+          Log("injecting a " + Secs(f.length_s) + " VM pause (QMP stop/cont)");
+        }
         paused_at = Since(start);
         resume_at = paused_at + f.length_s;
-        dir.AppendEvent(paused_at, "inject-pause", {{"length_s", f.length_s}});
-        Log("injecting a " + Secs(f.length_s) + " VM pause (QMP stop/cont)");
+        dir.AppendEvent(paused_at, "inject-begin", {{"kind", f.kind}, {"length_s", f.length_s}, {"cpu", f.cpu}});
       }
     } catch (const InfraError& e) {
       detector.InfraFailure(t, e.what());
     }
     FlushEvents(detector, dir);
+  }
+  // Undo an injection still in progress, so evidence comes from a running VM.
+  if (resume_at >= 0 && injecting == "pause") {
+    try {
+      vm.Resume();
+    } catch (const InfraError&) {
+    }
   }
   return Since(start);
 }

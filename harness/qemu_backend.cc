@@ -117,7 +117,8 @@ class QemuInstance : public Instance {
 }  // namespace
 
 std::vector<std::string> QemuCommand(const BootSpec& boot, const StartOptions& options) {
-  std::vector<std::string> argv = {"qemu-system-x86_64", "-name", "blackout"};
+  // debug-threads names the vCPU threads ("CPU 0/TCG") for host-side accounting.
+  std::vector<std::string> argv = {"qemu-system-x86_64", "-name", "blackout,debug-threads=on"};
   if (options.accel == "kvm") {
     argv.insert(argv.end(), {"-accel", "kvm", "-cpu", "host"});
   } else {

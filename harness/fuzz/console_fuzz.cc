@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (input[pos] == 'H') d.Bytes(t, blackout::protocol::FormatHeartbeat("n", 1, pos, pos * 1000000));
     pos += chunk;
   }
-  d.HostStats({t, 1.0, 2, 1.0});
+  d.HostStats({t, {1.0, 2.0}, 1.0});
   d.Finish(t);
   (void)d.Freezes();
   (void)d.TakeEvents();
