@@ -205,7 +205,11 @@ void Detector::Tick(double t) {
       heartbeat_lockup_t_ = t;
       bool whole = silent.size() == last_host_.size();
       heartbeat_lockup_what_ = whole ? "whole guest" : "vCPU " + VcpuList(silent);
-      Emit(t, "heartbeat-lockup", {{"vcpus", silent}, {"silent_s", config_.lockup_s}});
+      double last = t;
+      for (int v : silent) last = std::min(last, last_host_[static_cast<size_t>(v)]);
+      // detection latency = t - last_heartbeat_s (the threshold plus our tick).
+      Emit(t, "heartbeat-lockup",
+           {{"vcpus", silent}, {"lockup_s", config_.lockup_s}, {"last_heartbeat_s", last}});
       Decide(t, "heartbeat lockup");
     }
   }

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -14,6 +15,7 @@
 #include "base/units.h"
 #include "base/fsutil.h"
 #include "harness/analyze.h"
+#include "harness/bisect_sim.h"
 #include "harness/config.h"
 #include "harness/run.h"
 #include "results/verdict.h"
@@ -157,6 +159,48 @@ int CmdAnalyze(const AnalyzeFlags& f) {
   return VerdictExitCode(a.verdict);
 }
 
+struct SimulateFlags {
+  std::vector<int> n = {64, 1024};
+  std::vector<double> p = {0.1, 0.3, 0.5, 1.0};
+  int trials = 1000;
+  double alpha = 0.01;
+  double q = 0;
+  int slots = 1;
+  uint64_t seed = 1;
+};
+
+// The engine against a synthetic world, beside git bisect with k repeats tuned
+// to the same accuracy and the information bound log2(n)/C(p).
+int CmdSimulate(const SimulateFlags& f) {
+  std::printf("%6s %5s | %-17s | %-17s %7s | %-20s %6s\n", "n", "p", "bayes, p unknown", "bayes, p known",
+              "bound", "git bisect (k)", "ratio");
+  for (int n : f.n) {
+    for (double p : f.p) {
+      SimConfig c;
+      c.n = n;
+      c.p = p;
+      c.q = f.q;
+      c.alpha = f.alpha;
+      c.slots = f.slots;
+      c.trials = f.trials;
+      c.seed = f.seed;
+      SimResult unknown = SimulateBayes(c);
+      c.p_known = true;
+      SimResult known = SimulateBayes(c);
+      c.p_known = false;
+      int k = 0;
+      SimResult git = TuneGitBisect(c, 1 - f.alpha, &k);
+      double bound = std::log2(static_cast<double>(n)) / ZChannelCapacity(p);
+      std::printf("%6d %5.2f | acc %.3f %7.1f | acc %.3f %7.1f %7.1f | acc %.3f %7.1f (%2d) %6.2f\n", n, p,
+                  unknown.accuracy, unknown.mean_runs, known.accuracy, known.mean_runs, bound, git.accuracy,
+                  git.mean_runs, k, unknown.mean_runs / git.mean_runs);
+      std::fflush(stdout);
+    }
+  }
+  std::printf("runs are means over %d trials; ratio = bayes (p unknown) / git bisect\n", f.trials);
+  return 0;
+}
+
 int CmdWorkloads() {
   for (const Workload& w : BuiltinWorkloads()) {
     std::printf("%-10s %6s  %s\n", w.name.c_str(), FormatSeconds(w.duration_s).c_str(), w.description.c_str());
@@ -189,6 +233,19 @@ int Main(int argc, char** argv) {
 
   CLI::App* workloads = app.add_subcommand("workloads", "list the built-in workloads");
 
+  SimulateFlags sf;
+  CLI::App* bisect = app.add_subcommand("bisect", "bisection of flaky hangs (engine and simulator)");
+  bisect->require_subcommand(1);
+  CLI::App* simulate =
+      bisect->add_subcommand("simulate", "run the bisection engine against a synthetic world");
+  simulate->add_option("--n", sf.n, "candidate counts")->capture_default_str();
+  simulate->add_option("--p", sf.p, "hang probabilities on the bad side")->capture_default_str();
+  simulate->add_option("--trials", sf.trials, "trials per cell")->capture_default_str();
+  simulate->add_option("--alpha", sf.alpha, "stop when one culprit holds 1 - alpha")->capture_default_str();
+  simulate->add_option("--q", sf.q, "false-positive rate on the good side")->capture_default_str();
+  simulate->add_option("--slots", sf.slots, "runs per round (parallel guests)")->capture_default_str();
+  simulate->add_option("--seed", sf.seed, "random seed")->capture_default_str();
+
   AnalyzeFlags af;
   CLI::App* analyze = app.add_subcommand("analyze", "judge a saved console log (console.log or a plain log)");
   analyze->add_option("log", af.path, "the console log")->required();
@@ -211,6 +268,7 @@ int Main(int argc, char** argv) {
     if (*run) return CmdRun(rf);
     if (*workloads) return CmdWorkloads();
     if (*analyze) return CmdAnalyze(af);
+    if (*simulate) return CmdSimulate(sf);
   } catch (const ConfigError& e) {
     for (const std::string& p : e.problems()) std::fprintf(stderr, "blackout: %s\n", p.c_str());
     return kExitUsage;

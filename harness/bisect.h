@@ -1,0 +1,87 @@
+// The bisection engine: Bayesian bisection over an ordered list of candidates
+// for a hang that reproduces only sometimes. Pure: it is told outcomes and says
+// what to test next; the world (build, boot, judge) is injected by the caller.
+// The design essay is at the top of bisect.cc.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace blackout {
+
+// One test run's outcome, in the model's terms.
+enum class Outcome { kHang, kQuiet, kSkip };
+
+struct BisectModel {
+  int n = 0;  // candidates, oldest first; 0 is the old end, n-1 the new end
+  // true: the new end hangs and we look for the first hanging candidate (a
+  // regression); false: the old end hangs and we look for the first quiet one
+  // (a fix, the 2013 case: 3.2.0-38 froze, 3.2.0-39.62 did not).
+  bool regression = true;
+  std::optional<double> p;  // hang probability per run on the hanging side, if known
+  double prior_a = 1;       // Beta(a, b) prior on p when unknown
+  double prior_b = 1;
+  double q = 0;             // false positives: hang probability on the quiet side
+};
+
+// Where a bisection stands.
+struct BisectState {
+  int best = -1;                 // the most probable culprit
+  double best_probability = 0;
+  double p_estimate = 0;         // posterior mean of p
+  double entropy_bits = 0;       // uncertainty left about the culprit
+  double expected_runs_left = 0; // entropy / channel capacity at p_estimate
+  int runs = 0;                  // outcomes recorded (skips included)
+};
+
+class Bisector {
+ public:
+  explicit Bisector(BisectModel model);
+
+  // Records one run of candidate i (0 <= i < n).
+  void Record(int candidate, Outcome outcome);
+
+  // P(culprit = c) for c in [0, n); the culprit is the first candidate with the
+  // new end's behaviour, so c = 0 has probability 0.
+  std::vector<double> Posterior() const;
+  BisectState State() const;
+
+  // True once one candidate holds at least StopThreshold(alpha).
+  bool Done(double alpha) const;
+  // 1 - alpha with p known, 1 - alpha/2 with p unknown.
+  double StopThreshold(double alpha) const;
+
+  // The candidates to test next, one per slot (fewer if fewer are useful).
+  // With p unknown, the hanging end is run first until it has hung twice
+  // (calibration). With one slot: the candidate that maximises the expected
+  // information; with M slots: the posterior quantiles i/(M+1). Skipped
+  // candidates are never chosen. Empty when no test can teach anything more
+  // (e.g. only skipped candidates separate the two most likely culprits).
+  std::vector<int> Next(int slots) const;
+
+  // True while calibration runs are still due.
+  bool Calibrating() const;
+  // Runs of the hanging end so far, and hangs among them.
+  int HangingEndRuns() const;
+
+  const BisectModel& model() const { return model_; }
+
+ private:
+  // Internally every search is a regression search: a fix search runs on the
+  // reversed list. These map between the caller's indices and ours.
+  int In(int candidate) const { return model_.regression ? candidate : model_.n - 1 - candidate; }
+  std::vector<double> InternalPosterior() const;
+  std::vector<double> HangMean(const std::vector<double>& kpre, const std::vector<double>& fpre) const;
+
+  BisectModel model_;
+  std::vector<double> hangs_, quiet_;  // per internal index
+  std::vector<bool> skipped_;
+  int runs_ = 0;
+};
+
+// Capacity in bits per run of the Z-channel a test is: a bad build hangs with
+// probability p, a good one never does.
+double ZChannelCapacity(double p);
+
+}  // namespace blackout
