@@ -12,9 +12,11 @@
 // The model. We keep P(culprit = c | runs) for every c. With hangs k_i and
 // quiet runs f_i per candidate, the likelihood of c is
 //     prod_{i<c} q^k_i (1-q)^f_i  *  prod_{i>=c} p^k_i (1-p)^f_i.
-// When p is unknown it is integrated out under a Beta(a, b) prior: the second
-// product becomes B(a + K_c, b + F_c) / B(a, b), with K_c and F_c the hangs and
-// quiet runs on the hanging side of c. Both are sums over a prefix or suffix,
+// When p is unknown it is integrated out under its prior: with weight w the bug
+// is deterministic (p = 1, so no quiet run may sit on the hanging side), else
+// p ~ Beta(a, b) and the second product becomes B(a + K_c, b + F_c) / B(a, b),
+// with K_c and F_c the hangs and quiet runs on the hanging side of c. The point
+// mass lets a deterministic bug bisect in log2(n) runs after calibration. Both are sums over a prefix or suffix,
 // so one pass with prefix sums gives the whole posterior in O(n) (in log
 // space: hundreds of runs underflow doubles otherwise). The prior over c is
 // uniform on 1..n-1: the old end is assumed to behave like the old end (it is
@@ -99,7 +101,19 @@ std::vector<double> Bisector::HangMean(const std::vector<double>& kpre, const st
       m[c] = *model_.p;
     } else {
       double k = kpre[n] - kpre[c], f = fpre[n] - fpre[c];
-      m[c] = (model_.prior_a + k) / (model_.prior_a + model_.prior_b + k + f);
+      double flaky_mean = (model_.prior_a + k) / (model_.prior_a + model_.prior_b + k + f);
+      double w = model_.deterministic_weight;
+      if (w <= 0 || f > 0) {
+        m[c] = flaky_mean;
+      } else {
+        // Posterior weight of "deterministic" given the hanging side's K hangs:
+        // w * 1 against (1 - w) * B(a + K, b) / B(a, b).
+        double flaky = std::log1p(-w) + LogBeta(model_.prior_a + k, model_.prior_b) -
+                       LogBeta(model_.prior_a, model_.prior_b);
+        double det = std::log(w);
+        double pw = 1 / (1 + std::exp(flaky - det));
+        m[c] = pw + (1 - pw) * flaky_mean;
+      }
     }
   }
   return m;
@@ -131,8 +145,20 @@ std::vector<double> Bisector::InternalPosterior() const {
         l += kh * std::log(p) + fh * std::log1p(-p);
       }
     } else {
-      l += LogBeta(model_.prior_a + kh, model_.prior_b + fh) - LogBeta(model_.prior_a, model_.prior_b);
+      // Mixture prior: deterministic (p = 1: no quiet run may sit on the
+      // hanging side) or flaky with p ~ Beta(a, b), integrated out.
+      double w = model_.deterministic_weight;
+      double flaky = std::log1p(-w) + LogBeta(model_.prior_a + kh, model_.prior_b + fh) -
+                     LogBeta(model_.prior_a, model_.prior_b);
+      double both = flaky;
+      if (w > 0 && fh == 0) {
+        double det = std::log(w);
+        double hi = std::max(det, flaky);
+        both = hi + std::log(std::exp(det - hi) + std::exp(flaky - hi));
+      }
+      l += w >= 1 ? (fh == 0 ? 0.0 : kNegInf) : both;
     }
+    if (l == kNegInf) continue;
     logp[c] = l;
   }
   double mx = *std::max_element(logp.begin(), logp.end());

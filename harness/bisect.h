@@ -20,7 +20,10 @@ struct BisectModel {
   // (a fix, the 2013 case: 3.2.0-38 froze, 3.2.0-39.62 did not).
   bool regression = true;
   std::optional<double> p;  // hang probability per run on the hanging side, if known
-  double prior_a = 1;       // Beta(a, b) prior on p when unknown
+  // Prior on p when unknown: with weight deterministic_weight the bug is
+  // deterministic (p = 1), else p ~ Beta(prior_a, prior_b).
+  double deterministic_weight = 0.5;
+  double prior_a = 1;
   double prior_b = 1;
   double q = 0;             // false positives: hang probability on the quiet side
 };

@@ -50,6 +50,7 @@ TEST(Bisector, HangRulesOutLaterCulprits) {
 TEST(Bisector, BetaIntegratedPosteriorByHand) {
   BisectModel m;
   m.n = 3;
+  m.deterministic_weight = 0;
   Bisector b(m);
   b.Record(2, Outcome::kHang);
   b.Record(2, Outcome::kHang);
@@ -57,6 +58,21 @@ TEST(Bisector, BetaIntegratedPosteriorByHand) {
   auto post = b.Posterior();
   EXPECT_NEAR(post[1], 0.2, 1e-12);
   EXPECT_NEAR(post[2], 0.8, 1e-12);
+}
+
+// With the deterministic point mass (w = 0.5) the same data: culprit 1 has a
+// quiet run on its hanging side, so only its flaky part counts: 0.5 * 1/12.
+// Culprit 2: 0.5 * 1 + 0.5 * 1/3. Posterior 1/24 : 2/3, i.e. 1/17 and 16/17.
+TEST(Bisector, DeterministicPointMassByHand) {
+  BisectModel m;
+  m.n = 3;
+  Bisector b(m);
+  b.Record(2, Outcome::kHang);
+  b.Record(2, Outcome::kHang);
+  b.Record(1, Outcome::kQuiet);
+  auto post = b.Posterior();
+  EXPECT_NEAR(post[1], 1.0 / 17, 1e-12);
+  EXPECT_NEAR(post[2], 16.0 / 17, 1e-12);
 }
 
 TEST(Bisector, CalibratesTheHangingEndFirst) {
