@@ -16,24 +16,31 @@ RunConfig DefaultConfig() {
 }
 
 RunConfig ParseConfig(const std::string& text, const std::string& source) {
-  RunConfig c = DefaultConfig();
-  c.source = source;
   YamlReader r(source);
   auto root = r.Parse(text);
   if (!root) r.Checkpoint();
-  if (!r.CheckMap(*root, "config", {"kernel", "xen", "guest", "workload", "thresholds", "accel", "inject"})) {
-    r.Checkpoint();
-  }
-  const YAML::Node& n = *root;
+  RunConfig c = ParseConfigNode(*root, r);
+  c.source = source;
+  r.Checkpoint();
+  return c;
+}
 
-  if (YAML::Node k = n["kernel"]; k.IsDefined()) {
-    if (k.IsScalar()) {
-      c.kernel.package = k.Scalar();
-    } else if (r.CheckMap(k, "kernel", {"package", "version"})) {
-      if (auto p = r.String(k, "package")) c.kernel.package = *p;
-      if (auto v = r.String(k, "version")) c.kernel.version = *v;
-    }
+void ParseKernelSpec(const YAML::Node& k, YamlReader& r, KernelSpec* spec) {
+  if (k.IsScalar()) {
+    spec->package = k.Scalar();
+  } else if (r.CheckMap(k, "kernel", {"package", "version"})) {
+    if (auto p = r.String(k, "package")) spec->package = *p;
+    if (auto v = r.String(k, "version")) spec->version = *v;
   }
+}
+
+RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r) {
+  RunConfig c = DefaultConfig();
+  if (!r.CheckMap(n, "config", {"kernel", "xen", "guest", "workload", "thresholds", "accel", "inject"})) {
+    return c;
+  }
+
+  if (YAML::Node k = n["kernel"]; k.IsDefined()) ParseKernelSpec(k, r, &c.kernel);
   if (YAML::Node x = n["xen"]; x.IsDefined() && r.CheckMap(x, "xen", {"package", "version"})) {
     if (auto p = r.String(x, "package")) c.xen_package = *p;
     if (auto v = r.String(x, "version")) c.xen_version = *v;
@@ -142,7 +149,6 @@ RunConfig ParseConfig(const std::string& text, const std::string& source) {
       }
     }
   }
-  r.Checkpoint();
   return c;
 }
 

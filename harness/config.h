@@ -45,6 +45,11 @@ RunConfig DefaultConfig();
 
 // Parses YAML text; `source` names it in messages. Throws ConfigError.
 RunConfig ParseConfig(const std::string& text, const std::string& source);
+// The same from a parsed node; problems go to the reader (no checkpoint).
+RunConfig ParseConfigNode(const YAML::Node& node, YamlReader& reader);
+// A kernel given as "package" or {package, version}.
+void ParseKernelSpec(const YAML::Node& node, YamlReader& reader, KernelSpec* spec);
+
 // Reads and parses a file. Throws ConfigError (also for an unreadable file).
 RunConfig LoadConfig(const std::string& path);
 

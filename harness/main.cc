@@ -8,13 +8,17 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <set>
 
 #include "base/error.h"
 #include "base/log.h"
 #include "base/units.h"
 #include "base/fsutil.h"
+#include "base/error.h"
 #include "harness/analyze.h"
+#include "harness/bisect_run.h"
 #include "harness/bisect_sim.h"
 #include "harness/config.h"
 #include "harness/run.h"
@@ -201,6 +205,139 @@ int CmdSimulate(const SimulateFlags& f) {
   return 0;
 }
 
+// The real world of a bisection: each candidate is one `blackout run`.
+class RunWorld : public BisectWorld {
+ public:
+  explicit RunWorld(std::string results) : results_(std::move(results)) {}
+  CandidateResult Run(const BisectCandidate& c) override {
+    RunRequest req;
+    req.config = c.config;
+    req.results_root = results_;
+    req.interrupted = &g_interrupted;
+    RunOutcome out = RunOnce(req);
+    return {out.verdict, out.title, out.run_dir, out.interrupted};
+  }
+
+ private:
+  std::string results_;
+};
+
+struct BisectFlags {
+  std::string config_path;
+  std::string results = "blackout-results";
+  std::string good, bad;
+};
+
+std::string BisectRoot(const BisectFlags& f) { return f.results + "/bisect"; }
+
+// The bisection `current` points at, with its plan re-read from the log.
+std::pair<std::string, BisectPlan> CurrentBisection(const BisectFlags& f) {
+  std::string pointer = BisectRoot(f) + "/current";
+  std::string id;
+  try {
+    id = ReadFile(pointer);
+  } catch (const InfraError&) {
+    throw ConfigError({"no bisection in progress under " + BisectRoot(f) + " (start one with blackout bisect start)"});
+  }
+  id = id.substr(0, id.find('\n'));
+  std::string dir = BisectRoot(f) + "/" + id;
+  BisectRecord rec = LoadBisectLog(dir);
+  BisectPlan plan = ParseBisectPlan(rec.config.value("yaml", ""), rec.config.value("source", "bisect plan"),
+                                    rec.config.value("good", ""), rec.config.value("bad", ""));
+  return {dir, plan};
+}
+
+int FinishBisection(const BisectPlan& plan, const std::string& dir, BisectEnd end) {
+  std::printf("%s", DescribeBisection(plan, LoadBisectLog(dir)).c_str());
+  std::printf("bisection %s (%s)\n", BisectEndName(end), dir.c_str());
+  switch (end) {
+    case BisectEnd::kFound: return 0;
+    case BisectEnd::kInterrupted: return kExitInterrupted;
+    default: return 1;
+  }
+}
+
+int CmdBisectStart(const BisectFlags& f) {
+  std::string text;
+  try {
+    text = ReadFile(f.config_path);
+  } catch (const InfraError& e) {
+    throw ConfigError({e.what()});
+  }
+  BisectPlan plan = ParseBisectPlan(text, f.config_path, f.good, f.bad);
+  std::string pointer = BisectRoot(f) + "/current";
+  if (std::ifstream(pointer)) {
+    throw ConfigError({"a bisection is in progress under " + BisectRoot(f) +
+                       " (blackout bisect resume, or blackout bisect reset to start over)"});
+  }
+  std::string id = NewNonce().substr(0, 12);
+  std::string dir = BisectRoot(f) + "/" + id;
+  std::vector<std::string> names;
+  for (const BisectCandidate& c : plan.candidates) names.push_back(c.name);
+  CreateBisectLog(dir, {{"yaml", text}, {"source", f.config_path}, {"good", f.good}, {"bad", f.bad}}, names);
+  WriteFileAtomic(pointer, id + "\n");
+  Log("bisection " + id + " over " + std::to_string(names.size()) + " candidates in " + dir);
+  RunWorld world(f.results);
+  BisectEnd end = DriveBisection(plan, dir, world, [](const std::string& s) { Log(s); });
+  return FinishBisection(plan, dir, end);
+}
+
+int CmdBisectResume(const BisectFlags& f) {
+  auto [dir, plan] = CurrentBisection(f);
+  RunWorld world(f.results);
+  BisectEnd end = DriveBisection(plan, dir, world, [](const std::string& s) { Log(s); });
+  return FinishBisection(plan, dir, end);
+}
+
+int CmdBisectStatus(const BisectFlags& f) {
+  auto [dir, plan] = CurrentBisection(f);
+  std::printf("%s", DescribeBisection(plan, LoadBisectLog(dir)).c_str());
+  std::printf("bisection in %s\n", dir.c_str());
+  return 0;
+}
+
+int CmdBisectLog(const BisectFlags& f) {
+  auto [dir, plan] = CurrentBisection(f);
+  std::printf("%s", ReadFile(dir + "/log.jsonl").c_str());
+  return 0;
+}
+
+int CmdBisectReset(const BisectFlags& f) {
+  std::string pointer = BisectRoot(f) + "/current";
+  if (std::remove(pointer.c_str()) != 0) {
+    throw ConfigError({"no bisection in progress under " + BisectRoot(f)});
+  }
+  std::printf("bisection reset (its log stays in %s)\n", BisectRoot(f).c_str());
+  return 0;
+}
+
+// `blackout test`: one run, judged for git bisect run: 0 good, 1 bad, 125 skip.
+int CmdTest(const RunFlags& f, const std::vector<std::string>& bad_list) {
+  std::set<Verdict> bad;
+  for (const std::string& b : bad_list) {
+    auto v = ParseVerdict(b);
+    if (!v || *v == Verdict::kPass || *v == Verdict::kBootFailure || *v == Verdict::kInfraError) {
+      throw ConfigError({"--bad: '" + b + "' is not one of stall, lockup, crash"});
+    }
+    bad.insert(*v);
+  }
+  int code;
+  try {
+    code = CmdRun(f);
+  } catch (const ConfigError&) {
+    return 125;
+  }
+  if (code == kExitInterrupted) return code;
+  if (code == kExitUsage || code == VerdictExitCode(Verdict::kBootFailure) ||
+      code == VerdictExitCode(Verdict::kInfraError)) {
+    return 125;
+  }
+  for (Verdict v : bad) {
+    if (code == VerdictExitCode(v)) return 1;
+  }
+  return 0;
+}
+
 int CmdWorkloads() {
   for (const Workload& w : BuiltinWorkloads()) {
     std::printf("%-10s %6s  %s\n", w.name.c_str(), FormatSeconds(w.duration_s).c_str(), w.description.c_str());
@@ -233,9 +370,30 @@ int Main(int argc, char** argv) {
 
   CLI::App* workloads = app.add_subcommand("workloads", "list the built-in workloads");
 
+  RunFlags tf;
+  std::vector<std::string> test_bad = {"lockup", "stall", "crash"};
+  CLI::App* test = app.add_subcommand(
+      "test", "one run judged for `git bisect run`: exit 0 good, 1 bad, 125 skip (boot-failure, infra-error)");
+  test->add_option("-c,--config", tf.config_path, "YAML run config");
+  test->add_option("--results", tf.results, "results root")->capture_default_str();
+  test->add_option("--kernel", tf.kernel, "kernel package[=version]");
+  test->add_option("--workload", tf.workload, "built-in workload name");
+  test->add_option("--duration", tf.duration, "workload duration");
+  test->add_option("--bad", test_bad, "verdicts that count as bad")->capture_default_str();
+
   SimulateFlags sf;
-  CLI::App* bisect = app.add_subcommand("bisect", "bisection of flaky hangs (engine and simulator)");
+  BisectFlags bf;
+  CLI::App* bisect = app.add_subcommand("bisect", "find the build that broke (or fixed) a flaky hang");
   bisect->require_subcommand(1);
+  bisect->add_option("--results", bf.results, "results root (bisections live in its bisect/)")->capture_default_str();
+  CLI::App* bstart = bisect->add_subcommand("start", "start a bisection from a plan and run it to the end");
+  bstart->add_option("-c,--config", bf.config_path, "the bisect plan (YAML)")->required();
+  bstart->add_option("--good", bf.good, "the old end: a series name or git revision (default: the plan's)");
+  bstart->add_option("--bad", bf.bad, "the new end: a series name or git revision (default: the plan's)");
+  CLI::App* bresume = bisect->add_subcommand("resume", "continue the current bisection after a crash or Ctrl-C");
+  CLI::App* bstatus = bisect->add_subcommand("status", "posterior, runs so far, estimated p, runs left");
+  CLI::App* blog = bisect->add_subcommand("log", "print the current bisection's log (JSON lines)");
+  CLI::App* breset = bisect->add_subcommand("reset", "forget the current bisection (its log stays)");
   CLI::App* simulate =
       bisect->add_subcommand("simulate", "run the bisection engine against a synthetic world");
   simulate->add_option("--n", sf.n, "candidate counts")->capture_default_str();
@@ -269,6 +427,12 @@ int Main(int argc, char** argv) {
     if (*workloads) return CmdWorkloads();
     if (*analyze) return CmdAnalyze(af);
     if (*simulate) return CmdSimulate(sf);
+    if (*bstart) return CmdBisectStart(bf);
+    if (*bresume) return CmdBisectResume(bf);
+    if (*bstatus) return CmdBisectStatus(bf);
+    if (*blog) return CmdBisectLog(bf);
+    if (*breset) return CmdBisectReset(bf);
+    if (*test) return CmdTest(tf, test_bad);
   } catch (const ConfigError& e) {
     for (const std::string& p : e.problems()) std::fprintf(stderr, "blackout: %s\n", p.c_str());
     return kExitUsage;

@@ -1,6 +1,7 @@
 #include "workloads/workload.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "base/error.h"
@@ -77,20 +78,29 @@ FaultSpec ParseFault(const YAML::Node& node, YamlReader& r) {
   }
   f.kind = *kind;
   if (f.kind == "freeze") {
-    r.CheckMap(node, "fault freeze", {"kind", "at", "length", "vcpu"});
+    r.CheckMap(node, "fault freeze", {"kind", "at", "length", "vcpu", "probability"});
     f.vcpu = static_cast<int>(r.Int(node, "vcpu", 0, 511).value_or(0));
     auto length = r.Seconds(node, "length");
     if (!length) r.Error(node, "fault freeze needs 'length'");
     f.length_s = length.value_or(0);
   } else if (f.kind == "hang") {
-    r.CheckMap(node, "fault hang", {"kind", "at", "length", "timeout"});
+    r.CheckMap(node, "fault hang", {"kind", "at", "length", "timeout", "probability"});
     f.length_s = r.Seconds(node, "length").value_or(3600);
     f.timeout_s = r.Seconds(node, "timeout").value_or(10);
     if (f.timeout_s < 1) r.Error(node["timeout"], "'timeout' must be at least 1s");
   } else {
-    r.CheckMap(node, "fault panic", {"kind", "at"});
+    r.CheckMap(node, "fault panic", {"kind", "at", "probability"});
   }
   f.at_s = r.Seconds(node, "at").value_or(0);
+  if (auto p = r.String(node, "probability")) {
+    char* end = nullptr;
+    double v = std::strtod(p->c_str(), &end);
+    if (*end != '\0' || !(v >= 0 && v <= 1)) {
+      r.Error(node["probability"], "'probability' must be a number from 0 to 1, not '" + *p + "'");
+    } else {
+      f.probability = v;
+    }
+  }
   return f;
 }
 
@@ -144,6 +154,7 @@ std::string AgentConf(const Workload& w) {
   }
   for (const FaultSpec& f : w.faults) {
     out << "fault " << f.kind << " at=" << f.at_s;
+    if (f.probability < 1) out << " probability=" << f.probability;
     if (f.kind == "freeze") out << " vcpu=" << f.vcpu << " length=" << f.length_s;
     if (f.kind == "hang") out << " timeout=" << f.timeout_s << " length=" << f.length_s;
     out << "\n";

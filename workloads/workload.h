@@ -25,6 +25,7 @@ struct FaultSpec {
   double length_s = 0;  // freeze, hang
   int vcpu = 0;         // freeze only
   double timeout_s = 10;  // hang: the kernel's hung-task timeout to set
+  double probability = 1;  // the agent fires it in this share of runs (a flaky bug)
 };
 
 // A kernel module the guest must load before the workload (with parameters).

@@ -70,6 +70,16 @@ faults:
   EXPECT_EQ(errors[4], "w.yaml:9:5: fault freeze needs 'length'");
 }
 
+TEST(Workload, FaultProbability) {
+  std::vector<std::string> errors;
+  Workload w = Parse("name: t\nfaults:\n  - {kind: freeze, vcpu: 1, length: 2s, probability: 0.5}\n", &errors);
+  ASSERT_TRUE(errors.empty()) << errors[0];
+  EXPECT_NE(AgentConf(w).find("fault freeze at=0 probability=0.5 vcpu=1 length=2"), std::string::npos) << AgentConf(w);
+  Parse("name: t\nfaults:\n  - {kind: panic, probability: 2}\n", &errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("'probability' must be a number from 0 to 1"), std::string::npos);
+}
+
 TEST(Workload, OverridesABase) {
   std::vector<std::string> errors;
   Workload w = Parse("duration: 5s\n", &errors, FindWorkload("default"));

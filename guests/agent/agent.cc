@@ -29,6 +29,7 @@
 #include <sys/syscall.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -497,6 +498,17 @@ void HangTask(double timeout_s, double length_s) {
 
 void RunFault(const Fault& f) {
   std::string kind = f.kind;
+  // A flaky bug: fire in only this share of runs (the coin comes from the
+  // kernel's random pool, so every boot draws anew).
+  double probability = NumField(f.fields, "probability", 1);
+  if (probability < 1) {
+    uint32_t draw = 0;
+    if (getrandom(&draw, sizeof draw, 0) != sizeof draw) draw = static_cast<uint32_t>(NowNs());
+    if (draw / 4294967296.0 >= probability) {
+      Status("fault-skipped", "kind=" + kind + " probability=" + std::to_string(probability));
+      return;
+    }
+  }
   if (kind == "freeze") {
     int vcpu = IntField(f.fields, "vcpu", 0);
     double length = NumField(f.fields, "length", 5);

@@ -1,0 +1,251 @@
+#include "harness/bisect_run.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "base/error.h"
+#include "base/subprocess.h"
+#include "base/yaml_reader.h"
+
+namespace blackout {
+namespace {
+
+std::string Percent(double p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 100 * p);
+  return buf;
+}
+
+}  // namespace
+
+const char* BisectEndName(BisectEnd end) {
+  switch (end) {
+    case BisectEnd::kFound: return "found";
+    case BisectEnd::kUndecided: return "undecided";
+    case BisectEnd::kNoRepro: return "no-repro";
+    case BisectEnd::kBudget: return "budget";
+    case BisectEnd::kInterrupted: return "interrupted";
+  }
+  return "?";
+}
+
+std::vector<std::string> GitCandidates(const std::string& repo, const std::string& good, const std::string& bad) {
+  CommandOptions o;
+  o.timeout_s = 60;
+  CommandResult g = RunCommand({"git", "-C", repo, "rev-parse", "--verify", good + "^{commit}"}, o);
+  CommandResult b = RunCommand({"git", "-C", repo, "rev-parse", "--verify", bad + "^{commit}"}, o);
+  std::vector<std::string> problems;
+  if (!g.ok()) problems.push_back("git " + repo + ": unknown revision '" + good + "'");
+  if (!b.ok()) problems.push_back("git " + repo + ": unknown revision '" + bad + "'");
+  if (!problems.empty()) throw ConfigError(problems);
+  std::string good_hash = g.output.substr(0, g.output.find('\n'));
+  std::string list = RunChecked({"git", "-C", repo, "rev-list", "--reverse", "--first-parent", good + ".." + bad}, o);
+  std::vector<std::string> out = {good_hash};
+  std::istringstream in(list);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(line);
+  }
+  if (out.size() < 2) throw ConfigError({"git " + repo + ": no commits between " + good + " and " + bad});
+  return out;
+}
+
+BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, const std::string& good,
+                           const std::string& bad) {
+  BisectPlan plan;
+  plan.yaml = yaml;
+  plan.source = source;
+  YamlReader r(source);
+  auto root = r.Parse(yaml);
+  if (!root) r.Checkpoint();
+  const YAML::Node& n = *root;
+  r.CheckMap(n, "bisect plan", {"series", "git", "run", "bisect"});
+  RunConfig base = DefaultConfig();
+  if (n["run"].IsDefined()) base = ParseConfigNode(n["run"], r);
+  base.source = source;
+
+  if (YAML::Node b = n["bisect"]; b.IsDefined() &&
+      r.CheckMap(b, "bisect", {"terms", "bad_verdicts", "alpha", "p", "false_positive", "slots", "max_runs"})) {
+    if (auto t = r.String(b, "terms")) {
+      if (*t == "regression") {
+        plan.model.regression = true;
+      } else if (*t == "fix") {
+        plan.model.regression = false;
+      } else {
+        r.Error(b["terms"], "'terms' must be regression (find the first hanging build) or fix (the first quiet one)");
+      }
+    }
+    if (YAML::Node v = b["bad_verdicts"]; v.IsDefined()) {
+      plan.bad_verdicts.clear();
+      if (!v.IsSequence()) r.Error(v, "'bad_verdicts' must be a list of verdicts");
+      for (const YAML::Node& x : v) {
+        auto verdict = x.IsScalar() ? ParseVerdict(x.Scalar()) : std::nullopt;
+        if (!verdict || *verdict == Verdict::kPass || *verdict == Verdict::kBootFailure ||
+            *verdict == Verdict::kInfraError) {
+          r.Error(x, "a bad verdict is one of stall, lockup, crash");
+        } else {
+          plan.bad_verdicts.insert(*verdict);
+        }
+      }
+    }
+    auto number = [&](const char* key, double lo, double hi) -> std::optional<double> {
+      auto s = r.String(b, key);
+      if (!s) return std::nullopt;
+      char* end = nullptr;
+      double v = std::strtod(s->c_str(), &end);
+      if (*end != '\0' || !(v >= lo && v <= hi)) {
+        r.Error(b[key], std::string("'") + key + "' must be a number from " + std::to_string(lo) + " to " +
+                            std::to_string(hi));
+        return std::nullopt;
+      }
+      return v;
+    };
+    if (auto a = number("alpha", 1e-9, 0.5)) plan.alpha = *a;
+    if (auto p = number("p", 0.001, 1)) plan.model.p = *p;
+    if (auto q = number("false_positive", 0, 0.5)) plan.model.q = *q;
+    plan.slots = static_cast<int>(r.Int(b, "slots", 1, 64).value_or(1));
+    plan.max_runs = static_cast<int>(r.Int(b, "max_runs", 1, 100000).value_or(300));
+  }
+
+  YAML::Node series = n["series"];
+  YAML::Node git = n["git"];
+  if (series.IsDefined() == git.IsDefined()) r.Error(n, "a bisect plan needs either 'series' or 'git'");
+  if (series.IsDefined()) {
+    if (!series.IsSequence()) r.Error(series, "'series' must be a list of candidates, oldest first");
+    for (const YAML::Node& c : series) {
+      if (!r.CheckMap(c, "candidate", {"name", "kernel", "workload"})) continue;
+      BisectCandidate cand;
+      cand.config = base;
+      auto name = r.String(c, "name");
+      if (!name) r.Error(c, "a candidate needs a 'name'");
+      cand.name = name.value_or("?");
+      if (c["kernel"].IsDefined()) ParseKernelSpec(c["kernel"], r, &cand.config.kernel);
+      if (c["workload"].IsDefined()) cand.config.workload = ParseWorkload(c["workload"], r, &base.workload);
+      plan.candidates.push_back(cand);
+    }
+  } else if (git.IsDefined() && r.CheckMap(git, "git", {"repo", "good", "bad"})) {
+    auto repo = r.String(git, "repo");
+    auto g = r.String(git, "good");
+    auto b = r.String(git, "bad");
+    if (!repo || !g || !b) r.Error(git, "git needs 'repo', 'good' and 'bad'");
+    if (repo && g && b) {
+      r.Checkpoint();
+      for (const std::string& rev : GitCandidates(*repo, good.empty() ? *g : good, bad.empty() ? *b : bad)) {
+        plan.candidates.push_back(BisectCandidate{rev, base});
+      }
+    }
+  }
+  r.Checkpoint();
+  if (series.IsDefined() && (!good.empty() || !bad.empty())) {
+    auto find = [&](const std::string& name, size_t fallback) {
+      if (name.empty()) return fallback;
+      for (size_t i = 0; i < plan.candidates.size(); ++i) {
+        if (plan.candidates[i].name == name) return i;
+      }
+      throw ConfigError({source + ": no candidate named '" + name + "' in the series"});
+    };
+    size_t lo = find(good, 0), hi = find(bad, plan.candidates.size() - 1);
+    if (lo >= hi) throw ConfigError({source + ": '" + good + "' must come before '" + bad + "' in the series"});
+    plan.candidates = std::vector<BisectCandidate>(plan.candidates.begin() + static_cast<long>(lo),
+                                                   plan.candidates.begin() + static_cast<long>(hi) + 1);
+  }
+  if (plan.candidates.size() < 2) throw ConfigError({source + ": a bisection needs at least two candidates"});
+  plan.model.n = static_cast<int>(plan.candidates.size());
+  return plan;
+}
+
+Outcome OutcomeOf(const BisectPlan& plan, Verdict v) {
+  if (plan.bad_verdicts.count(v)) return Outcome::kHang;
+  if (v == Verdict::kPass) return Outcome::kQuiet;
+  // A verdict that is neither (boot-failure, infra-error, or a kind of failure
+  // the user did not count as bad) cannot say anything about the hang.
+  if (v == Verdict::kStall || v == Verdict::kLockup || v == Verdict::kCrash) return Outcome::kQuiet;
+  return Outcome::kSkip;
+}
+
+Bisector Replay(const BisectPlan& plan, const BisectRecord& record) {
+  Bisector b(plan.model);
+  for (const BisectStep& s : record.steps) b.Record(s.candidate, s.outcome);
+  return b;
+}
+
+BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectWorld& world,
+                         const std::function<void(const std::string&)>& say) {
+  BisectRecord record = LoadBisectLog(dir);
+  Bisector engine = Replay(plan, record);
+  int step = static_cast<int>(record.steps.size());
+  if (step > 0) say("resuming after " + std::to_string(step) + " recorded runs");
+  for (;;) {
+    if (engine.Done(plan.alpha)) return BisectEnd::kFound;
+    if (step >= plan.max_runs) return BisectEnd::kBudget;
+    if (engine.Calibrating() && engine.HangingEndRuns() >= plan.calibration_limit) return BisectEnd::kNoRepro;
+    std::vector<int> next = engine.Next(plan.slots);
+    if (next.empty()) return BisectEnd::kUndecided;
+    for (int c : next) {
+      const BisectCandidate& cand = plan.candidates[static_cast<size_t>(c)];
+      CandidateResult r;
+      for (int attempt = 0; attempt <= plan.infra_retries; ++attempt) {
+        say("run " + std::to_string(step + 1) + ": candidate " + std::to_string(c) + " (" + cand.name + ")" +
+            (engine.Calibrating() ? ", calibrating" : ""));
+        r = world.Run(cand);
+        if (r.interrupted) return BisectEnd::kInterrupted;
+        if (r.verdict != Verdict::kInfraError) break;
+        say("infra-error (" + r.title + "): " + (attempt < plan.infra_retries ? "retrying" : "skipping"));
+      }
+      Outcome o = OutcomeOf(plan, r.verdict);
+      BisectStep s{c, o, VerdictName(r.verdict), r.title, r.run_dir};
+      // Persist before the engine moves on: a crash after this line loses nothing.
+      AppendBisectStep(dir, s, ++step);
+      engine.Record(c, o);
+      BisectState st = engine.State();
+      say("  " + std::string(VerdictName(r.verdict)) + " -> " + OutcomeName(o) + "; most likely culprit " +
+          plan.candidates[static_cast<size_t>(st.best)].name + " at " + Percent(st.best_probability));
+    }
+  }
+}
+
+std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record) {
+  Bisector engine = Replay(plan, record);
+  BisectState st = engine.State();
+  std::vector<double> post = engine.Posterior();
+  std::ostringstream out;
+  bool done = engine.Done(plan.alpha);
+  const char* what = plan.model.regression ? "first hanging build (regression)" : "first quiet build (fix)";
+  out << (done ? "found the " : "looking for the ") << what << " among " << plan.candidates.size()
+      << " candidates\n";
+  std::vector<int> order(post.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return post[static_cast<size_t>(a)] > post[static_cast<size_t>(b)]; });
+  out << "top candidates:\n";
+  for (size_t i = 0; i < std::min<size_t>(5, order.size()); ++i) {
+    size_t c = static_cast<size_t>(order[i]);
+    if (post[c] <= 0) break;
+    out << "  " << Percent(post[c]) << "  " << c << " " << plan.candidates[c].name << "\n";
+  }
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "runs: %d; p (hang rate on the hanging side) ~ %.2f%s; ~%.0f more runs expected\n",
+                st.runs, st.p_estimate, plan.model.p ? " (given)" : "", std::ceil(st.expected_runs_left));
+  out << buf;
+  if (record.steps.empty()) return out.str();
+  // Evidence on both sides of the most likely culprit.
+  int culprit = st.best;
+  int before = culprit - 1;  // the last candidate that behaves like the old end
+  out << "evidence:\n";
+  for (int side : {before, culprit}) {
+    int hangs = 0, quiet = 0;
+    std::string dirs;
+    for (const BisectStep& s : record.steps) {
+      if (s.candidate != side) continue;
+      (s.outcome == Outcome::kHang ? hangs : quiet) += s.outcome != Outcome::kSkip;
+      if (dirs.size() < 600) dirs += "    " + s.verdict + " " + s.run_dir + "\n";
+    }
+    out << "  " << side << " " << plan.candidates[static_cast<size_t>(side)].name << ": " << hangs << " hang, "
+        << quiet << " quiet\n"
+        << dirs;
+  }
+  return out.str();
+}
+
+}  // namespace blackout

@@ -1,0 +1,85 @@
+// A bisection over real builds: the plan (candidates and the run config for
+// each), the loop that asks the engine what to test, runs it in an injected
+// world, records every step in the bisection's log before the next starts,
+// and resumes from that log after a crash or Ctrl-C.
+#pragma once
+
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harness/bisect.h"
+#include "harness/bisect_log.h"
+#include "harness/config.h"
+#include "results/verdict.h"
+
+namespace blackout {
+
+struct BisectCandidate {
+  std::string name;
+  RunConfig config;
+};
+
+struct BisectPlan {
+  std::vector<BisectCandidate> candidates;  // oldest first
+  BisectModel model;
+  std::set<Verdict> bad_verdicts = {Verdict::kLockup, Verdict::kStall, Verdict::kCrash};
+  double alpha = 0.01;
+  int slots = 1;
+  int max_runs = 300;
+  int calibration_limit = 40;  // runs of the hanging end before giving up on it
+  int infra_retries = 2;       // an infra-error is retried this often, then skipped
+  std::string yaml;            // the plan's text, kept in the log for resume
+  std::string source;
+};
+
+// Parses a bisect plan (see README "Bisection"). good/bad, when set, name the
+// ends of a sub-range of the series (or git revisions, in git mode). Throws
+// ConfigError with every problem.
+BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, const std::string& good = "",
+                           const std::string& bad = "");
+
+// The commits from good to bad, oldest first, good included (git rev-list
+// --reverse --first-parent good..bad). Throws ConfigError for unknown revisions.
+std::vector<std::string> GitCandidates(const std::string& repo, const std::string& good, const std::string& bad);
+
+// One run of one candidate.
+struct CandidateResult {
+  Verdict verdict = Verdict::kInfraError;
+  std::string title;
+  std::string run_dir;
+  bool interrupted = false;
+};
+
+class BisectWorld {
+ public:
+  virtual ~BisectWorld() = default;
+  virtual CandidateResult Run(const BisectCandidate& candidate) = 0;
+};
+
+enum class BisectEnd {
+  kFound,        // one candidate holds the required probability
+  kUndecided,    // only skipped candidates separate the most likely culprits
+  kNoRepro,      // the hanging end did not hang twice within the calibration limit
+  kBudget,       // max_runs spent
+  kInterrupted,  // Ctrl-C: resume continues
+};
+const char* BisectEndName(BisectEnd end);
+
+// What a verdict means to the engine.
+Outcome OutcomeOf(const BisectPlan& plan, Verdict verdict);
+
+// Replays the log into an engine.
+Bisector Replay(const BisectPlan& plan, const BisectRecord& record);
+
+// Runs the bisection in dir (whose log.jsonl must exist) until it ends,
+// appending each step. Steps already in the log are not run again.
+BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectWorld& world,
+                         const std::function<void(const std::string&)>& say);
+
+// The status or final report, for people: top candidates, runs, p, runs left,
+// and the evidence on both sides of the most likely culprit.
+std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record);
+
+}  // namespace blackout

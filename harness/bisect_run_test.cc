@@ -1,0 +1,195 @@
+#include "harness/bisect_run.h"
+
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <map>
+#include <random>
+
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/subprocess.h"
+
+namespace blackout {
+namespace {
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/blackout-br-XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+// A real git repository with `count` numbered commits (file "n" holds i).
+std::string MakeRepo(int count) {
+  std::string repo = TempDir() + "/repo";
+  MakeDirs(repo);
+  RunChecked({"git", "-C", repo, "init", "-q"});
+  for (int i = 0; i < count; ++i) {
+    WriteFileAtomic(repo + "/n", std::to_string(i) + "\n");
+    RunChecked({"git", "-C", repo, "add", "n"});
+    RunChecked({"git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m",
+                "commit " + std::to_string(i)});
+    if (i == 0) RunChecked({"git", "-C", repo, "tag", "first"});
+  }
+  return repo;
+}
+
+// The fake world: reads the commit's number from the real repository and
+// hangs with probability p from the culprit on; some commits cannot be built.
+class FakeWorld : public BisectWorld {
+ public:
+  FakeWorld(std::string repo, int culprit, double p, std::set<int> broken, uint64_t seed)
+      : repo_(std::move(repo)), culprit_(culprit), p_(p), broken_(std::move(broken)), rng_(seed) {}
+  CandidateResult Run(const BisectCandidate& c) override {
+    ++calls;
+    int n = std::stoi(RunChecked({"git", "-C", repo_, "show", c.name + ":n"}));
+    if (broken_.count(n)) return {Verdict::kBootFailure, "build failed", "", false};
+    std::bernoulli_distribution hang(n >= culprit_ ? p_ : 0.0);
+    return hang(rng_) ? CandidateResult{Verdict::kStall, "stall", "/runs/" + std::to_string(n), false}
+                      : CandidateResult{Verdict::kPass, "pass", "/runs/" + std::to_string(n), false};
+  }
+  int calls = 0;
+
+ private:
+  std::string repo_;
+  int culprit_;
+  double p_;
+  std::set<int> broken_;
+  std::mt19937_64 rng_;
+};
+
+std::string GitPlan(const std::string& repo, const std::string& extra = "") {
+  return "git:\n  repo: " + repo + "\n  good: first\n  bad: HEAD\n" + extra;
+}
+
+int CommitNumber(const std::string& repo, const std::string& rev) {
+  return std::stoi(RunChecked({"git", "-C", repo, "show", rev + ":n"}));
+}
+
+TEST(GitCandidates, OldestFirstGoodIncluded) {
+  std::string repo = MakeRepo(6);
+  auto c = GitCandidates(repo, "first", "HEAD");
+  ASSERT_EQ(c.size(), 6u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(CommitNumber(repo, c[static_cast<size_t>(i)]), i);
+  EXPECT_THROW(GitCandidates(repo, "nosuch", "HEAD"), ConfigError);
+}
+
+struct Case {
+  int culprit;
+  double p;
+  std::set<int> broken;
+};
+
+class GitBisect : public testing::TestWithParam<Case> {};
+
+// The table: a real repository, the real engine and log, a fake world.
+TEST_P(GitBisect, FindsTheCulprit) {
+  static std::string repo = MakeRepo(24);
+  const Case& k = GetParam();
+  BisectPlan plan = ParseBisectPlan(GitPlan(repo), "plan.yaml");
+  ASSERT_EQ(plan.candidates.size(), 24u);
+  std::string dir = TempDir() + "/b";
+  std::vector<std::string> names;
+  for (const auto& c : plan.candidates) names.push_back(c.name);
+  CreateBisectLog(dir, {}, names);
+  FakeWorld world(repo, k.culprit, k.p, k.broken, 42 + static_cast<uint64_t>(k.culprit));
+  BisectEnd end = DriveBisection(plan, dir, world, [](const std::string&) {});
+  BisectRecord rec = LoadBisectLog(dir);
+  Bisector engine = Replay(plan, rec);
+  if (k.broken.count(k.culprit) || k.broken.count(k.culprit - 1)) {
+    // The culprit cannot be pinned down past a commit that does not build.
+    EXPECT_EQ(end, BisectEnd::kUndecided);
+  } else {
+    EXPECT_EQ(end, BisectEnd::kFound);
+    EXPECT_EQ(CommitNumber(repo, plan.candidates[static_cast<size_t>(engine.State().best)].name), k.culprit);
+  }
+  EXPECT_EQ(static_cast<int>(rec.steps.size()), world.calls);
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, GitBisect,
+                         testing::Values(Case{1, 1.0, {}}, Case{23, 1.0, {}}, Case{9, 1.0, {}},
+                                         Case{14, 0.5, {}}, Case{5, 0.3, {}}, Case{17, 1.0, {8, 12}},
+                                         Case{12, 0.5, {11}}));
+
+// Kill the bisection at every step boundary and resume: nothing recorded is
+// run again, nothing is lost, and it ends where an uninterrupted one does.
+TEST(DriveBisection, ResumesAfterAKillAtEveryStep) {
+  std::string repo = MakeRepo(16);
+  BisectPlan plan = ParseBisectPlan(GitPlan(repo), "plan.yaml");
+  std::vector<std::string> names;
+  for (const auto& c : plan.candidates) names.push_back(c.name);
+  std::string full = TempDir() + "/b";
+  CreateBisectLog(full, {}, names);
+  FakeWorld world(repo, 11, 1.0, {}, 1);
+  ASSERT_EQ(DriveBisection(plan, full, world, [](const std::string&) {}), BisectEnd::kFound);
+  std::string text = ReadFile(full + "/log.jsonl");
+  int total = world.calls;
+  size_t pos = text.find('\n') + 1;
+  for (int k = 0; k <= total; ++k) {
+    std::string dir = TempDir() + "/b";
+    MakeDirs(dir);
+    WriteFileAtomic(dir + "/log.jsonl", text.substr(0, pos));
+    FakeWorld again(repo, 11, 1.0, {}, 1);
+    EXPECT_EQ(DriveBisection(plan, dir, again, [](const std::string&) {}), BisectEnd::kFound);
+    EXPECT_EQ(again.calls, total - k) << "resumed after " << k << " steps";
+    EXPECT_EQ(ReadFile(dir + "/log.jsonl"), text);
+    pos = text.find('\n', pos) + 1;
+  }
+}
+
+class InterruptingWorld : public BisectWorld {
+ public:
+  CandidateResult Run(const BisectCandidate&) override { return {Verdict::kInfraError, "", "", true}; }
+};
+
+TEST(DriveBisection, InterruptRecordsNothing) {
+  BisectPlan plan = ParseBisectPlan("series:\n  - name: a\n  - name: b\n  - name: c\n", "plan.yaml");
+  std::string dir = TempDir() + "/b";
+  CreateBisectLog(dir, {}, {"a", "b", "c"});
+  InterruptingWorld w;
+  EXPECT_EQ(DriveBisection(plan, dir, w, [](const std::string&) {}), BisectEnd::kInterrupted);
+  EXPECT_TRUE(LoadBisectLog(dir).steps.empty());
+}
+
+TEST(BisectPlan, SeriesWithOverridesAndRange) {
+  BisectPlan plan = ParseBisectPlan(R"(
+run:
+  workload: smoke
+bisect:
+  terms: fix
+  bad_verdicts: [stall]
+  p: 0.5
+series:
+  - name: old
+    kernel: linux-image-6.1.0-47-amd64
+  - name: mid
+    workload:
+      faults: [{kind: freeze, vcpu: 1, length: 3s, probability: 0.5}]
+  - name: new
+)",
+                                    "plan.yaml", "mid", "new");
+  ASSERT_EQ(plan.candidates.size(), 2u);
+  EXPECT_EQ(plan.candidates[0].name, "mid");
+  EXPECT_EQ(plan.candidates[0].config.workload.name, "smoke");
+  ASSERT_EQ(plan.candidates[0].config.workload.faults.size(), 1u);
+  EXPECT_EQ(plan.candidates[0].config.workload.faults[0].probability, 0.5);
+  EXPECT_FALSE(plan.model.regression);
+  EXPECT_EQ(*plan.model.p, 0.5);
+  EXPECT_EQ(OutcomeOf(plan, Verdict::kStall), Outcome::kHang);
+  EXPECT_EQ(OutcomeOf(plan, Verdict::kLockup), Outcome::kQuiet);
+  EXPECT_EQ(OutcomeOf(plan, Verdict::kInfraError), Outcome::kSkip);
+}
+
+TEST(BisectPlan, ErrorsWithPositions) {
+  try {
+    ParseBisectPlan("bisect:\n  terms: sideways\n  alpha: 2\nseries: []\n", "plan.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    ASSERT_GE(e.problems().size(), 2u);
+    EXPECT_EQ(e.problems()[0].rfind("plan.yaml:2:10:", 0), 0u) << e.problems()[0];
+    EXPECT_EQ(e.problems()[1].rfind("plan.yaml:3:10:", 0), 0u) << e.problems()[1];
+  }
+}
+
+}  // namespace
+}  // namespace blackout

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# A bisection over real boots whose ground truth is known: eight candidates
+# boot the same Debian kernel; from c5 on, the agent freezes vCPU 1 for 3 s
+# (a real guest-internal freeze, a stall) in half of the runs. blackout must
+# name c5 with at least 99% confidence.
+. "$(dirname "$0")/lib.sh"
+flaky='{workload: {faults: [{kind: freeze, vcpu: 1, at: 1s, length: 3s, probability: 0.5}]}}'
+plan=$(config <<YAML
+run:
+  workload:
+    name: smoke
+    duration: 6s
+bisect:
+  terms: regression
+  bad_verdicts: [stall, lockup, crash]
+  p: 0.5
+  alpha: 0.01
+series:
+  - {name: c0}
+  - {name: c1}
+  - {name: c2}
+  - {name: c3}
+  - {name: c4}
+  - {name: c5, $flaky}
+  - {name: c6, $flaky}
+  - {name: c7, $flaky}
+YAML
+)
+"$BLACKOUT" bisect --results "$T/results" start -c "$plan" > "$T/report.txt"
+rc=$?
+cat "$T/report.txt"
+[ "$rc" -eq 0 ] || fail "bisect exit $rc, want 0 (found)"
+top=$(grep -A1 '^top candidates:' "$T/report.txt" | tail -1)
+echo "$top" | grep -q ' 5 c5$' || fail "top candidate is not c5: $top"
+pct=$(echo "$top" | awk '{print $1}' | tr -d %)
+awk -v p="$pct" 'BEGIN { exit !(p >= 99) }' || fail "c5 holds only $pct%"
+"$BLACKOUT" bisect --results "$T/results" status | grep -q 'found the first hanging build' || fail "status"
+runs=$("$BLACKOUT" bisect --results "$T/results" log | grep -c '"step"')
+echo "PASS bisect: c5 at $pct% after $runs runs"
