@@ -4,7 +4,7 @@
 # (a real guest-internal freeze, a stall) in half of the runs. blackout must
 # name c5 with at least 99% confidence.
 . "$(dirname "$0")/lib.sh"
-flaky='{workload: {faults: [{kind: freeze, vcpu: 1, at: 1s, length: 3s, probability: 0.5}]}}'
+flaky='workload: {faults: [{kind: freeze, vcpu: 1, at: 1s, length: 3s, probability: 0.5}]}'
 plan=$(config <<YAML
 run:
   workload:
