@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "kernels/catalogue.h"
 
 namespace blackout {
 
@@ -27,8 +28,28 @@ RunConfig ParseConfig(const std::string& text, const std::string& source) {
 
 void ParseKernelSpec(const YAML::Node& k, YamlReader& r, KernelSpec* spec) {
   if (k.IsScalar()) {
-    spec->package = k.Scalar();
-  } else if (r.CheckMap(k, "kernel", {"package", "version"})) {
+    // A catalogue name, else a package name.
+    if (const CatalogueKernel* c = BuiltinCatalogue().Find(k.Scalar())) {
+      *spec = c->spec;
+    } else {
+      *spec = KernelSpec();
+      spec->package = k.Scalar();
+    }
+    return;
+  }
+  if (!r.CheckMap(k, "kernel", {"package", "version", "deb", "sha256", "image", "modules", "config"})) return;
+  *spec = KernelSpec();
+  if (k["deb"].IsDefined()) {
+    spec->source = "deb";
+    spec->deb = r.String(k, "deb").value_or("");
+    spec->sha256 = r.String(k, "sha256").value_or("");
+    if (spec->sha256.size() != 64) r.Error(k, "a kernel 'deb' needs its 'sha256' (64 hex digits)");
+  } else if (k["image"].IsDefined()) {
+    spec->source = "path";
+    spec->image = r.String(k, "image").value_or("");
+    spec->modules = r.String(k, "modules").value_or("");
+    spec->config = r.String(k, "config").value_or("");
+  } else {
     if (auto p = r.String(k, "package")) spec->package = *p;
     if (auto v = r.String(k, "version")) spec->version = *v;
   }

@@ -11,6 +11,8 @@ namespace {
 // 2-second window is 0.07; a vCPU thread starved by a nice -20 hog shows 0.58
 // (it is not runnable all the time: it also waits on the other vCPU).
 constexpr double kContendedFraction = 0.3;
+// How long after a freeze to look for its run delay (see Classify).
+constexpr double kRunDelayCreditLag = 1.5;
 
 // Console lines longer than this are cut so a guest spewing without newlines
 // cannot grow our memory without bound.
@@ -263,15 +265,18 @@ void Detector::Classify(Freeze& f) const {
   for (const auto& [a, b] : late_) {
     f.monitor_late_s += std::max(0.0, std::min(b, f.host_end) - std::max(a, f.host_start));
   }
-  // Host samples bracketing the gap: the last one near its start and the
-  // first near its end (samples come every 0.25 s; allow that much slack).
+  // Host samples bracketing the gap: the last one near its start, and one a
+  // little after its end. The kernel credits a thread's run delay only when
+  // the thread next gets a CPU, so a starved thread's wait shows up after the
+  // starvation, in one lump; the later sample catches it.
   const double slack = std::max(config_.heartbeat_s, 0.3);
   const HostSample* before = nullptr;
   const HostSample* after = nullptr;
   for (const HostSample& s : host_samples_) {
     if (s.t <= f.host_start + slack) before = &s;
-    if (s.t >= f.host_end - slack && !after) after = &s;
+    if (s.t >= f.host_end + kRunDelayCreditLag && !after) after = &s;
   }
+  if (!after && !host_samples_.empty() && host_samples_.back().t >= f.host_end) after = &host_samples_.back();
   // The most-starved vCPU thread decides: which host thread ran the frozen
   // guest vCPU is unknown (Xen moves vCPUs between its CPUs), and one starved
   // thread is enough to stall a guest.

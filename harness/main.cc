@@ -18,6 +18,8 @@
 #include "base/fsutil.h"
 #include "base/error.h"
 #include "harness/analyze.h"
+#include "kernels/catalogue.h"
+#include "kernels/kernel.h"
 #include "harness/bisect_run.h"
 #include "harness/bisect_sim.h"
 #include "harness/config.h"
@@ -338,6 +340,74 @@ int CmdTest(const RunFlags& f, const std::vector<std::string>& bad_list) {
   return 0;
 }
 
+std::string Size(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fM", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
+
+// Whether a catalogue kernel is in the cache, without fetching it.
+std::string CachedEntry(const KernelSpec& spec) {
+  if (spec.source == "apt" && !spec.version.empty()) {
+    std::string key = spec.package + "_" + spec.version;
+    for (char& c : key) {
+      if (c == ':' || c == '/') c = '_';
+    }
+    std::string dir = CacheDir() + "/apt/" + key;
+    if (std::ifstream(dir + "/.complete")) return dir;
+  }
+  return "";
+}
+
+int CmdKernelsList() {
+  const Catalogue& cat = BuiltinCatalogue();
+  for (const CatalogueKernel& k : cat.kernels) {
+    std::printf("%-20s %-48s %s\n", k.name.c_str(), k.spec.Describe().c_str(),
+                CachedEntry(k.spec).empty() ? "" : "cached");
+  }
+  for (const CatalogueSeries& s : cat.series) {
+    std::printf("series %s: %zu kernels, %s .. %s\n", s.name.c_str(), s.kernels.size(), s.kernels.front().c_str(),
+                s.kernels.back().c_str());
+  }
+  return 0;
+}
+
+KernelSpec SpecByName(const std::string& name) {
+  if (const CatalogueKernel* k = BuiltinCatalogue().Find(name)) return k->spec;
+  KernelSpec s;
+  size_t eq = name.find('=');
+  s.package = name.substr(0, eq);
+  s.version = eq == std::string::npos ? "" : name.substr(eq + 1);
+  return s;
+}
+
+int CmdKernelsFetch(const std::string& name, bool show) {
+  KernelSpec spec = SpecByName(name);
+  KernelArtifact k = FetchKernel(spec, CacheDir());
+  uint64_t bytes = 0;
+  for (const CacheEntryInfo& e : ListCache(CacheDir())) {
+    if (e.path == k.dir) bytes = e.bytes;
+  }
+  std::printf("name:     %s\nsource:   %s\npackage:  %s\nversion:  %s\nrelease:  %s\nsha256:   %s\n"
+              "xen pv:   %s\nsize:     %s unpacked\ncached:   %s\n",
+              name.c_str(), spec.Describe().c_str(), k.package.c_str(), k.version.c_str(), k.release.c_str(),
+              k.sha256.c_str(), k.xen_pv ? "yes (CONFIG_XEN_PV=y)" : "NO: cannot boot as a Xen PV guest",
+              Size(bytes).c_str(), k.dir.c_str());
+  (void)show;
+  return 0;
+}
+
+int CmdKernelsGc(const std::string& max) {
+  auto bytes = ParseSize(max);
+  if (!bytes) throw ConfigError({"--max-size: '" + max + "' is not a size like 10G"});
+  auto removed = TrimCache(CacheDir(), *bytes);
+  for (const CacheEntryInfo& e : removed) std::printf("removed %s (%s)\n", e.path.c_str(), Size(e.bytes).c_str());
+  uint64_t left = 0;
+  for (const CacheEntryInfo& e : ListCache(CacheDir())) left += e.bytes;
+  std::printf("cache %s: %s in use\n", CacheDir().c_str(), Size(left).c_str());
+  return 0;
+}
+
 int CmdWorkloads() {
   for (const Workload& w : BuiltinWorkloads()) {
     std::printf("%-10s %6s  %s\n", w.name.c_str(), FormatSeconds(w.duration_s).c_str(), w.description.c_str());
@@ -369,6 +439,17 @@ int Main(int argc, char** argv) {
   run->footer(kExitCodes);
 
   CLI::App* workloads = app.add_subcommand("workloads", "list the built-in workloads");
+
+  CLI::App* kernels = app.add_subcommand("kernels", "the kernel catalogue and cache");
+  kernels->require_subcommand(1);
+  CLI::App* klist = kernels->add_subcommand("list", "catalogue kernels and series, and which are cached");
+  std::string kname, kmax = "20G";
+  CLI::App* kfetch = kernels->add_subcommand("fetch", "fetch and unpack a kernel into the cache");
+  kfetch->add_option("name", kname, "catalogue name or package[=version]")->required();
+  CLI::App* kshow = kernels->add_subcommand("show", "version, source, Xen PV support, size (fetches if needed)");
+  kshow->add_option("name", kname, "catalogue name or package[=version]")->required();
+  CLI::App* kgc = kernels->add_subcommand("gc", "trim the cache to a size, least recently used first");
+  kgc->add_option("--max-size", kmax, "keep at most this much")->capture_default_str();
 
   RunFlags tf;
   std::vector<std::string> test_bad = {"lockup", "stall", "crash"};
@@ -427,6 +508,10 @@ int Main(int argc, char** argv) {
     if (*workloads) return CmdWorkloads();
     if (*analyze) return CmdAnalyze(af);
     if (*simulate) return CmdSimulate(sf);
+    if (*klist) return CmdKernelsList();
+    if (*kfetch) return CmdKernelsFetch(kname, false);
+    if (*kshow) return CmdKernelsFetch(kname, true);
+    if (*kgc) return CmdKernelsGc(kmax);
     if (*bstart) return CmdBisectStart(bf);
     if (*bresume) return CmdBisectResume(bf);
     if (*bstatus) return CmdBisectStatus(bf);

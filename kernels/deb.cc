@@ -102,6 +102,44 @@ int ExtractDeb(const std::string& deb_path, const std::string& dest_dir,
   throw InfraError("read package " + deb_path + ": no data.tar member (not a .deb?)");
 }
 
+std::map<std::string, std::string> ReadDebControl(const std::string& deb_path) {
+  ArchivePtr outer(archive_read_new(), archive_read_free);
+  archive_read_support_format_ar(outer.get());
+  if (archive_read_open_filename(outer.get(), deb_path.c_str(), 1 << 16) != ARCHIVE_OK) {
+    throw InfraError("open package " + deb_path + ": " + ArchiveError(outer.get()));
+  }
+  std::map<std::string, std::string> fields;
+  archive_entry* entry;
+  while (archive_read_next_header(outer.get(), &entry) == ARCHIVE_OK) {
+    if (std::string(archive_entry_pathname(entry)).rfind("control.tar", 0) != 0) continue;
+    Nested nested{outer.get()};
+    ArchivePtr inner(archive_read_new(), archive_read_free);
+    archive_read_support_format_tar(inner.get());
+    archive_read_support_filter_all(inner.get());
+    if (archive_read_open(inner.get(), &nested, nullptr, NestedRead, nullptr) != ARCHIVE_OK) break;
+    archive_entry* e;
+    while (archive_read_next_header(inner.get(), &e) == ARCHIVE_OK) {
+      std::string path = archive_entry_pathname(e);
+      if (path != "./control" && path != "control") continue;
+      std::string text;
+      char buf[4096];
+      la_ssize_t n;
+      while ((n = archive_read_data(inner.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+      size_t pos = 0;
+      while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        size_t colon = line.find(": ");
+        if (colon != std::string::npos && line[0] != ' ') fields[line.substr(0, colon)] = line.substr(colon + 2);
+        if (nl == std::string::npos) break;
+        pos = nl + 1;
+      }
+      return fields;
+    }
+  }
+  throw InfraError("read package " + deb_path + ": no control file");
+}
+
 void GunzipFile(const std::string& gz_path, const std::string& out_path) {
   ArchivePtr a(archive_read_new(), archive_read_free);
   archive_read_support_filter_gzip(a.get());

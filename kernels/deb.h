@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 
 namespace blackout {
@@ -13,6 +14,9 @@ namespace blackout {
 // InfraError naming the package on a malformed archive.
 int ExtractDeb(const std::string& deb_path, const std::string& dest_dir,
                const std::function<bool(const std::string& path)>& want);
+
+// The fields of the package's DEBIAN/control (Package, Version, ...).
+std::map<std::string, std::string> ReadDebControl(const std::string& deb_path);
 
 // Decompresses a whole gzip file (Xen ships xen-*.gz) into out_path.
 void GunzipFile(const std::string& gz_path, const std::string& out_path);

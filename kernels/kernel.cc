@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <algorithm>
 #include <functional>
+#include <map>
 
 #include "base/error.h"
 #include "base/fsutil.h"
@@ -18,6 +20,12 @@ namespace blackout {
 namespace fs = std::filesystem;
 namespace {
 
+// Marks an entry as used now, for `blackout kernels gc`.
+void Touch(const std::string& dir) {
+  std::error_code ec;
+  fs::last_write_time(dir + "/.complete", fs::file_time_type::clock::now(), ec);
+}
+
 std::string SafeKey(std::string key) {
   for (char& c : key) {
     if (c == ':' || c == '/') c = '_';
@@ -30,12 +38,15 @@ std::string SafeKey(std::string key) {
 // one another, and a crash mid-fill leaves only a temporary that the next fill
 // removes.
 std::string CacheEntry(const std::string& cache_dir, const std::string& key,
-                       const std::function<void(const std::string& tmp)>& fill) {
-  std::string root = cache_dir + "/apt";
+                       const std::function<void(const std::string& tmp)>& fill, const std::string& kind = "apt") {
+  std::string root = cache_dir + "/" + kind;
   MakeDirs(root);
   std::string dir = root + "/" + SafeKey(key);
   FileLock lock(dir + ".lock");
-  if (fs::exists(dir + "/.complete")) return dir;
+  if (fs::exists(dir + "/.complete")) {
+    Touch(dir);
+    return dir;
+  }
   for (const auto& e : fs::directory_iterator(root)) {
     std::string name = e.path().filename().string();
     if (name.rfind(SafeKey(key) + ".tmp.", 0) == 0) fs::remove_all(e.path());
@@ -74,34 +85,19 @@ std::string ConfigValue(const std::string& text, const std::string& name) {
   return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
-KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir) {
-  AptPackage pkg;
-  // A fully named build that is already cached needs no apt at all.
-  std::string pinned = cache_dir + "/apt/" + SafeKey(spec.package + "_" + spec.version);
-  if (!spec.version.empty() && fs::exists(pinned + "/.complete")) {
-    pkg.name = spec.package;
-    pkg.version = spec.version;
-  } else {
-    pkg = AptResolve(spec.package, spec.version);
-  }
-  std::string dir = CacheEntry(cache_dir, pkg.name + "_" + pkg.version, [&](const std::string& tmp) {
-    auto t0 = std::chrono::steady_clock::now();
-    Log("fetching kernel " + pkg.name + "=" + pkg.version + " with apt-get download");
-    std::string deb = AptDownload(pkg, tmp);
-    ExtractDeb(deb, tmp, [](const std::string& p) {
-      return p.rfind("boot/", 0) == 0 || p.rfind("lib/modules/", 0) == 0;
-    });
-    fs::remove(deb);
-    std::string bz = FindOne(tmp + "/boot", "vmlinuz-");
-    if (bz.empty()) throw InfraError("unpack " + pkg.name + ": no boot/vmlinuz-* in the package");
-    ExtractVmlinux(bz, tmp + "/vmlinux");
-    WriteFileAtomic(tmp + "/sha256", pkg.sha256 + "\n");
-    Log("kernel " + pkg.name + " ready in " + std::to_string(static_cast<int>(Since(t0))) + "s");
-  });
+std::string KernelSpec::Describe() const {
+  if (source == "deb") return "deb " + deb;
+  if (source == "path") return "path " + image;
+  return "apt " + package + (version.empty() ? "" : "=" + version);
+}
 
+namespace {
+
+// Fills in an artifact from an unpacked package in dir (boot/, lib/modules/).
+KernelArtifact FromUnpacked(const std::string& dir, const std::string& package, const std::string& version) {
   KernelArtifact k;
-  k.package = pkg.name;
-  k.version = pkg.version;
+  k.package = package;
+  k.version = version;
   k.dir = dir;
   k.bzimage = FindOne(dir + "/boot", "vmlinuz-");
   k.config = FindOne(dir + "/boot", "config-");
@@ -120,9 +116,127 @@ KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir)
   }
   std::string sha = ReadFile(dir + "/sha256");
   k.sha256 = sha.substr(0, sha.find('\n'));
-  if (k.config.empty()) throw InfraError("kernel " + pkg.name + ": package has no boot/config-*");
+  if (k.config.empty()) throw InfraError("kernel " + package + ": package has no boot/config-*");
   k.xen_pv = ConfigValue(ReadFile(k.config), "XEN_PV") == "y";
   return k;
+}
+
+// Unpacks a kernel .deb into tmp: boot/, lib/modules/, the raw vmlinux.
+void UnpackKernelDeb(const std::string& deb, const std::string& tmp, const std::string& what) {
+  ExtractDeb(deb, tmp, [](const std::string& p) {
+    return p.rfind("boot/", 0) == 0 || p.rfind("lib/modules/", 0) == 0;
+  });
+  std::string bz = FindOne(tmp + "/boot", "vmlinuz-");
+  if (bz.empty()) throw InfraError("unpack " + what + ": no boot/vmlinuz-* in the package");
+  ExtractVmlinux(bz, tmp + "/vmlinux");
+}
+
+KernelArtifact FetchDebKernel(const KernelSpec& spec, const std::string& cache_dir) {
+  if (!fs::exists(spec.deb)) throw ConfigError({"kernel deb " + spec.deb + ": no such file"});
+  std::string got = Sha256File(spec.deb);
+  if (got != spec.sha256) {
+    throw ConfigError({"kernel deb " + spec.deb + ": sha256 " + got + " differs from the required " + spec.sha256 +
+                       "; refusing to use it"});
+  }
+  std::map<std::string, std::string> control = ReadDebControl(spec.deb);
+  std::string dir = CacheEntry(cache_dir, spec.sha256, [&](const std::string& tmp) {
+    Log("unpacking kernel " + spec.deb);
+    UnpackKernelDeb(spec.deb, tmp, spec.deb);
+    WriteFileAtomic(tmp + "/sha256", spec.sha256 + "\n");
+  }, "deb");
+  return FromUnpacked(dir, control["Package"], control["Version"]);
+}
+
+KernelArtifact FetchPathKernel(const KernelSpec& spec, const std::string& cache_dir) {
+  if (!fs::exists(spec.image)) throw ConfigError({"kernel image " + spec.image + ": no such file"});
+  BzImageInfo info = InspectBzImage(spec.image);
+  std::string sha = Sha256File(spec.image);
+  std::string dir = CacheEntry(cache_dir, sha, [&](const std::string& tmp) {
+    ExtractVmlinux(spec.image, tmp + "/vmlinux");
+    WriteFileAtomic(tmp + "/sha256", sha + "\n");
+  }, "path");
+  KernelArtifact k;
+  k.package = spec.image;
+  k.release = info.version.substr(0, info.version.find(' '));
+  k.version = k.release;
+  k.sha256 = sha;
+  k.dir = dir;
+  k.bzimage = spec.image;
+  k.vmlinux = dir + "/vmlinux";
+  k.modules_dir = spec.modules;
+  k.config = spec.config;
+  // Without a config the image's Xen PV support cannot be read; Xen says so at boot.
+  k.xen_pv = spec.config.empty() || ConfigValue(ReadFile(spec.config), "XEN_PV") == "y";
+  return k;
+}
+
+}  // namespace
+
+KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir) {
+  if (spec.source == "deb") return FetchDebKernel(spec, cache_dir);
+  if (spec.source == "path") return FetchPathKernel(spec, cache_dir);
+  AptPackage pkg;
+  // A fully named build that is already cached needs no apt at all.
+  std::string pinned = cache_dir + "/apt/" + SafeKey(spec.package + "_" + spec.version);
+  if (!spec.version.empty() && fs::exists(pinned + "/.complete")) {
+    pkg.name = spec.package;
+    pkg.version = spec.version;
+  } else {
+    pkg = AptResolve(spec.package, spec.version);
+  }
+  std::string dir = CacheEntry(cache_dir, pkg.name + "_" + pkg.version, [&](const std::string& tmp) {
+    auto t0 = std::chrono::steady_clock::now();
+    Log("fetching kernel " + pkg.name + "=" + pkg.version + " with apt-get download");
+    std::string deb = AptDownload(pkg, tmp);
+    UnpackKernelDeb(deb, tmp, pkg.name);
+    fs::remove(deb);
+    WriteFileAtomic(tmp + "/sha256", pkg.sha256 + "\n");
+    Log("kernel " + pkg.name + " ready in " + std::to_string(static_cast<int>(Since(t0))) + "s");
+  });
+
+  return FromUnpacked(dir, pkg.name, pkg.version);
+}
+
+std::vector<CacheEntryInfo> ListCache(const std::string& cache_dir) {
+  std::vector<CacheEntryInfo> out;
+  for (const char* kind : {"apt", "deb", "path"}) {
+    std::string root = cache_dir + "/" + kind;
+    if (!fs::is_directory(root)) continue;
+    for (const auto& e : fs::directory_iterator(root)) {
+      if (!e.is_directory() || !fs::exists(e.path() / ".complete")) continue;
+      CacheEntryInfo info;
+      info.path = e.path().string();
+      std::error_code ec;
+      for (const auto& f : fs::recursive_directory_iterator(e.path(), ec)) {
+        if (f.is_regular_file(ec)) info.bytes += f.file_size(ec);
+      }
+      auto t = fs::last_write_time(e.path() / ".complete", ec);
+      info.last_used = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+      out.push_back(info);
+    }
+  }
+  return out;
+}
+
+std::vector<CacheEntryInfo> TrimCache(const std::string& cache_dir, uint64_t max_bytes) {
+  std::vector<CacheEntryInfo> all = ListCache(cache_dir);
+  uint64_t total = 0;
+  for (const auto& e : all) total += e.bytes;
+  std::sort(all.begin(), all.end(), [](const CacheEntryInfo& a, const CacheEntryInfo& b) {
+    return a.last_used < b.last_used;
+  });
+  std::vector<CacheEntryInfo> removed;
+  for (const CacheEntryInfo& e : all) {
+    if (total <= max_bytes) break;
+    // Take the entry's lock so a run that is filling or using it is not cut.
+    FileLock lock(e.path + ".lock");
+    std::error_code ec;
+    fs::remove_all(e.path, ec);
+    if (ec) continue;
+    total -= e.bytes;
+    removed.push_back(e);
+  }
+  return removed;
 }
 
 XenArtifact FetchXen(const std::string& package, const std::string& version,

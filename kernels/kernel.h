@@ -3,13 +3,22 @@
 // of the same kernel fetches and extracts nothing.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace blackout {
 
 struct KernelSpec {
-  std::string package = "linux-image-amd64";  // a meta-package is followed
-  std::string version;                        // empty: the candidate apt offers
+  std::string source = "apt";                 // apt | deb | path
+  std::string package = "linux-image-amd64";  // apt: a meta-package is followed
+  std::string version;                        // apt: empty means the candidate apt offers
+  std::string deb;                            // deb: path to the .deb
+  std::string sha256;                         // deb: required; the package is refused otherwise
+  std::string image;                          // path: a bzImage
+  std::string modules;                        // path: optional lib/modules/<release> directory
+  std::string config;                         // path: optional kernel config
+  std::string Describe() const;               // "apt linux-image-6.1.0-50-amd64=6.1.176-1"
 };
 
 struct KernelArtifact {
@@ -31,13 +40,25 @@ struct XenArtifact {
   std::string elf;  // the hypervisor, gunzipped (QEMU's multiboot loader wants ELF)
 };
 
-// Resolves and, when not cached yet, downloads and unpacks a kernel package.
-// Safe to call from several blackout processes at once.
+// Resolves and, when not cached yet, downloads and unpacks a kernel (any
+// source). Safe to call from several blackout processes at once.
 KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir);
 
 // Same for Xen's hypervisor package (xen-hypervisor-4.17-amd64 by default).
 XenArtifact FetchXen(const std::string& package, const std::string& version,
                      const std::string& cache_dir);
+
+// The cache entries (<cache>/apt/*, <cache>/deb/*, <cache>/path/*) with their
+// size and when they were last used.
+struct CacheEntryInfo {
+  std::string path;
+  uint64_t bytes = 0;
+  int64_t last_used = 0;  // seconds since the epoch
+};
+std::vector<CacheEntryInfo> ListCache(const std::string& cache_dir);
+// Removes least recently used entries until the cache holds at most max_bytes.
+// Returns the entries removed. Entries in use (locked) are skipped.
+std::vector<CacheEntryInfo> TrimCache(const std::string& cache_dir, uint64_t max_bytes);
 
 // "y"/"m"/"" for CONFIG_name in a kernel config file's text.
 std::string ConfigValue(const std::string& config_text, const std::string& name);

@@ -1,0 +1,125 @@
+#include "kernels/kernel.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <gtest/gtest.h>
+
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "kernels/deb.h"
+#include "kernels/fake_kernel_test_util.h"
+
+namespace blackout {
+namespace {
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/blackout-kt-XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+KernelSpec DebSpec(const std::string& deb) {
+  KernelSpec s;
+  s.source = "deb";
+  s.deb = deb;
+  s.sha256 = Sha256File(deb);
+  return s;
+}
+
+TEST(FetchKernel, DebIsRefusedWhenItsHashDiffers) {
+  std::string dir = TempDir();
+  KernelSpec s = DebSpec(testing_util::BuildKernelDeb(dir, "6.1.0-t", true));
+  s.sha256[0] = s.sha256[0] == 'a' ? 'b' : 'a';
+  try {
+    FetchKernel(s, dir + "/cache");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("refusing to use it"), std::string::npos);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/cache/deb"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FetchKernel, DebUnpacksOnceThenHitsTheCache) {
+  std::string dir = TempDir();
+  KernelSpec s = DebSpec(testing_util::BuildKernelDeb(dir, "6.1.0-t", true));
+  KernelArtifact a = FetchKernel(s, dir + "/cache");
+  EXPECT_EQ(a.package, "linux-image-6.1.0-t");
+  EXPECT_EQ(a.version, "1.0-1");
+  EXPECT_EQ(a.release, "6.1.0-t");
+  EXPECT_TRUE(a.xen_pv);
+  EXPECT_EQ(ReadFile(a.vmlinux), testing_util::FakeElf());
+  EXPECT_TRUE(std::filesystem::exists(a.modules_dir + "/modules.dep"));  // made by depmod
+  auto stamp = std::filesystem::last_write_time(a.vmlinux);
+  KernelArtifact b = FetchKernel(s, dir + "/cache");
+  EXPECT_EQ(b.dir, a.dir);
+  EXPECT_EQ(std::filesystem::last_write_time(b.vmlinux), stamp);  // nothing unpacked again
+  std::filesystem::remove_all(dir);
+}
+
+// Two processes fetch the same kernel at once: both get the same complete
+// entry; no torn files, no leftovers.
+TEST(FetchKernel, ConcurrentFetchesShareOneEntry) {
+  std::string dir = TempDir();
+  KernelSpec s = DebSpec(testing_util::BuildKernelDeb(dir, "6.1.0-c", true));
+  pid_t kids[2];
+  for (pid_t& k : kids) {
+    k = fork();
+    if (k == 0) {
+      try {
+        KernelArtifact a = FetchKernel(s, dir + "/cache");
+        _exit(ReadFile(a.vmlinux) == testing_util::FakeElf() ? 0 : 1);
+      } catch (...) {
+        _exit(2);
+      }
+    }
+  }
+  for (pid_t k : kids) {
+    int st = 0;
+    waitpid(k, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  }
+  int entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/cache/deb")) {
+    if (e.is_directory()) ++entries;
+  }
+  EXPECT_EQ(entries, 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FetchKernel, PathImageWithoutXenPvConfigIsFlagged) {
+  std::string dir = TempDir();
+  WriteFileAtomic(dir + "/bzImage", testing_util::FakeBzImage(testing_util::FakeElf()));
+  WriteFileAtomic(dir + "/config", "CONFIG_XEN_PV=n\n");
+  KernelSpec s;
+  s.source = "path";
+  s.image = dir + "/bzImage";
+  s.config = dir + "/config";
+  KernelArtifact a = FetchKernel(s, dir + "/cache");
+  EXPECT_FALSE(a.xen_pv);
+  EXPECT_EQ(ReadFile(a.vmlinux), testing_util::FakeElf());
+  s.image = dir + "/missing";
+  EXPECT_THROW(FetchKernel(s, dir + "/cache"), ConfigError);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TrimCache, RemovesLeastRecentlyUsedFirst) {
+  std::string dir = TempDir();
+  KernelSpec old_spec = DebSpec(testing_util::BuildKernelDeb(dir, "6.1.0-old", true));
+  KernelSpec new_spec = DebSpec(testing_util::BuildKernelDeb(dir, "6.1.0-new", true));
+  KernelArtifact o = FetchKernel(old_spec, dir + "/cache");
+  sleep(1);
+  KernelArtifact n = FetchKernel(new_spec, dir + "/cache");
+  auto entries = ListCache(dir + "/cache");
+  ASSERT_EQ(entries.size(), 2u);
+  uint64_t one = entries[0].bytes;
+  auto removed = TrimCache(dir + "/cache", one + one / 2);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0].path, o.dir);
+  EXPECT_TRUE(std::filesystem::exists(n.vmlinux));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace blackout
