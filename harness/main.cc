@@ -67,14 +67,20 @@ struct RunFlags {
   bool dump_memory = false;
 };
 
+// A catalogue name, else package[=version].
+KernelSpec SpecByName(const std::string& name) {
+  if (const CatalogueKernel* k = BuiltinCatalogue().Find(name)) return k->spec;
+  KernelSpec s;
+  size_t eq = name.find('=');
+  s.package = name.substr(0, eq);
+  s.version = eq == std::string::npos ? "" : name.substr(eq + 1);
+  return s;
+}
+
 int CmdRun(const RunFlags& f) {
   RunConfig config = f.config_path.empty() ? DefaultConfig() : LoadConfig(f.config_path);
   // Flags override the file.
-  if (!f.kernel.empty()) {
-    size_t eq = f.kernel.find('=');
-    config.kernel.package = f.kernel.substr(0, eq);
-    config.kernel.version = eq == std::string::npos ? "" : f.kernel.substr(eq + 1);
-  }
+  if (!f.kernel.empty()) config.kernel = SpecByName(f.kernel);
   if (!f.workload.empty()) {
     const Workload* w = FindWorkload(f.workload);
     if (!w) throw ConfigError({"--workload: unknown workload '" + f.workload + "' (see blackout workloads)"});
@@ -372,15 +378,6 @@ int CmdKernelsList() {
   return 0;
 }
 
-KernelSpec SpecByName(const std::string& name) {
-  if (const CatalogueKernel* k = BuiltinCatalogue().Find(name)) return k->spec;
-  KernelSpec s;
-  size_t eq = name.find('=');
-  s.package = name.substr(0, eq);
-  s.version = eq == std::string::npos ? "" : name.substr(eq + 1);
-  return s;
-}
-
 int CmdKernelsFetch(const std::string& name, bool show) {
   KernelSpec spec = SpecByName(name);
   KernelArtifact k = FetchKernel(spec, CacheDir());
@@ -429,7 +426,7 @@ int Main(int argc, char** argv) {
   run->add_option("-c,--config", rf.config_path, "YAML run config (default: the embedded default)");
   run->add_option("--results", rf.results, "results root; each run gets a directory in it")
       ->capture_default_str();
-  run->add_option("--kernel", rf.kernel, "kernel package[=version] (default: linux-image-amd64)");
+  run->add_option("--kernel", rf.kernel, "catalogue name or package[=version] (default: linux-image-amd64)");
   run->add_option("--workload", rf.workload, "built-in workload name (see: blackout workloads)");
   run->add_option("--duration", rf.duration, "workload duration, e.g. 60s, 10m, 8h");
   run->add_option("--accel", rf.accel, "auto, kvm or tcg")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
@@ -457,7 +454,7 @@ int Main(int argc, char** argv) {
       "test", "one run judged for `git bisect run`: exit 0 good, 1 bad, 125 skip (boot-failure, infra-error)");
   test->add_option("-c,--config", tf.config_path, "YAML run config");
   test->add_option("--results", tf.results, "results root")->capture_default_str();
-  test->add_option("--kernel", tf.kernel, "kernel package[=version]");
+  test->add_option("--kernel", tf.kernel, "catalogue name or package[=version]");
   test->add_option("--workload", tf.workload, "built-in workload name");
   test->add_option("--duration", tf.duration, "workload duration");
   test->add_option("--bad", test_bad, "verdicts that count as bad")->capture_default_str();
