@@ -5,6 +5,9 @@
 // kernel; the kernel under test (its raw ELF vmlinux, so Xen skips the xz
 // decompression) and the initramfs are multiboot modules. Because QEMU
 // separates modules with commas, no comma may appear in a module's command line.
+//
+// hvm: the kernel under test directly under QEMU (no Xen), its raw vmlinux
+// booted through the PVH entry, console on the serial port.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +20,7 @@
 namespace blackout {
 
 struct GuestSpec {
-  std::string type = "xen-pv-dom0";
+  std::string type = "xen-pv-dom0";  // or "hvm"
   int vcpus = 2;
   uint64_t memory = 512ull << 20;  // the guest's memory (dom0_mem)
   std::string xen_cmdline;         // appended to Xen's command line

@@ -41,6 +41,21 @@ TEST(AssembleBoot, XenPvDom0CommandLines) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(AssembleBoot, HvmBootsTheVmlinuxDirectly) {
+  char tmpl[] = "/tmp/blackout-boot-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  BootInputs in = Inputs(dir);
+  in.guest.type = "hvm";
+  in.kernel.xen_pv = false;  // no Xen needed
+  in.guest.kernel_cmdline = "isolcpus=1,2";  // commas are fine without multiboot
+  BootSpec b = AssembleBoot(in);
+  EXPECT_EQ(b.kernel, "/cache/k/vmlinux");
+  EXPECT_EQ(b.memory_mb, 768u);
+  EXPECT_EQ(b.append, "console=ttyS0 blackout.nonce=abc123 blackout.hb_ms=200 isolcpus=1,2");
+  EXPECT_EQ(b.initrd, dir + "/initramfs.cpio.gz");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(AssembleBoot, RefusesKernelWithoutXenPv) {
   char tmpl[] = "/tmp/blackout-boot-XXXXXX";
   std::string dir = mkdtemp(tmpl);

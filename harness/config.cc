@@ -69,8 +69,8 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r) {
   if (YAML::Node g = n["guest"]; g.IsDefined() &&
       r.CheckMap(g, "guest", {"type", "vcpus", "memory", "xen_cmdline", "kernel_cmdline"})) {
     if (auto t = r.String(g, "type")) {
-      if (*t != "xen-pv-dom0") {
-        r.Error(g["type"], "guest type '" + *t + "' is not supported (known: xen-pv-dom0)");
+      if (*t != "xen-pv-dom0" && *t != "hvm") {
+        r.Error(g["type"], "guest type '" + *t + "' is not supported (known: xen-pv-dom0, hvm)");
       } else {
         c.guest.type = *t;
       }
@@ -85,7 +85,7 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r) {
     }
     if (auto x = r.String(g, "xen_cmdline")) c.guest.xen_cmdline = *x;
     if (auto k = r.String(g, "kernel_cmdline")) {
-      if (k->find(',') != std::string::npos) {
+      if (k->find(',') != std::string::npos && c.guest.type != "hvm") {
         r.Error(g["kernel_cmdline"],
                 "'kernel_cmdline' cannot contain a comma (QEMU splits multiboot modules at commas)");
       } else {

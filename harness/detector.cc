@@ -454,8 +454,12 @@ nlohmann::json HostSummary(const std::vector<HostSample>& samples) {
       worst = std::max(worst, (b.vcpu_wait_s[k] - a.vcpu_wait_s[k]) / (b.t - a.t));
     }
   }
-  if (samples.size() >= 2) {
-    const HostSample& a = samples.front();
+  // The first sample that saw the vCPU threads (QEMU names them a moment
+  // after it starts).
+  size_t first = 0;
+  while (first < samples.size() && samples[first].vcpu_wait_s.empty()) ++first;
+  if (samples.size() >= first + 2) {
+    const HostSample& a = samples[first];
     const HostSample& b = samples.back();
     size_t n = std::min(a.vcpu_wait_s.size(), b.vcpu_wait_s.size());
     for (size_t k = 0; k < n; ++k) total_wait += b.vcpu_wait_s[k] - a.vcpu_wait_s[k];

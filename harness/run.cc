@@ -167,8 +167,11 @@ RunOutcome RunOnce(const RunRequest& req) {
     result["kernel"] = {{"package", kernel.package}, {"version", kernel.version},
                         {"release", kernel.release}, {"sha256", kernel.sha256},
                         {"xen_pv", kernel.xen_pv}};
-    XenArtifact xen = FetchXen(cfg.xen_package, cfg.xen_version, cache);
-    result["xen"] = {{"package", xen.package}, {"version", xen.version}};
+    XenArtifact xen;
+    if (cfg.guest.type != "hvm") {
+      xen = FetchXen(cfg.xen_package, cfg.xen_version, cache);
+      result["xen"] = {{"package", xen.package}, {"version", xen.version}};
+    }
 
     // 2. The accelerator: KVM only when it demonstrably runs a guest.
     std::string busybox = FindBusybox();

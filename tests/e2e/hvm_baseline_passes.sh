@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The hvm guest type (the kernel under test straight under QEMU, no Xen, its
+# vmlinux booted through the PVH entry) boots, beats on every vCPU and passes:
+# the baseline that tells a Xen-specific hang from a generic one.
+. "$(dirname "$0")/lib.sh"
+cfg=$(config <<'YAML'
+guest:
+  type: hvm
+  vcpus: 2
+workload: smoke
+YAML
+)
+"$BLACKOUT" run -c "$cfg" --results "$T/results"
+rc=$?
+[ "$rc" -eq 0 ] || fail "exit $rc, want 0 (pass)"
+check '.verdict == "pass" and .config.guest.type == "hvm"'
+check '.xen == null'
+check '.stats.heartbeats > 50'
+grep -q 'xen.elf' <(jq -r '.command[]' "$(result)") && fail "hvm run booted Xen"
+echo "PASS hvm: first heartbeat after $(jq -r .timings.first_heartbeat_s "$(result)")s"
