@@ -11,7 +11,7 @@ packages=(
   # run: QEMU, the guest's busybox, apt's downloader is already on Debian
   qemu-system-x86 qemu-utils busybox-static kmod
   # tests
-  jq cpio dpkg-dev procps clang libclang-rt-14-dev
+  jq cpio dpkg-dev procps git clang libclang-rt-14-dev
 )
 
 missing=()
