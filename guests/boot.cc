@@ -93,6 +93,7 @@ BootSpec AssembleBoot(const BootInputs& in) {
   std::string kernel_cmdline = std::string(xen ? "console=hvc0 earlyprintk=xen " : "console=ttyS0 ") +
                                protocol::kNonceArg + in.nonce + " " + protocol::kIntervalArg +
                                std::to_string(in.heartbeat_ms);
+  if (in.guest.fast) kernel_cmdline += " mitigations=off";
   if (!in.guest.kernel_cmdline.empty()) kernel_cmdline += " " + in.guest.kernel_cmdline;
   uint64_t mem_mb = in.guest.memory >> 20;
   if (!xen) {
@@ -122,6 +123,7 @@ BootSpec AssembleBoot(const BootInputs& in) {
   b.append = "console=com1 com1=115200,8n1 dom0_mem=" + std::to_string(mem_mb) + "M,max:" +
              std::to_string(mem_mb) + "M dom0_max_vcpus=" + std::to_string(in.guest.vcpus) +
              " noreboot";
+  if (in.guest.fast) b.append += " xpti=no pv-l1tf=no spec-ctrl=no";
   if (!in.guest.xen_cmdline.empty()) b.append += " " + in.guest.xen_cmdline;
   b.initrd = in.kernel.vmlinux + " " + kernel_cmdline + "," + initramfs;
   b.initramfs = initramfs;

@@ -25,6 +25,10 @@ struct GuestSpec {
   uint64_t memory = 512ull << 20;  // the guest's memory (dom0_mem)
   std::string xen_cmdline;         // appended to Xen's command line
   std::string kernel_cmdline;      // appended to the guest kernel's
+  // The fast option set: Xen xpti=no pv-l1tf=no spec-ctrl=no and the guest's
+  // mitigations=off. Boots much faster under TCG but changes the code paths
+  // under test, so qualification runs keep it off unless told.
+  bool fast = false;
 };
 
 struct BootSpec {

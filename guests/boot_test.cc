@@ -56,6 +56,19 @@ TEST(AssembleBoot, HvmBootsTheVmlinuxDirectly) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(AssembleBoot, FastOptionSet) {
+  char tmpl[] = "/tmp/blackout-boot-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  BootInputs in = Inputs(dir);
+  in.guest.fast = true;
+  in.guest.xen_cmdline = "";
+  in.guest.kernel_cmdline = "";
+  BootSpec b = AssembleBoot(in);
+  EXPECT_NE(b.append.find(" xpti=no pv-l1tf=no spec-ctrl=no"), std::string::npos) << b.append;
+  EXPECT_NE(b.initrd.find(" mitigations=off,"), std::string::npos) << b.initrd;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(AssembleBoot, RefusesKernelWithoutXenPv) {
   char tmpl[] = "/tmp/blackout-boot-XXXXXX";
   std::string dir = mkdtemp(tmpl);

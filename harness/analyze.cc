@@ -1,5 +1,6 @@
 #include "harness/analyze.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -38,6 +39,8 @@ void Prescan(const std::string& text, Analysis* a, double* duration) {
     }
   }
   if (a->vcpus == 0) a->vcpus = std::max(1, max_vcpu + 1);
+  // A log says what it likes; the detector keeps per-vCPU state, so bound it.
+  a->vcpus = std::clamp(a->vcpus, 1, kMaxVcpus);
 }
 
 }  // namespace

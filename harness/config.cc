@@ -67,7 +67,8 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r) {
     if (auto v = r.String(x, "version")) c.xen_version = *v;
   }
   if (YAML::Node g = n["guest"]; g.IsDefined() &&
-      r.CheckMap(g, "guest", {"type", "vcpus", "memory", "xen_cmdline", "kernel_cmdline"})) {
+      r.CheckMap(g, "guest", {"type", "vcpus", "memory", "xen_cmdline", "kernel_cmdline", "fast"})) {
+    if (auto f = r.Bool(g, "fast")) c.guest.fast = *f;
     if (auto t = r.String(g, "type")) {
       if (*t != "xen-pv-dom0" && *t != "hvm") {
         r.Error(g["type"], "guest type '" + *t + "' is not supported (known: xen-pv-dom0, hvm)");

@@ -34,7 +34,8 @@ std::string VcpuList(const std::vector<int>& vcpus) {
 
 Detector::Detector(DetectorConfig config, double start_t)
     : config_(std::move(config)), start_t_(start_t) {
-  size_t n = static_cast<size_t>(std::max(1, config_.vcpus));
+  config_.vcpus = std::clamp(config_.vcpus, 1, kMaxVcpus);
+  size_t n = static_cast<size_t>(config_.vcpus);
   last_host_.assign(n, 0);
   last_guest_.assign(n, 0);
   last_seq_.assign(n, 0);
@@ -341,6 +342,13 @@ std::vector<Freeze> Detector::Freezes() const {
   return out;
 }
 
+std::string Detector::IdleStressor() const {
+  for (const nlohmann::json& s : stressors_) {
+    if (s.value("ops", uint64_t{0}) == 0) return s.value("name", std::string("?"));
+  }
+  return "";
+}
+
 void Detector::Finish(double t) {
   if (finished_) return;
   std::string tail = partial_;
@@ -400,6 +408,10 @@ void Detector::Finish(double t) {
   } else if (agent_error_) {
     verdict_ = Verdict::kInfraError;
     title_ = "agent error: " + *agent_error_;
+  } else if (std::string idle = IdleStressor(); done_ && !idle.empty()) {
+    // A run whose load did nothing proves nothing: never a pass.
+    verdict_ = Verdict::kInfraError;
+    title_ = "stressor " + idle + " did no work";
   } else if (!done_ && infra_) {
     verdict_ = Verdict::kInfraError;
     title_ = *infra_;

@@ -24,6 +24,9 @@
 
 namespace blackout {
 
+// Heartbeat records name at most this many vCPUs (the agent's limit too).
+inline constexpr int kMaxVcpus = 4096;
+
 struct DetectorConfig {
   std::string nonce;
   int vcpus = 1;
@@ -116,6 +119,8 @@ class Detector {
   void Decide(double t, const std::string& reason);
   void TakeReports(std::vector<Report>& done);
   void Classify(Freeze& f) const;
+  // The first stressor that reported zero operations, or "".
+  std::string IdleStressor() const;
 
   DetectorConfig config_;
   double start_t_;

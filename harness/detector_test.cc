@@ -1,3 +1,4 @@
+#include "harness/analyze.h"
 #include "harness/detector.h"
 
 #include <gtest/gtest.h>
@@ -211,6 +212,22 @@ TEST(Detector, PoweredOffEarlyIsCrash) {
   s.det().VmExited(s.t(), true, "exit 0");
   s.det().Finish(s.t());
   EXPECT_EQ(s.det().verdict(), Verdict::kCrash);
+}
+
+// Found by the fuzzer: a torn record naming vCPU 2000000000 made analyze
+// size its per-vCPU state from it.
+TEST(Analyze, VcpuCountFromALogIsBounded) {
+  Analysis a = AnalyzeConsole("@BH1 n 2000000000 1 2 00000000\n@BA1 n hello vcpus=99999999 0\n", {});
+  EXPECT_LE(a.vcpus, kMaxVcpus);
+}
+
+TEST(Detector, StressorThatDidNoWorkIsNotAPass) {
+  Script s;
+  s.Run(2);
+  s.Status("stressor", "name=io ops=0 errors=5");
+  s.Done();
+  EXPECT_EQ(s.det().verdict(), Verdict::kInfraError);
+  EXPECT_EQ(s.det().title(), "stressor io did no work");
 }
 
 TEST(Detector, StressorCountersAreKept) {

@@ -50,7 +50,7 @@ RecordCheck ParseHeartbeat(const std::string& line, const std::string& nonce, He
   std::vector<std::string> w = Words(body);
   uint64_t vcpu;
   if (w.size() != 4 || !ParseU64(w[1], &vcpu) || !ParseU64(w[2], &out->seq) ||
-      !ParseU64(w[3], &out->guest_ns) || vcpu > 4096) {
+      !ParseU64(w[3], &out->guest_ns) || vcpu >= 4096) {
     return RecordCheck::kBadSeal;
   }
   if (w[0] != nonce) return RecordCheck::kForeign;
