@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Time from QEMU's start to the first heartbeat for each guest type, with and
+# without the fast option set, RUNS runs each (median printed), next to the
+# same dom0 boot by its plain QEMU command line (console to a file) measured in
+# this run as the baseline.
+#   bench/guest_boot.sh [RUNS]   (default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+BLACKOUT=build/bin/blackout
+T=$(mktemp -d /tmp/blackout-bench-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+"$BLACKOUT" -q run --workload idle --duration 1s --results "$T/warm" >/dev/null || true
+
+declare -A med
+for type in xen-pv-dom0 hvm; do
+  for fast in false true; do
+    for i in $(seq "$runs"); do
+      printf 'guest:\n  type: %s\n  fast: %s\nworkload: {name: idle, duration: 1s}\n' "$type" "$fast" > "$T/c.yaml"
+      rm -rf "$T/r"
+      "$BLACKOUT" -q run -c "$T/c.yaml" --keep-scratch --results "$T/r" >/dev/null || true
+      jq -r '.timings.first_heartbeat_s' "$T"/r/*/result.json >> "$T/$type-$fast"
+      [ "$type-$fast" = xen-pv-dom0-false ] && [ "$i" = 1 ] && cp "$T"/r/*/result.json "$T/dom0.json"
+      scratch=$(jq -r '.command[]' "$T"/r/*/result.json | grep -o '/tmp/blackout-[^/]*/initramfs.cpio.gz' | head -1)
+      [ -n "$scratch" ] && [ "$i" != 1 -o "$type-$fast" != xen-pv-dom0-false ] && rm -rf "$(dirname "$scratch")"
+    done
+    med[$type-$fast]=$(median < "$T/$type-$fast")
+  done
+done
+
+# The baseline: the dom0 QEMU command line by hand, console to a file.
+mapfile -t argv < <(jq -r '.command[]' "$T/dom0.json")
+hand=()
+skip=0
+for a in "${argv[@]}"; do
+  if [ "$skip" -gt 0 ]; then skip=$((skip - 1)); continue; fi
+  case "$a" in
+    -chardev|-qmp) skip=1; continue ;;
+    -serial) skip=1; hand+=(-serial "file:$T/serial.log"); continue ;;
+  esac
+  hand+=("$a")
+done
+for i in $(seq "$runs"); do
+  rm -f "$T/serial.log"
+  t0=$(date +%s.%N)
+  "${hand[@]}" >/dev/null 2>&1 </dev/null &
+  q=$!
+  until grep -qs '@BH1' "$T/serial.log" || ! kill -0 "$q" 2>/dev/null; do sleep 0.02; done
+  echo "$(date +%s.%N) $t0" | awk '{ printf "%.3f\n", $1 - $2 }' >> "$T/hand"
+  kill "$q" 2>/dev/null; wait "$q" 2>/dev/null || true
+done
+scratch=$(jq -r '.command[]' "$T/dom0.json" | grep -o '/tmp/blackout-[^/]*/initramfs.cpio.gz' | head -1)
+[ -n "$scratch" ] && rm -rf "$(dirname "$scratch")"
+base=$(median < "$T/hand")
+
+printf '%-28s %10s %8s\n' "first heartbeat (median of $runs)" "seconds" "ratio"
+printf '%-28s %10.2f %8.2f\n' "plain QEMU, dom0 (baseline)" "$base" 1
+for k in xen-pv-dom0-false xen-pv-dom0-true hvm-false hvm-true; do
+  printf '%-28s %10.2f %8.2f\n' "$k" "${med[$k]}" "$(awk -v a="${med[$k]}" -v b="$base" 'BEGIN { print a / b }')"
+done
