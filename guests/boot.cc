@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/subprocess.h"
 #include "guests/agent/protocol.h"
 #include "guests/initramfs.h"
 #include "guests/modules.h"
@@ -96,6 +97,16 @@ BootSpec AssembleBoot(const BootInputs& in) {
   if (in.guest.fast) kernel_cmdline += " mitigations=off";
   if (!in.guest.kernel_cmdline.empty()) kernel_cmdline += " " + in.guest.kernel_cmdline;
   uint64_t mem_mb = in.guest.memory >> 20;
+  // The workload's disks: images made by qemu-img, attached as virtio-blk
+  // (plain QEMU guests and Xen's dom0 alike see a PCI virtio disk).
+  std::vector<std::string> drives;
+  for (size_t i = 0; i < in.disks.size(); ++i) {
+    const DiskSpec& d = in.disks[i];
+    std::string image = in.scratch_dir + "/disk" + std::to_string(i) + "." + d.format;
+    RunChecked({"qemu-img", "create", "-q", "-f", d.format, image, std::to_string(d.size)});
+    CheckNoComma("disk path", image);
+    drives.push_back("file=" + image + ",format=" + d.format + ",if=virtio,cache=" + d.cache);
+  }
   if (!xen) {
     // hvm: the kernel under test straight under QEMU, no Xen: the baseline
     // that tells a Xen-specific hang from a generic one. The raw vmlinux boots
@@ -108,6 +119,7 @@ BootSpec AssembleBoot(const BootInputs& in) {
     b.append = kernel_cmdline;
     b.initrd = initramfs;
     b.initramfs = initramfs;
+    b.drives = drives;
     return b;
   }
   CheckNoComma("kernel command line", kernel_cmdline);
@@ -127,6 +139,7 @@ BootSpec AssembleBoot(const BootInputs& in) {
   if (!in.guest.xen_cmdline.empty()) b.append += " " + in.guest.xen_cmdline;
   b.initrd = in.kernel.vmlinux + " " + kernel_cmdline + "," + initramfs;
   b.initramfs = initramfs;
+  b.drives = drives;
   return b;
 }
 

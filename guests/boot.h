@@ -39,6 +39,7 @@ struct BootSpec {
   std::string append;      // -append
   std::string initrd;      // -initrd (a comma list for multiboot)
   std::string initramfs;   // the image we built, for the record
+  std::vector<std::string> drives;  // QEMU -drive values, virtio-blk, in /dev/vdX order
 };
 
 struct BootInputs {
@@ -49,6 +50,7 @@ struct BootInputs {
   int heartbeat_ms = 200;
   std::string workload_conf;  // the agent's /etc/blackout/workload.conf
   std::vector<ModuleRequest> modules;  // loaded by the agent, with their dependencies
+  std::vector<DiskSpec> disks;         // made with qemu-img in scratch_dir
   std::string agent_path;     // static blackout-agent
   std::string busybox_path;   // static busybox
   std::string scratch_dir;    // where the initramfs is written

@@ -133,6 +133,7 @@ std::vector<std::string> QemuCommand(const BootSpec& boot, const StartOptions& o
                "unix:" + options.socket_dir + "/qmp.sock,server=on,wait=off", "-kernel", boot.kernel,
                "-append", boot.append});
   if (!boot.initrd.empty()) argv.insert(argv.end(), {"-initrd", boot.initrd});
+  for (const std::string& d : boot.drives) argv.insert(argv.end(), {"-drive", d});
   return argv;
 }
 

@@ -52,6 +52,10 @@ nlohmann::json ConfigJson(const RunConfig& c) {
   }
   nlohmann::json inject = nlohmann::json::array();
   for (const HostFault& h : c.inject) inject.push_back({{"kind", h.kind}, {"at_s", h.at_s}, {"length_s", h.length_s}});
+  nlohmann::json disks = nlohmann::json::array();
+  for (const DiskSpec& d : c.workload.disks) {
+    disks.push_back({{"size", d.size}, {"format", d.format}, {"cache", d.cache}, {"fs", d.fs}});
+  }
   return {{"source", c.source},
           {"guest",
            {{"type", c.guest.type},
@@ -64,7 +68,8 @@ nlohmann::json ConfigJson(const RunConfig& c) {
            {{"name", c.workload.name},
             {"duration_s", c.workload.duration_s},
             {"stressors", stressors},
-            {"faults", faults}}},
+            {"faults", faults},
+            {"disks", disks}}},
           {"thresholds",
            {{"stall_s", c.thresholds.stall_s},
             {"lockup_s", c.thresholds.lockup_s},
@@ -192,6 +197,7 @@ RunOutcome RunOnce(const RunRequest& req) {
     in.heartbeat_ms = cfg.thresholds.heartbeat_ms;
     in.workload_conf = AgentConf(cfg.workload);
     in.modules = RequiredModules(cfg.workload);
+    in.disks = cfg.workload.disks;
     in.agent_path = FindAgent();
     in.busybox_path = busybox;
     in.scratch_dir = scratch;

@@ -1,5 +1,6 @@
 #include "workloads/workload.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -24,7 +25,7 @@ const std::map<std::string, std::vector<Knob>>& StressorKinds() {
       {"yield", {}},
       {"spinsleep", {{"spin_ms", 0, 10000}, {"sleep_ms", 0, 10000}}},
       {"futex", {}},
-      {"io", {{"block_size", 512, 1 << 20}, {"sync_every", 0, 1 << 20}, {"file_kb", 4, 1 << 22}}},
+      {"io", {{"block_size", 512, 1 << 20}, {"sync_every", 0, 1 << 20}, {"file_kb", 4, 1 << 22}, {"disk", 0, 7}}},
   };
   return kinds;
 }
@@ -109,7 +110,7 @@ FaultSpec ParseFault(const YAML::Node& node, YamlReader& r) {
 Workload ParseWorkload(const YAML::Node& node, YamlReader& r, const Workload* base) {
   Workload w;
   if (base) w = *base;
-  if (!r.CheckMap(node, "workload", {"name", "description", "duration", "stressors", "faults"})) {
+  if (!r.CheckMap(node, "workload", {"name", "description", "duration", "stressors", "faults", "disks"})) {
     return w;
   }
   if (auto name = r.String(node, "name")) w.name = *name;
@@ -130,6 +131,41 @@ Workload ParseWorkload(const YAML::Node& node, YamlReader& r, const Workload* ba
       for (const YAML::Node& s : list) w.stressors.push_back(ParseStressor(s, r));
     }
   }
+  if (YAML::Node list = node["disks"]; list.IsDefined()) {
+    w.disks.clear();
+    if (!list.IsSequence()) {
+      r.Error(list, "'disks' must be a list");
+    } else {
+      for (const YAML::Node& d : list) {
+        if (!r.CheckMap(d, "disk", {"size", "format", "cache", "fs"})) continue;
+        DiskSpec disk;
+        if (auto v = r.Bytes(d, "size")) disk.size = *v;
+        if (disk.size < (16ull << 20)) r.Error(d, "a disk needs at least 16M");
+        auto pick = [&](const char* key, std::string* into, std::vector<std::string> allowed) {
+          auto v = r.String(d, key);
+          if (!v) return;
+          if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
+            std::string list;
+            for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+            r.Error(d[key], std::string("'") + key + "' must be one of " + list + ", not '" + *v + "'");
+          } else {
+            *into = *v;
+          }
+        };
+        pick("format", &disk.format, {"raw", "qcow2"});
+        pick("cache", &disk.cache, {"none", "writeback", "writethrough", "directsync", "unsafe"});
+        pick("fs", &disk.fs, {"ext4", "none"});
+        w.disks.push_back(disk);
+      }
+    }
+  }
+  for (const StressorSpec& s : w.stressors) {
+    auto it = s.params.find("disk");
+    if (it != s.params.end() && std::stoul(it->second) >= w.disks.size()) {
+      r.Error(node, "stressor " + s.kind + " uses disk " + it->second + " but the workload has " +
+                        std::to_string(w.disks.size()) + " disks");
+    }
+  }
   if (YAML::Node list = node["faults"]; list.IsDefined()) {
     w.faults.clear();
     if (!list.IsSequence()) {
@@ -147,6 +183,9 @@ std::string AgentConf(const Workload& w) {
   char duration[32];
   std::snprintf(duration, sizeof duration, "%.3f", w.duration_s);
   out << "duration " << duration << "\n";
+  for (size_t i = 0; i < w.disks.size(); ++i) {
+    out << "disk " << i << " /dev/vd" << static_cast<char>('a' + i) << " " << w.disks[i].fs << "\n";
+  }
   for (const StressorSpec& s : w.stressors) {
     out << "stressor " << s.kind;
     for (const auto& [k, v] : s.params) out << " " << k << "=" << v;
@@ -164,14 +203,30 @@ std::string AgentConf(const Workload& w) {
 
 std::vector<ModuleRequest> RequiredModules(const Workload& w) {
   std::vector<ModuleRequest> out;
+  bool ext4 = false;
+  if (!w.disks.empty()) {
+    out.push_back({"virtio_pci", ""});
+    out.push_back({"virtio_blk", ""});
+    for (const DiskSpec& d : w.disks) ext4 = ext4 || d.fs == "ext4";
+  }
   for (const FaultSpec& f : w.faults) {
-    if (f.kind == "hang" && out.empty()) {
+    if (f.kind == "hang") {
       out.push_back({"brd", "rd_nr=1 rd_size=16384"});
-      out.push_back({"crc32c_generic", ""});  // ext4 loads its checksum driver at mount
-      out.push_back({"ext4", ""});
+      ext4 = true;
     }
   }
-  return out;
+  if (ext4) {
+    out.push_back({"crc32c_generic", ""});  // ext4 loads its checksum driver at mount
+    out.push_back({"ext4", ""});
+  }
+  // Each once, in first-asked order.
+  std::vector<ModuleRequest> unique;
+  for (const ModuleRequest& m : out) {
+    bool seen = false;
+    for (const ModuleRequest& u : unique) seen = seen || u.name == m.name;
+    if (!seen) unique.push_back(m);
+  }
+  return unique;
 }
 
 const std::vector<Workload>& BuiltinWorkloads() {

@@ -6,6 +6,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,12 +35,22 @@ struct ModuleRequest {
   std::string params;
 };
 
+// A virtual disk the workload asks for: made with qemu-img in the run's
+// scratch directory, attached as virtio-blk (/dev/vda, /dev/vdb, ...).
+struct DiskSpec {
+  uint64_t size = 256ull << 20;
+  std::string format = "raw";  // raw | qcow2
+  std::string cache = "none";  // QEMU cache mode: none | writeback | writethrough | directsync | unsafe
+  std::string fs = "ext4";     // ext4 (made and mounted at /mnt/diskN) | none (the raw device)
+};
+
 struct Workload {
   std::string name;
   std::string description;
   double duration_s = 60;
   std::vector<StressorSpec> stressors;
   std::vector<FaultSpec> faults;
+  std::vector<DiskSpec> disks;
 };
 
 // The built-in workloads, by name (default, smoke, idle).

@@ -80,6 +80,29 @@ TEST(Workload, FaultProbability) {
   EXPECT_NE(errors[0].find("'probability' must be a number from 0 to 1"), std::string::npos);
 }
 
+TEST(Workload, DisksRenderAndNeedTheirModules) {
+  std::vector<std::string> errors;
+  Workload w = Parse(R"(name: d
+disks:
+  - {size: 64M, format: qcow2, cache: writeback}
+  - {size: 32M, fs: none}
+stressors:
+  - {kind: io, threads: 2, disk: 1}
+)",
+                     &errors);
+  ASSERT_TRUE(errors.empty()) << errors[0];
+  ASSERT_EQ(w.disks.size(), 2u);
+  EXPECT_EQ(w.disks[0].size, 64ull << 20);
+  EXPECT_EQ(w.disks[0].format, "qcow2");
+  EXPECT_NE(AgentConf(w).find("disk 0 /dev/vda ext4\ndisk 1 /dev/vdb none\n"), std::string::npos) << AgentConf(w);
+  EXPECT_NE(AgentConf(w).find("stressor io disk=1 threads=2"), std::string::npos);
+  std::vector<std::string> names;
+  for (const ModuleRequest& m : RequiredModules(w)) names.push_back(m.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"}));
+  Parse("name: d\ndisks: [{size: 1M, format: vmdk}]\nstressors: [{kind: io, disk: 3}]\n", &errors);
+  EXPECT_EQ(errors.size(), 3u);
+}
+
 TEST(Workload, OverridesABase) {
   std::vector<std::string> errors;
   Workload w = Parse("duration: 5s\n", &errors, FindWorkload("default"));

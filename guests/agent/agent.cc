@@ -15,6 +15,8 @@
 // workload.conf, one directive per line:
 //   duration SECONDS
 //   module PATH [module parameters]     (loaded in order before the workload)
+//   disk INDEX DEVICE FS                (FS ext4: made and mounted at /mnt/diskINDEX;
+//                                        none: stressors use the raw device)
 //   stressor KIND key=value ...
 //   fault KIND key=value ...
 //
@@ -344,8 +346,58 @@ void FutexContend(Stressor* s, int) {
 
 // IO: small writes, fsync and reads of a file; with O_DIRECT where the file
 // system supports it, so completions arrive as interrupts (the third step).
+// IO on a raw block device: each thread owns a stripe of file_kb, O_DIRECT.
+void IoRaw(Stressor* s, int index, const std::string& device) {
+  int block = IntField(s->fields, "block_size", 4096);
+  int sync_every = IntField(s->fields, "sync_every", 4);
+  int64_t stripe = static_cast<int64_t>(IntField(s->fields, "file_kb", 1024)) * 1024;
+  int fd = open(device.c_str(), O_RDWR | O_DIRECT);
+  void* buf = nullptr;
+  if (fd < 0 || posix_memalign(&buf, 4096, static_cast<size_t>(block)) != 0) {
+    s->counters.errors++;
+    if (fd >= 0) close(fd);
+    return;
+  }
+  std::memset(buf, 0xa5, static_cast<size_t>(block));
+  unsigned seed = static_cast<unsigned>(index * 104729 + 7);
+  int64_t blocks = std::max<int64_t>(1, stripe / block);
+  for (uint64_t n = 0; !g_stop.load(std::memory_order_relaxed); ++n) {
+    off_t off = static_cast<off_t>(index * stripe + (rand_r(&seed) % blocks) * block);
+    uint64_t t0 = NowNs();
+    if (pwrite(fd, buf, static_cast<size_t>(block), off) != block) {
+      s->counters.errors++;
+      continue;
+    }
+    s->counters.bytes += static_cast<uint64_t>(block);
+    if (sync_every > 0 && n % static_cast<uint64_t>(sync_every) == 0) {
+      if (fdatasync(fd) == 0) {
+        s->counters.syncs++;
+      } else {
+        s->counters.errors++;
+      }
+    }
+    if (pread(fd, buf, static_cast<size_t>(block), off) != block) s->counters.errors++;
+    s->counters.latency.Add(NowNs() - t0);
+    s->counters.ops++;
+  }
+  free(buf);
+  close(fd);
+}
+
+// Where disk N's IO goes: a directory on its file system, or the raw device.
+std::map<int, std::string> g_disk_dirs, g_disk_devices;
+
 void Io(Stressor* s, int index) {
   std::string dir = s->fields.count("dir") ? s->fields["dir"] : "/tmp";
+  if (s->fields.count("disk")) {
+    int d = std::atoi(s->fields["disk"].c_str());
+    if (g_disk_dirs.count(d)) {
+      dir = g_disk_dirs[d];
+    } else if (g_disk_devices.count(d)) {
+      IoRaw(s, index, g_disk_devices[d]);
+      return;
+    }
+  }
   int block = IntField(s->fields, "block_size", 4096);
   int sync_every = IntField(s->fields, "sync_every", 4);
   int64_t file_size = static_cast<int64_t>(IntField(s->fields, "file_kb", 1024)) * 1024;
@@ -537,9 +589,16 @@ struct Module {
   std::string params;
 };
 
+struct Disk {
+  int index = 0;
+  std::string device;
+  std::string fs;
+};
+
 struct Workload {
   double duration_s = 60;
   std::vector<Module> modules;
+  std::vector<Disk> disks;
   std::vector<std::unique_ptr<Stressor>> stressors;
   std::vector<Fault> faults;
 };
@@ -575,6 +634,10 @@ bool LoadWorkload(const char* path, Workload* w, std::string* error) {
       std::getline(words, m.params);
       if (!m.params.empty() && m.params[0] == ' ') m.params.erase(0, 1);
       w->modules.push_back(m);
+    } else if (directive == "disk") {
+      Disk d;
+      words >> d.index >> d.device >> d.fs;
+      w->disks.push_back(d);
     } else if (directive == "stressor") {
       auto s = std::make_unique<Stressor>();
       words >> s->kind;
@@ -657,6 +720,35 @@ bool LoadModules(const std::vector<Module>& modules) {
   return true;
 }
 
+// Waits for each disk's device node, makes and mounts its file system.
+bool PrepareDisks(const std::vector<Disk>& disks) {
+  for (const Disk& d : disks) {
+    struct stat st;
+    uint64_t until = NowNs() + 20000000000ull;
+    while (stat(d.device.c_str(), &st) != 0 && NowNs() < until) usleep(50000);
+    if (stat(d.device.c_str(), &st) != 0) {
+      Status("error", "reason=disk-missing dev=" + d.device);
+      return false;
+    }
+    std::string where = d.device;
+    if (d.fs == "ext4") {
+      where = "/mnt/disk" + std::to_string(d.index);
+      mkdir("/mnt", 0755);
+      mkdir(where.c_str(), 0755);
+      if (RunProgram({"/bin/busybox", "mke2fs", "-q", d.device}) != 0 ||
+          mount(d.device.c_str(), where.c_str(), "ext4", 0, nullptr) != 0) {
+        Status("error", "reason=disk-mkfs dev=" + d.device + " errno=" + std::to_string(errno));
+        return false;
+      }
+      g_disk_dirs[d.index] = where;
+    } else {
+      g_disk_devices[d.index] = d.device;
+    }
+    Status("disk", "index=" + std::to_string(d.index) + " dev=" + d.device + " fs=" + d.fs + " at=" + where);
+  }
+  return true;
+}
+
 // Commands from the host over the console (see the header comment).
 void ConsoleCommands() {
   // No echo: an echoed command would land in the middle of our own records.
@@ -710,7 +802,7 @@ int main() {
 
   for (int cpu = 0; cpu < g_ncpus; ++cpu) std::thread(HeartbeatLoop, cpu, interval_ms).detach();
   std::thread(ConsoleCommands).detach();
-  if (!LoadModules(workload.modules)) PowerOff();
+  if (!LoadModules(workload.modules) || !PrepareDisks(workload.disks)) PowerOff();
   RunWorkload(workload);
   Status("done");
   // Let the last heartbeats and the done line drain through the console.
