@@ -407,7 +407,7 @@ int CmdKernelsGc(const std::string& max) {
 
 int CmdWorkloads() {
   for (const Workload& w : BuiltinWorkloads()) {
-    std::printf("%-10s %6s  %s\n", w.name.c_str(), FormatSeconds(w.duration_s).c_str(), w.description.c_str());
+    std::printf("%-18s %6s  %s\n", w.name.c_str(), FormatSeconds(w.duration_s).c_str(), w.description.c_str());
   }
   return 0;
 }
