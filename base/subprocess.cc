@@ -232,8 +232,10 @@ void Child::Signal(int sig) {
 void Child::Kill() {
   if (pid_ <= 0) return;
   // The group may outlive its leader (helpers QEMU forked), so kill it even
-  // after the leader has been reaped; the pgid is not reused while members live.
-  kill(-pid_, SIGKILL);
+  // after the leader has been reaped; the pgid is not reused while members
+  // live. Once only: later the id could name somebody else's group.
+  if (!group_killed_) kill(-pid_, SIGKILL);
+  group_killed_ = true;
   if (!reaped_) {
     while (waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
     }

@@ -79,6 +79,7 @@ class Child {
   std::vector<std::string> argv_;
   pid_t pid_ = -1;
   bool reaped_ = false;
+  bool group_killed_ = false;
   int status_ = 0;
 };
 
