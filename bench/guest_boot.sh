@@ -5,6 +5,7 @@
 # this run as the baseline.
 #   bench/guest_boot.sh [RUNS]   (default 3)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 BLACKOUT=build/bin/blackout
@@ -22,25 +23,16 @@ for type in xen-pv-dom0 hvm; do
       "$BLACKOUT" -q run -c "$T/c.yaml" --keep-scratch --results "$T/r" >/dev/null || true
       jq -r '.timings.first_heartbeat_s' "$T"/r/*/result.json >> "$T/$type-$fast"
       [ "$type-$fast" = xen-pv-dom0-false ] && [ "$i" = 1 ] && cp "$T"/r/*/result.json "$T/dom0.json"
-      scratch=$(jq -r '.command[]' "$T"/r/*/result.json | grep -o '/tmp/blackout-[^/]*/initramfs.cpio.gz' | head -1)
-      [ -n "$scratch" ] && [ "$i" != 1 -o "$type-$fast" != xen-pv-dom0-false ] && rm -rf "$(dirname "$scratch")"
+      if [ "$i" != 1 ] || [ "$type-$fast" != xen-pv-dom0-false ]; then
+        scratch=$(scratch_of "$T"/r/*/result.json) && rm -rf "$scratch"
+      fi
     done
     med[$type-$fast]=$(median < "$T/$type-$fast")
   done
 done
 
 # The baseline: the dom0 QEMU command line by hand, console to a file.
-mapfile -t argv < <(jq -r '.command[]' "$T/dom0.json")
-hand=()
-skip=0
-for a in "${argv[@]}"; do
-  if [ "$skip" -gt 0 ]; then skip=$((skip - 1)); continue; fi
-  case "$a" in
-    -chardev|-qmp) skip=1; continue ;;
-    -serial) skip=1; hand+=(-serial "file:$T/serial.log"); continue ;;
-  esac
-  hand+=("$a")
-done
+hand_command "$T/dom0.json" "$T/serial.log"
 for i in $(seq "$runs"); do
   rm -f "$T/serial.log"
   t0=$(date +%s.%N)
@@ -50,8 +42,7 @@ for i in $(seq "$runs"); do
   echo "$(date +%s.%N) $t0" | awk '{ printf "%.3f\n", $1 - $2 }' >> "$T/hand"
   kill "$q" 2>/dev/null; wait "$q" 2>/dev/null || true
 done
-scratch=$(jq -r '.command[]' "$T/dom0.json" | grep -o '/tmp/blackout-[^/]*/initramfs.cpio.gz' | head -1)
-[ -n "$scratch" ] && rm -rf "$(dirname "$scratch")"
+scratch=$(scratch_of "$T/dom0.json") && rm -rf "$scratch"
 base=$(median < "$T/hand")
 
 printf '%-28s %10s %8s\n' "first heartbeat (median of $runs)" "seconds" "ratio"

@@ -6,6 +6,7 @@
 #
 #   bench/spine_overhead.sh [build/bin/blackout] [workload] [duration]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 BLACKOUT=${1:-build/bin/blackout}
 WORKLOAD=${2:-default}
 DURATION=${3:-60s}
@@ -27,17 +28,7 @@ blackout_first=$(jq -r '.timings.first_heartbeat_s' "$result")
 verdict=$(jq -r '.verdict' "$result")
 
 # The same command line, by hand: the console socket becomes a file and QMP goes.
-mapfile -t argv < <(jq -r '.command[]' "$result")
-hand=()
-skip=0
-for a in "${argv[@]}"; do
-  if [ "$skip" -gt 0 ]; then skip=$((skip - 1)); continue; fi
-  case "$a" in
-    -chardev|-qmp) skip=1; continue ;;
-    -serial) skip=1; hand+=(-serial "file:$T/serial.log"); continue ;;
-  esac
-  hand+=("$a")
-done
+hand_command "$result" "$T/serial.log"
 rm -f "$T/serial.log"
 t0=$(now)
 "${hand[@]}" >/dev/null 2>&1 </dev/null &
@@ -52,9 +43,7 @@ done
 wait "$qpid" || true
 t1=$(now)
 hand_wall=$(calc "$t1 - $t0")
-# The scratch directory --keep-scratch left: the one holding the initramfs.
-scratch=$(dirname "$(jq -r '.command[]' "$result" | grep -o '/tmp/blackout-[^/]*/initramfs.cpio.gz' | head -1)")
-[ -n "$scratch" ] && [ "$scratch" != . ] && rm -rf "$scratch"
+scratch=$(scratch_of "$result") && rm -rf "$scratch"
 
 printf '%-28s %10s %10s %8s\n' "" "blackout" "by hand" "ratio"
 printf '%-28s %9.2fs %9.2fs %8.3f\n' "wall time ($WORKLOAD $DURATION)" "$blackout_wall" "$hand_wall" "$(calc "$blackout_wall / $hand_wall")"

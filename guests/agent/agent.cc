@@ -344,25 +344,22 @@ void FutexContend(Stressor* s, int) {
   }
 }
 
-// IO: small writes, fsync and reads of a file; with O_DIRECT where the file
-// system supports it, so completions arrive as interrupts (the third step).
-// IO on a raw block device: each thread owns a stripe of file_kb, O_DIRECT.
-void IoRaw(Stressor* s, int index, const std::string& device) {
+// IO: small writes, fsync and reads; with O_DIRECT where the target supports
+// it, so completions arrive as interrupts (the third step).
+// The IO loop both kinds of target share: random block-aligned writes in
+// [base, base + span), a sync every sync_every writes, a read back, all counted.
+void IoLoop(Stressor* s, int fd, int64_t base, int64_t span, unsigned seed, int (*sync_fn)(int)) {
   int block = IntField(s->fields, "block_size", 4096);
   int sync_every = IntField(s->fields, "sync_every", 4);
-  int64_t stripe = static_cast<int64_t>(IntField(s->fields, "file_kb", 1024)) * 1024;
-  int fd = open(device.c_str(), O_RDWR | O_DIRECT);
   void* buf = nullptr;
-  if (fd < 0 || posix_memalign(&buf, 4096, static_cast<size_t>(block)) != 0) {
+  if (posix_memalign(&buf, 4096, static_cast<size_t>(block)) != 0) {
     s->counters.errors++;
-    if (fd >= 0) close(fd);
     return;
   }
-  std::memset(buf, 0xa5, static_cast<size_t>(block));
-  unsigned seed = static_cast<unsigned>(index * 104729 + 7);
-  int64_t blocks = std::max<int64_t>(1, stripe / block);
+  std::memset(buf, 0x5a, static_cast<size_t>(block));
+  int64_t blocks = std::max<int64_t>(1, span / block);
   for (uint64_t n = 0; !g_stop.load(std::memory_order_relaxed); ++n) {
-    off_t off = static_cast<off_t>(index * stripe + (rand_r(&seed) % blocks) * block);
+    off_t off = static_cast<off_t>(base + (rand_r(&seed) % blocks) * block);
     uint64_t t0 = NowNs();
     if (pwrite(fd, buf, static_cast<size_t>(block), off) != block) {
       s->counters.errors++;
@@ -370,7 +367,7 @@ void IoRaw(Stressor* s, int index, const std::string& device) {
     }
     s->counters.bytes += static_cast<uint64_t>(block);
     if (sync_every > 0 && n % static_cast<uint64_t>(sync_every) == 0) {
-      if (fdatasync(fd) == 0) {
+      if (sync_fn(fd) == 0) {
         s->counters.syncs++;
       } else {
         s->counters.errors++;
@@ -381,12 +378,25 @@ void IoRaw(Stressor* s, int index, const std::string& device) {
     s->counters.ops++;
   }
   free(buf);
+}
+
+int64_t IoSpan(Stressor* s) { return static_cast<int64_t>(IntField(s->fields, "file_kb", 1024)) * 1024; }
+
+// IO on a raw block device: each thread owns a stripe of file_kb, O_DIRECT.
+void IoRaw(Stressor* s, int index, const std::string& device) {
+  int fd = open(device.c_str(), O_RDWR | O_DIRECT);
+  if (fd < 0) {
+    s->counters.errors++;
+    return;
+  }
+  IoLoop(s, fd, index * IoSpan(s), IoSpan(s), static_cast<unsigned>(index * 104729 + 7), fdatasync);
   close(fd);
 }
 
 // Where disk N's IO goes: a directory on its file system, or the raw device.
 std::map<int, std::string> g_disk_dirs, g_disk_devices;
 
+// IO on a file per thread; O_DIRECT where the file system has it.
 void Io(Stressor* s, int index) {
   std::string dir = s->fields.count("dir") ? s->fields["dir"] : "/tmp";
   if (s->fields.count("disk")) {
@@ -398,9 +408,6 @@ void Io(Stressor* s, int index) {
       return;
     }
   }
-  int block = IntField(s->fields, "block_size", 4096);
-  int sync_every = IntField(s->fields, "sync_every", 4);
-  int64_t file_size = static_cast<int64_t>(IntField(s->fields, "file_kb", 1024)) * 1024;
   std::string path = dir + "/blackout-io-" + std::to_string(index);
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_DIRECT, 0644);
   if (fd < 0) fd = open(path.c_str(), O_RDWR | O_CREAT, 0644);
@@ -408,36 +415,7 @@ void Io(Stressor* s, int index) {
     s->counters.errors++;
     return;
   }
-  void* buf = nullptr;
-  if (posix_memalign(&buf, 4096, static_cast<size_t>(block)) != 0) {
-    s->counters.errors++;
-    close(fd);
-    return;
-  }
-  std::memset(buf, 0x5a, static_cast<size_t>(block));
-  unsigned seed = static_cast<unsigned>(index * 7919 + 1);
-  int64_t blocks = std::max<int64_t>(1, file_size / block);
-  for (uint64_t n = 0; !g_stop.load(std::memory_order_relaxed); ++n) {
-    off_t off = static_cast<off_t>((rand_r(&seed) % blocks) * block);
-    uint64_t t0 = NowNs();
-    ssize_t w = pwrite(fd, buf, static_cast<size_t>(block), off);
-    if (w != block) {
-      s->counters.errors++;
-      continue;
-    }
-    s->counters.bytes += static_cast<uint64_t>(w);
-    if (sync_every > 0 && n % static_cast<uint64_t>(sync_every) == 0) {
-      if (fsync(fd) == 0) {
-        s->counters.syncs++;
-      } else {
-        s->counters.errors++;
-      }
-    }
-    if (pread(fd, buf, static_cast<size_t>(block), off) != block) s->counters.errors++;
-    s->counters.latency.Add(NowNs() - t0);
-    s->counters.ops++;
-  }
-  free(buf);
+  IoLoop(s, fd, 0, IoSpan(s), static_cast<unsigned>(index * 7919 + 1), fsync);
   close(fd);
   unlink(path.c_str());
 }
