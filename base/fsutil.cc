@@ -80,6 +80,52 @@ std::string ExecutableDir() {
   return exe.parent_path().string();
 }
 
+namespace {
+
+// A process's start time (clock ticks since boot, /proc/PID/stat field 22),
+// or "" when there is no such process. With the pid it names one process
+// for good: pids are reused, start times are not.
+std::string ProcessStart(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!in || !std::getline(in, stat)) return "";
+  size_t close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return "";
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 22) return field;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string MakeScratchDir(const std::string& parent) {
+  std::string tmpl = parent + "/blackout-XXXXXX";
+  if (!mkdtemp(tmpl.data())) throw InfraError("create scratch directory in " + parent + ": " + std::strerror(errno));
+  long pid = static_cast<long>(getpid());
+  WriteFileAtomic(tmpl + "/owner", std::to_string(pid) + " " + ProcessStart(pid) + "\n");
+  return tmpl;
+}
+
+int SweepOrphanScratch(const std::string& parent) {
+  int removed = 0;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(parent, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("blackout-", 0) != 0 || name.size() != 15 || !e.is_directory(ec)) continue;
+    std::ifstream owner(e.path() / "owner");
+    long pid = 0;
+    std::string start;
+    if (!(owner >> pid >> start)) continue;  // not ours, or still being made
+    if (ProcessStart(pid) == start) continue;  // its owner still runs
+    fs::remove_all(e.path(), ec);
+    if (!ec) ++removed;
+  }
+  return removed;
+}
+
 FileLock::FileLock(const std::string& path) {
   fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw InfraError("open lock " + path + ": " + std::strerror(errno));

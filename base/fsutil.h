@@ -22,6 +22,16 @@ std::string CacheDir();
 // Absolute directory holding the running executable.
 std::string ExecutableDir();
 
+// A fresh scratch directory PARENT/blackout-XXXXXX (short: unix socket paths
+// in it are limited) holding an "owner" file naming this process (pid and its
+// start time), so a later blackout can tell a directory whose owner is gone.
+std::string MakeScratchDir(const std::string& parent = "/tmp");
+
+// Removes the PARENT/blackout-* scratch directories whose owner process is
+// gone (a blackout killed with SIGKILL cannot clean up after itself).
+// Directories without an owner file are left alone. Returns how many went.
+int SweepOrphanScratch(const std::string& parent = "/tmp");
+
 // An exclusive flock() on a lock file, held for the object's lifetime. Used to
 // keep two blackout processes from filling one cache entry at once.
 class FileLock {
