@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "results/run_dir.h"
+
 namespace blackout {
 namespace {
 
@@ -83,6 +85,10 @@ Analysis AnalyzeConsole(const std::string& text, const AnalyzeOptions& options) 
     } else {
       body = line;
       if (auto kt = KernelTime(line)) t = std::max(t, *kt);
+    }
+    if (body.rfind(kConsoleCappedMarker, 0) == 0) {
+      d.Omitted(t);
+      continue;
     }
     d.Bytes(t, body + "\n");
     d.Tick(t);
