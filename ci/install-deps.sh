@@ -10,6 +10,9 @@ packages=(
   libre2-dev libarchive-dev liblzma-dev zlib1g-dev libgtest-dev libgmock-dev
   # run: QEMU, the guest's busybox, apt's downloader is already on Debian
   qemu-system-x86 qemu-utils busybox-static kmod
+  # run: the standard stress tools a workload may name (copied into the guest
+  # with their shared-library closure)
+  stress-ng fio
   # tests
   jq cpio dpkg-dev procps git clang libclang-rt-14-dev
 )

@@ -8,6 +8,7 @@
 #include "base/subprocess.h"
 #include "guests/agent/protocol.h"
 #include "guests/initramfs.h"
+#include "guests/libclosure.h"
 #include "guests/modules.h"
 
 namespace blackout {
@@ -87,6 +88,9 @@ BootSpec AssembleBoot(const BootInputs& in) {
     }
   }
   img.AddText("etc/blackout/workload.conf", module_lines + in.workload_conf);
+  // Standard tools (stress-ng, fio) with the libraries ldd finds for them.
+  AddWithLibraries(img, in.tools);
+  for (const auto& [path, text] : in.files) img.AddText(path.substr(1), text);
   MakeDirs(in.scratch_dir);
   std::string initramfs = in.scratch_dir + "/initramfs.cpio.gz";
   img.Write(initramfs);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,8 @@ struct BootInputs {
   std::string workload_conf;  // the agent's /etc/blackout/workload.conf
   std::vector<ModuleRequest> modules;  // loaded by the agent, with their dependencies
   std::vector<DiskSpec> disks;         // made with qemu-img in scratch_dir
+  std::vector<std::string> tools;      // host binaries copied in with their library closure
+  std::map<std::string, std::string> files;  // extra guest files (fio jobs), path -> text
   std::string agent_path;     // static blackout-agent
   std::string busybox_path;   // static busybox
   std::string scratch_dir;    // where the initramfs is written

@@ -12,7 +12,7 @@ namespace blackout {
 
 RunConfig DefaultConfig() {
   RunConfig c;
-  c.workload = *FindWorkload("default");
+  c.workload = *FindWorkload("pv-spinlock-race");
   return c;
 }
 
@@ -99,7 +99,7 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r) {
       if (const Workload* found = FindWorkload(w.Scalar())) {
         c.workload = *found;
       } else {
-        r.Error(w, "unknown workload '" + w.Scalar() + "' (see blackout workloads)");
+        r.Error(w, "unknown workload '" + w.Scalar() + "' (see: blackout workloads list)");
       }
     } else if (w.IsMap()) {
       const Workload* base = &c.workload;
@@ -119,6 +119,18 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r) {
     if (f.kind == "freeze" && f.vcpu >= c.guest.vcpus) {
       r.Error(n["workload"], "fault freeze names vCPU " + std::to_string(f.vcpu) + " but the guest has " +
                                  std::to_string(c.guest.vcpus));
+    }
+  }
+  for (const StressorSpec& s : c.workload.stressors) {
+    auto cpus = s.params.find("cpus");
+    if (cpus == s.params.end()) continue;
+    std::istringstream list(cpus->second);
+    for (std::string cpu; std::getline(list, cpu, ',');) {
+      if (std::stoi(cpu) >= c.guest.vcpus) {
+        r.Error(n["workload"], "stressor " + s.kind + " is placed on vCPU " + cpu + " but the guest has " +
+                                   std::to_string(c.guest.vcpus));
+        break;
+      }
     }
   }
   if (YAML::Node t = n["thresholds"]; t.IsDefined() &&

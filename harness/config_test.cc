@@ -22,7 +22,7 @@ TEST(Config, DefaultIsTheEmbeddedJob) {
   EXPECT_EQ(c.xen_package, "xen-hypervisor-4.17-amd64");
   EXPECT_EQ(c.guest.type, "xen-pv-dom0");
   EXPECT_EQ(c.guest.vcpus, 2);
-  EXPECT_EQ(c.workload.name, "default");
+  EXPECT_EQ(c.workload.name, "pv-spinlock-race");
   EXPECT_EQ(c.workload.duration_s, 60);
 }
 
@@ -88,7 +88,7 @@ accel: hyperdrive
   EXPECT_EQ(p[1].rfind("run.yaml:3:10: 'vcpus' must be a whole number", 0), 0u) << p[1];
   EXPECT_EQ(p[2].rfind("run.yaml:4:11: 'memory' must be a size", 0), 0u) << p[2];
   EXPECT_EQ(p[3].rfind("run.yaml:5:19: 'kernel_cmdline' cannot contain a comma", 0), 0u) << p[3];
-  EXPECT_EQ(p[4], "run.yaml:6:11: unknown workload 'nosuch' (see blackout workloads)");
+  EXPECT_EQ(p[4], "run.yaml:6:11: unknown workload 'nosuch' (see: blackout workloads list)");
   EXPECT_EQ(p[5], "run.yaml:7:8: 'accel' must be auto, kvm or tcg, not 'hyperdrive'");
 }
 
@@ -96,6 +96,12 @@ TEST(Config, FreezeOnMissingVcpuIsAnError) {
   auto p = Problems("workload:\n  faults:\n    - {kind: freeze, vcpu: 2, length: 1s}\n");
   ASSERT_EQ(p.size(), 1u);
   EXPECT_NE(p[0].find("names vCPU 2 but the guest has 2"), std::string::npos);
+}
+
+TEST(Config, PlacementOnMissingVcpuIsAnError) {
+  auto p = Problems("guest: {vcpus: 2}\nworkload:\n  stressors:\n    - {kind: migrate, cpus: [0, 3]}\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("stressor migrate is placed on vCPU 3 but the guest has 2"), std::string::npos) << p[0];
 }
 
 TEST(Config, ThresholdsMustBeOrdered) {
@@ -109,7 +115,7 @@ TEST(Config, UnreadableFileIsAConfigError) {
 }
 
 TEST(Config, EmptyFileIsTheDefault) {
-  EXPECT_EQ(ParseConfig("", "x").workload.name, "default");
+  EXPECT_EQ(ParseConfig("", "x").workload.name, "pv-spinlock-race");
 }
 
 }  // namespace

@@ -166,6 +166,32 @@ void Detector::Status(double t, const AgentStatus& status) {
       s[k] = numeric ? nlohmann::json(std::stoull(v)) : nlohmann::json(v);
     }
     stressors_.push_back(s);
+  } else if (status.event == "interval" || status.event == "guest-stats") {
+    // Numbers (and comma lists of numbers, one per stressor) as JSON numbers.
+    nlohmann::json j;
+    j["t"] = t;
+    for (const auto& [k, v] : status.fields) {
+      bool list = !v.empty() && v.find_first_not_of("0123456789,") == std::string::npos;
+      bool number = !v.empty() && v.find_first_not_of("0123456789.") == std::string::npos;
+      if (k == "ops" || k == "errors") {
+        nlohmann::json values = nlohmann::json::array();
+        if (list) {
+          for (size_t start = 0; start <= v.size();) {
+            size_t comma = std::min(v.find(',', start), v.size());
+            values.push_back(std::stoull(v.substr(start, comma - start)));
+            start = comma + 1;
+          }
+        }
+        j[k] = values;
+      } else {
+        j[k] = number ? nlohmann::json(std::stod(v)) : nlohmann::json(v);
+      }
+    }
+    if (status.event == "interval") {
+      intervals_.push_back(j);
+    } else {
+      guest_stats_ = j;
+    }
   } else if (status.event == "done") {
     done_ = true;
     done_t_ = t;
@@ -174,6 +200,13 @@ void Detector::Status(double t, const AgentStatus& status) {
     agent_error_ = reason;
     Decide(t, "agent error: " + reason);
   }
+}
+
+void Detector::Omitted(double t) {
+  partial_.clear();
+  std::fill(seen_.begin(), seen_.end(), false);
+  std::fill(last_host_.begin(), last_host_.end(), t);
+  Emit(t, "console-omitted", nlohmann::json::object());
 }
 
 void Detector::Tick(double t) {
@@ -491,7 +524,9 @@ nlohmann::json Detector::Stats() const {
           {"rejected_vcpu_out_of_range", out_of_range_},
           {"lost_heartbeats", lost_},
           {"guest_kernel", guest_kernel_},
-          {"stressors", stressors_}};
+          {"stressors", stressors_},
+          {"intervals", intervals_},
+          {"guest_counters", guest_stats_}};
 }
 
 }  // namespace blackout

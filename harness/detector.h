@@ -95,6 +95,9 @@ class Detector {
   void HostStats(const HostSample& sample);
   // The monitor's own loop ran late by late_s, ending at t.
   void MonitorLate(double t, double late_s);
+  // The recorded console lost a span here (the run's console cap): what
+  // follows is no continuation, so no gap is measured across it.
+  void Omitted(double t);
   // End of input: closes open reports and fixes the verdict.
   void Finish(double t);
 
@@ -155,6 +158,9 @@ class Detector {
   uint64_t clock_jumps_ = 0;
   uint64_t heartbeats_ = 0, bad_seal_ = 0, foreign_ = 0, lost_ = 0, out_of_range_ = 0;
   nlohmann::json stressors_ = nlohmann::json::array();
+  // Per-interval stressor counters and the guest's own kernel counters.
+  nlohmann::json intervals_ = nlohmann::json::array();
+  nlohmann::json guest_stats_ = nlohmann::json::object();
   std::string guest_kernel_;
 
   bool decided_ = false;

@@ -1,5 +1,6 @@
 #include "harness/analyze.h"
 #include "harness/detector.h"
+#include "results/run_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -221,6 +222,30 @@ TEST(Analyze, VcpuCountFromALogIsBounded) {
   EXPECT_LE(a.vcpus, kMaxVcpus);
 }
 
+// A console log cut by the console cap: the omitted middle is no silence of
+// the guest's. Without the marker line the same log is a stall.
+TEST(Analyze, ConsoleCapMarkerIsNoGap) {
+  auto log = [](bool marker) {
+    std::string text = "[+0.000000] " + protocol::FormatStatus("n", "hello", "vcpus=1");
+    auto beats = [&](double from, double to) {
+      for (double t = from; t < to; t += 0.2) {
+        char prefix[32];
+        std::snprintf(prefix, sizeof prefix, "[+%.6f] ", t);
+        text += prefix + protocol::FormatHeartbeat("n", 0, static_cast<uint64_t>(t * 5), static_cast<uint64_t>(t * 1e9));
+      }
+    };
+    beats(1, 5);
+    if (marker) text += std::string("[+5.000000] ") + kConsoleCappedMarker + " 123456 bytes omitted\n";
+    beats(100, 105);
+    text += "[+105.000000] " + protocol::FormatStatus("n", "stressor", "name=io ops=5 errors=0");
+    text += "[+105.100000] " + protocol::FormatStatus("n", "done", "");
+    return text;
+  };
+  EXPECT_EQ(AnalyzeConsole(log(false), {}).verdict, Verdict::kStall);
+  Analysis a = AnalyzeConsole(log(true), {});
+  EXPECT_EQ(a.verdict, Verdict::kPass) << a.title;
+}
+
 TEST(Detector, StressorThatDidNoWorkIsNotAPass) {
   Script s;
   s.Run(2);
@@ -239,6 +264,23 @@ TEST(Detector, StressorCountersAreKept) {
   ASSERT_EQ(stressors.size(), 1u);
   EXPECT_EQ(stressors[0]["name"], "io");
   EXPECT_EQ(stressors[0]["bytes"], 40960);
+}
+
+TEST(Detector, IntervalsAndGuestCountersAreKept) {
+  Script s;
+  s.Run(2);
+  s.Status("interval", "t=10 phase=ramp ops=120,0,7 errors=0,1,0");
+  s.Status("interval", "t=20 phase=- ops=- errors=-");
+  s.Status("guest-stats", "seconds=20.004 intr=5000 ctxt=90000 ttwu=300 ttwu_remote=120 migrations=42");
+  s.Done();
+  auto stats = s.det().Stats();
+  ASSERT_EQ(stats["intervals"].size(), 2u);
+  EXPECT_EQ(stats["intervals"][0]["phase"], "ramp");
+  EXPECT_EQ(stats["intervals"][0]["ops"], nlohmann::json({120, 0, 7}));
+  EXPECT_EQ(stats["intervals"][0]["errors"][1], 1);
+  EXPECT_TRUE(stats["intervals"][1]["ops"].empty());
+  EXPECT_EQ(stats["guest_counters"]["intr"], 5000);
+  EXPECT_DOUBLE_EQ(stats["guest_counters"]["seconds"].get<double>(), 20.004);
 }
 
 TEST(Detector, GapWhileVcpuThreadsWaitedIsHostContention) {

@@ -65,6 +65,7 @@ struct RunFlags {
   bool keep_scratch = false;
   bool console = false;
   bool dump_memory = false;
+  std::string console_cap;
 };
 
 // A catalogue name, else package[=version].
@@ -83,7 +84,7 @@ int CmdRun(const RunFlags& f) {
   if (!f.kernel.empty()) config.kernel = SpecByName(f.kernel);
   if (!f.workload.empty()) {
     const Workload* w = FindWorkload(f.workload);
-    if (!w) throw ConfigError({"--workload: unknown workload '" + f.workload + "' (see blackout workloads)"});
+    if (!w) throw ConfigError({"--workload: unknown workload '" + f.workload + "' (see: blackout workloads list)"});
     config.workload = *w;
   }
   if (!f.duration.empty()) {
@@ -97,6 +98,13 @@ int CmdRun(const RunFlags& f) {
   req.config = config;
   req.results_root = f.results;
   req.keep_scratch = f.keep_scratch;
+  if (!f.console_cap.empty()) {
+    auto cap = ParseSize(f.console_cap);
+    if (!cap || *cap < (64u << 10)) {
+      throw ConfigError({"--console-cap: '" + f.console_cap + "' is not a size of at least 64K"});
+    }
+    req.console_cap = *cap;
+  }
   req.echo_console = f.console;
   req.dump_memory = f.dump_memory;
   req.interrupted = &g_interrupted;
@@ -412,6 +420,14 @@ int CmdWorkloads() {
   return 0;
 }
 
+// The definition itself: a starting point to copy into a run config.
+int CmdWorkloadShow(const std::string& name) {
+  std::string yaml = BuiltinWorkloadYaml(name);
+  if (yaml.empty()) throw ConfigError({"unknown workload '" + name + "' (see: blackout workloads list)"});
+  std::fputs(yaml.c_str(), stdout);
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"blackout: boots Xen PV guests, drives IO and scheduler stress, and detects\n"
                "lockups and short freezes from per-vCPU heartbeats on the serial console."};
@@ -427,15 +443,22 @@ int Main(int argc, char** argv) {
   run->add_option("--results", rf.results, "results root; each run gets a directory in it")
       ->capture_default_str();
   run->add_option("--kernel", rf.kernel, "catalogue name or package[=version] (default: linux-image-amd64)");
-  run->add_option("--workload", rf.workload, "built-in workload name (see: blackout workloads)");
+  run->add_option("--workload", rf.workload, "built-in workload name (see: blackout workloads list)");
   run->add_option("--duration", rf.duration, "workload duration, e.g. 60s, 10m, 8h");
   run->add_option("--accel", rf.accel, "auto, kvm or tcg")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   run->add_flag("--keep-scratch", rf.keep_scratch, "keep the initramfs and sockets in /tmp");
+  run->add_option("--console-cap", rf.console_cap,
+                  "keep at most this much of console.raw and console.log: the first quarter and the "
+                  "latest three quarters (default 64M)");
   run->add_flag("--console", rf.console, "show the guest console (without heartbeats) on stderr");
   run->add_flag("--dump-memory", rf.dump_memory, "on a bad verdict, save guest memory (ELF) as evidence");
   run->footer(kExitCodes);
 
-  CLI::App* workloads = app.add_subcommand("workloads", "list the built-in workloads");
+  CLI::App* workloads = app.add_subcommand("workloads", "the built-in workloads (alone: the same as list)");
+  CLI::App* wlist = workloads->add_subcommand("list", "each built-in workload with its duration and a line on what it does");
+  std::string wname;
+  CLI::App* wshow = workloads->add_subcommand("show", "print a built-in workload's YAML definition");
+  wshow->add_option("name", wname, "workload name")->required();
 
   CLI::App* kernels = app.add_subcommand("kernels", "the kernel catalogue and cache");
   kernels->require_subcommand(1);
@@ -502,7 +525,8 @@ int Main(int argc, char** argv) {
   InstallSignalHandlers();
   try {
     if (*run) return CmdRun(rf);
-    if (*workloads) return CmdWorkloads();
+    if (*wshow) return CmdWorkloadShow(wname);
+    if (*workloads || *wlist) return CmdWorkloads();
     if (*analyze) return CmdAnalyze(af);
     if (*simulate) return CmdSimulate(sf);
     if (*klist) return CmdKernelsList();

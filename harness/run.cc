@@ -45,7 +45,16 @@ std::string Hostname() {
 
 nlohmann::json ConfigJson(const RunConfig& c) {
   nlohmann::json stressors = nlohmann::json::array();
-  for (const StressorSpec& s : c.workload.stressors) stressors.push_back({{"kind", s.kind}, {"params", s.params}});
+  for (const StressorSpec& s : c.workload.stressors) {
+    nlohmann::json j = {{"kind", s.kind}, {"params", s.params}};
+    if (!s.args.empty()) j["args"] = s.args;
+    if (!s.job.empty()) j["job"] = s.job;
+    stressors.push_back(j);
+  }
+  nlohmann::json phases = nlohmann::json::array();
+  for (const PhaseSpec& p : c.workload.phases) {
+    phases.push_back({{"name", p.name}, {"duration_s", p.duration_s}, {"intensity", p.intensity}, {"only", p.only}});
+  }
   nlohmann::json faults = nlohmann::json::array();
   for (const FaultSpec& f : c.workload.faults) {
     faults.push_back({{"kind", f.kind}, {"at_s", f.at_s}, {"length_s", f.length_s}, {"vcpu", f.vcpu}});
@@ -68,6 +77,8 @@ nlohmann::json ConfigJson(const RunConfig& c) {
            {{"name", c.workload.name},
             {"duration_s", c.workload.duration_s},
             {"stressors", stressors},
+            {"phases", phases},
+            {"report_s", c.workload.report_s},
             {"faults", faults},
             {"disks", disks}}},
           {"thresholds",
@@ -150,7 +161,7 @@ RunOutcome RunOnce(const RunRequest& req) {
   std::string cache = req.cache_dir.empty() ? CacheDir() : req.cache_dir;
   std::string nonce = NewNonce();
   std::string id = UtcStamp("%Y%m%dT%H%M%SZ") + "-" + nonce.substr(0, 8);
-  RunDir dir(req.results_root, id);
+  RunDir dir(req.results_root, id, req.console_cap);
   RunOutcome out;
   out.run_dir = dir.path();
   Log("run " + id + " in " + dir.path());
@@ -186,9 +197,9 @@ RunOutcome RunOnce(const RunRequest& req) {
     Log("accelerator " + accel.mode + " (" + accel.reason + ")");
 
     // 3. The boot: initramfs with busybox, the agent and the workload.
-    char tmpl[] = "/tmp/blackout-XXXXXX";  // short: unix socket paths are limited
-    if (!mkdtemp(tmpl)) throw InfraError("create scratch directory in /tmp");
-    scratch = tmpl;
+    // Scratch left by runs that were SIGKILLed goes first.
+    if (int swept = SweepOrphanScratch()) Log("removed " + std::to_string(swept) + " scratch directories of dead runs");
+    scratch = MakeScratchDir();
     BootInputs in;
     in.guest = cfg.guest;
     in.kernel = kernel;
@@ -198,6 +209,8 @@ RunOutcome RunOnce(const RunRequest& req) {
     in.workload_conf = AgentConf(cfg.workload);
     in.modules = RequiredModules(cfg.workload);
     in.disks = cfg.workload.disks;
+    in.tools = WorkloadTools(cfg.workload);
+    in.files = WorkloadFiles(cfg.workload);
     in.agent_path = FindAgent();
     in.busybox_path = busybox;
     in.scratch_dir = scratch;
@@ -279,6 +292,7 @@ RunOutcome RunOnce(const RunRequest& req) {
     result["freezes"] = freezes;
     result["reports"] = reports;
     result["stats"] = detector->Stats();
+    result["stats"]["console_omitted_bytes"] = dir.ConsoleOmitted();
     result["workload_done"] = detector->workload_done();
     if (auto fh = detector->first_heartbeat()) result["timings"]["first_heartbeat_s"] = *fh;
   } else {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "harness/config.h"
@@ -16,6 +17,7 @@ struct RunRequest {
   std::string results_root = "blackout-results";
   std::string cache_dir;  // empty: CacheDir()
   bool keep_scratch = false;
+  uint64_t console_cap = 64ull << 20;  // per console file; see results/run_dir.h
   bool echo_console = false;
   bool dump_memory = false;  // full guest memory (ELF) into evidence/ on a bad verdict
   const std::atomic<bool>* interrupted = nullptr;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 
 #include "base/error.h"
@@ -30,6 +31,87 @@ const std::map<std::string, std::vector<Knob>>& StressorKinds() {
   return kinds;
 }
 
+const char kKnownKinds[] = "pingpong, migrate, forkexit, yield, spinsleep, futex, io, stress-ng, fio";
+
+// A number in [lo, hi] given as a YAML scalar; nullopt (error recorded) if bad.
+std::optional<double> Number(const YAML::Node& node, const std::string& key, double lo, double hi,
+                             YamlReader& r) {
+  auto text = r.String(node, key);
+  if (!text) return std::nullopt;
+  char* end = nullptr;
+  double v = std::strtod(text->c_str(), &end);
+  if (text->empty() || *end != '\0' || !(v >= lo && v <= hi)) {
+    char range[64];
+    std::snprintf(range, sizeof range, "%g to %g", lo, hi);
+    r.Error(node[key], "'" + key + "' must be a number from " + range + ", not '" + *text + "'");
+    return std::nullopt;
+  }
+  return v;
+}
+
+// cpus: a list of vCPU numbers ([0, 1]) or a range string ("0-3,6").
+std::optional<std::string> ParseCpus(const YAML::Node& node, YamlReader& r) {
+  YAML::Node cpus = node["cpus"];
+  if (!cpus.IsDefined()) return std::nullopt;
+  std::vector<int64_t> list;
+  auto bad = [&](const std::string& what) {
+    r.Error(cpus, "'cpus' must be a list of vCPU numbers or a range like 0-3,6 (" + what + ")");
+  };
+  auto add = [&](const std::string& item) {
+    size_t dash = item.find('-');
+    char* end = nullptr;
+    long lo = std::strtol(item.c_str(), &end, 10);
+    long hi = lo;
+    if (dash != std::string::npos && end == item.c_str() + dash) hi = std::strtol(item.c_str() + dash + 1, &end, 10);
+    if (item.empty() || *end != '\0' || lo < 0 || hi < lo || hi > 4095) return bad("'" + item + "'"), false;
+    for (long c = lo; c <= hi; ++c) list.push_back(c);
+    return true;
+  };
+  if (cpus.IsSequence()) {
+    for (const YAML::Node& c : cpus) {
+      if (!c.IsScalar() || !add(c.Scalar())) return std::nullopt;
+    }
+  } else if (cpus.IsScalar()) {
+    std::string text = cpus.Scalar();
+    for (size_t start = 0; start <= text.size();) {
+      size_t comma = text.find(',', start);
+      if (comma == std::string::npos) comma = text.size();
+      if (!add(text.substr(start, comma - start))) return std::nullopt;
+      start = comma + 1;
+    }
+  } else {
+    bad("not a list");
+    return std::nullopt;
+  }
+  if (list.empty()) {
+    bad("empty");
+    return std::nullopt;
+  }
+  std::string out;
+  for (int64_t c : list) out += (out.empty() ? "" : ",") + std::to_string(c);
+  return out;
+}
+
+// A tool stressor: stress-ng or fio with its own arguments (and fio's job text).
+void ParseTool(const YAML::Node& node, YamlReader& r, StressorSpec* s) {
+  std::vector<std::string> allowed = {"kind", "args", "cpus"};
+  if (s->kind == "fio") allowed.push_back("job");
+  r.CheckMap(node, "stressor " + s->kind, allowed);
+  if (auto args = r.String(node, "args")) {
+    if (args->find_first_of("\"'\\\n") != std::string::npos) {
+      r.Error(node["args"], "'args' are split at spaces; quotes, backslashes and newlines are not supported");
+    } else {
+      std::istringstream words(*args);
+      for (std::string w; words >> w;) s->args.push_back(w);
+    }
+  }
+  if (auto job = r.String(node, "job")) s->job = *job;
+  if (!node["args"].IsDefined() && s->job.empty()) {
+    r.Error(node, "stressor " + s->kind + " needs 'args'" + (s->kind == "fio" ? " or 'job'" : ""));
+  }
+  if (auto cpus = ParseCpus(node, r)) s->params["cpus"] = *cpus;
+}
+
 StressorSpec ParseStressor(const YAML::Node& node, YamlReader& r) {
   StressorSpec s;
   if (!node.IsMap()) {
@@ -38,17 +120,21 @@ StressorSpec ParseStressor(const YAML::Node& node, YamlReader& r) {
   }
   auto kind = r.String(node, "kind");
   if (!kind) {
-    r.Error(node, "stressor needs 'kind' (one of pingpong, migrate, forkexit, yield, spinsleep, futex, io)");
+    r.Error(node, std::string("stressor needs 'kind' (one of ") + kKnownKinds + ")");
+    return s;
+  }
+  if (IsToolKind(*kind)) {
+    s.kind = *kind;
+    ParseTool(node, r, &s);
     return s;
   }
   auto it = StressorKinds().find(*kind);
   if (it == StressorKinds().end()) {
-    r.Error(node["kind"], "unknown stressor kind '" + *kind +
-                              "' (known: pingpong, migrate, forkexit, yield, spinsleep, futex, io)");
+    r.Error(node["kind"], "unknown stressor kind '" + *kind + "' (known: " + kKnownKinds + ")");
     return s;
   }
   s.kind = *kind;
-  std::vector<std::string> allowed = {"kind", "threads"};
+  std::vector<std::string> allowed = {"kind", "threads", "cpus"};
   for (const Knob& k : it->second) allowed.push_back(k.name);
   if (s.kind == "io") allowed.push_back("dir");
   r.CheckMap(node, "stressor " + s.kind, allowed);
@@ -56,6 +142,7 @@ StressorSpec ParseStressor(const YAML::Node& node, YamlReader& r) {
   for (const Knob& k : it->second) {
     if (auto v = r.Int(node, k.name, k.min, k.max)) s.params[k.name] = std::to_string(*v);
   }
+  if (auto cpus = ParseCpus(node, r)) s.params["cpus"] = *cpus;
   if (auto dir = r.String(node, "dir")) {
     if (dir->empty() || (*dir)[0] != '/' || dir->find(' ') != std::string::npos) {
       r.Error(node["dir"], "'dir' must be an absolute path without spaces");
@@ -64,6 +151,32 @@ StressorSpec ParseStressor(const YAML::Node& node, YamlReader& r) {
     }
   }
   return s;
+}
+
+PhaseSpec ParsePhase(const YAML::Node& node, YamlReader& r) {
+  PhaseSpec p;
+  if (!r.CheckMap(node, "phase", {"name", "duration", "intensity", "only"})) return p;
+  auto name = r.String(node, "name");
+  if (!name || name->empty() || name->find_first_of(" \t=,") != std::string::npos) {
+    r.Error(node, "a phase needs a 'name' without spaces, '=' or ','");
+  } else {
+    p.name = *name;
+  }
+  auto d = r.Seconds(node, "duration");
+  if (!d || *d < 1) {
+    r.Error(node, "a phase needs a 'duration' of at least 1s");
+  } else {
+    p.duration_s = *d;
+  }
+  p.intensity = Number(node, "intensity", 0, 1, r).value_or(1);
+  if (YAML::Node only = node["only"]; only.IsDefined()) {
+    if (!only.IsSequence() || only.size() == 0) {
+      r.Error(only, "'only' must be a non-empty list of stressor kinds");
+    } else {
+      for (const YAML::Node& k : only) p.only.push_back(k.IsScalar() ? k.Scalar() : "");
+    }
+  }
+  return p;
 }
 
 FaultSpec ParseFault(const YAML::Node& node, YamlReader& r) {
@@ -93,24 +206,20 @@ FaultSpec ParseFault(const YAML::Node& node, YamlReader& r) {
     r.CheckMap(node, "fault panic", {"kind", "at", "probability"});
   }
   f.at_s = r.Seconds(node, "at").value_or(0);
-  if (auto p = r.String(node, "probability")) {
-    char* end = nullptr;
-    double v = std::strtod(p->c_str(), &end);
-    if (*end != '\0' || !(v >= 0 && v <= 1)) {
-      r.Error(node["probability"], "'probability' must be a number from 0 to 1, not '" + *p + "'");
-    } else {
-      f.probability = v;
-    }
-  }
+  if (auto p = Number(node, "probability", 0, 1, r)) f.probability = *p;
   return f;
 }
+
+// Where stressor i's fio job file lands in the guest.
+std::string JobPath(size_t i) { return "/etc/blackout/job-" + std::to_string(i) + ".fio"; }
 
 }  // namespace
 
 Workload ParseWorkload(const YAML::Node& node, YamlReader& r, const Workload* base) {
   Workload w;
   if (base) w = *base;
-  if (!r.CheckMap(node, "workload", {"name", "description", "duration", "stressors", "faults", "disks"})) {
+  if (!r.CheckMap(node, "workload",
+                  {"name", "description", "duration", "stressors", "faults", "disks", "phases", "report"})) {
     return w;
   }
   if (auto name = r.String(node, "name")) w.name = *name;
@@ -166,6 +275,38 @@ Workload ParseWorkload(const YAML::Node& node, YamlReader& r, const Workload* ba
                         std::to_string(w.disks.size()) + " disks");
     }
   }
+  // Inherited phases belong to the inherited stressors: new stressors start
+  // without them.
+  if (base && node["stressors"].IsDefined() && !node["phases"].IsDefined()) w.phases.clear();
+  if (YAML::Node list = node["phases"]; list.IsDefined()) {
+    w.phases.clear();
+    if (!list.IsSequence()) {
+      r.Error(list, "'phases' must be a list");
+    } else {
+      for (const YAML::Node& p : list) w.phases.push_back(ParsePhase(p, r));
+      // Without a duration of their own, the phases run once.
+      if (!node["duration"].IsDefined()) {
+        double sum = 0;
+        for (const PhaseSpec& p : w.phases) sum += p.duration_s;
+        if (sum >= 1) w.duration_s = sum;
+      }
+    }
+  }
+  for (const PhaseSpec& p : w.phases) {
+    for (const std::string& k : p.only) {
+      bool present = std::any_of(w.stressors.begin(), w.stressors.end(),
+                                 [&](const StressorSpec& s) { return s.kind == k; });
+      if (!present) r.Error(node["phases"].IsDefined() ? node["phases"] : node, "phase " + p.name + " names stressor kind '" + k +
+                                                "', which the workload does not run");
+    }
+  }
+  if (auto every = r.Seconds(node, "report")) {
+    if (*every < 1) {
+      r.Error(node["report"], "'report' must be at least 1s");
+    } else {
+      w.report_s = *every;
+    }
+  }
   if (YAML::Node list = node["faults"]; list.IsDefined()) {
     w.faults.clear();
     if (!list.IsSequence()) {
@@ -183,12 +324,28 @@ std::string AgentConf(const Workload& w) {
   char duration[32];
   std::snprintf(duration, sizeof duration, "%.3f", w.duration_s);
   out << "duration " << duration << "\n";
+  std::snprintf(duration, sizeof duration, "%.3f", w.report_s);
+  out << "report " << duration << "\n";
+  for (const PhaseSpec& p : w.phases) {
+    std::string only;
+    for (const std::string& k : p.only) only += (only.empty() ? "" : ",") + k;
+    char line[128];
+    std::snprintf(line, sizeof line, "%.3f %.3f", p.duration_s, p.intensity);
+    out << "phase " << p.name << " " << line << " " << (only.empty() ? "-" : only) << "\n";
+  }
   for (size_t i = 0; i < w.disks.size(); ++i) {
     out << "disk " << i << " /dev/vd" << static_cast<char>('a' + i) << " " << w.disks[i].fs << "\n";
   }
-  for (const StressorSpec& s : w.stressors) {
+  for (size_t i = 0; i < w.stressors.size(); ++i) {
+    const StressorSpec& s = w.stressors[i];
     out << "stressor " << s.kind;
     for (const auto& [k, v] : s.params) out << " " << k << "=" << v;
+    if (IsToolKind(s.kind)) {
+      // The tool's command line after "--": its path, then its arguments.
+      out << " -- " << ToolHostPath(s.kind);
+      for (const std::string& a : s.args) out << " " << a;
+      if (!s.job.empty()) out << " " << JobPath(i);
+    }
     out << "\n";
   }
   for (const FaultSpec& f : w.faults) {
@@ -200,6 +357,28 @@ std::string AgentConf(const Workload& w) {
   }
   return out.str();
 }
+
+std::map<std::string, std::string> WorkloadFiles(const Workload& w) {
+  std::map<std::string, std::string> files;
+  for (size_t i = 0; i < w.stressors.size(); ++i) {
+    if (!w.stressors[i].job.empty()) files[JobPath(i)] = w.stressors[i].job;
+  }
+  return files;
+}
+
+std::vector<std::string> WorkloadTools(const Workload& w) {
+  std::vector<std::string> tools;
+  for (const StressorSpec& s : w.stressors) {
+    if (!IsToolKind(s.kind)) continue;
+    std::string path = ToolHostPath(s.kind);
+    if (std::find(tools.begin(), tools.end(), path) == tools.end()) tools.push_back(path);
+  }
+  return tools;
+}
+
+bool IsToolKind(const std::string& kind) { return kind == "stress-ng" || kind == "fio"; }
+
+std::string ToolHostPath(const std::string& kind) { return "/usr/bin/" + kind; }
 
 std::vector<ModuleRequest> RequiredModules(const Workload& w) {
   std::vector<ModuleRequest> out;
@@ -239,9 +418,19 @@ const std::vector<Workload>& BuiltinWorkloads() {
       // A broken built-in is a bug in blackout itself; the unit tests catch it.
       r.Checkpoint();
     }
+    std::sort(out.begin(), out.end(), [](const Workload& a, const Workload& b) { return a.name < b.name; });
     return out;
   }();
   return all;
+}
+
+std::string BuiltinWorkloadYaml(const std::string& name) {
+  for (const BuiltinFile& file : kBuiltinWorkloadFiles) {
+    YamlReader r("<builtin>");
+    auto node = r.Parse(file.text);
+    if (node && (*node)["name"].IsScalar() && (*node)["name"].Scalar() == name) return file.text;
+  }
+  return "";
 }
 
 const Workload* FindWorkload(const std::string& name) {

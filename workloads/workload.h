@@ -17,7 +17,25 @@ namespace blackout {
 
 struct StressorSpec {
   std::string kind;
-  std::map<std::string, std::string> params;  // threads and the kind's knobs
+  std::map<std::string, std::string> params;  // threads, cpus and the kind's knobs
+  // Standard tools (stress-ng, fio): the tool's own arguments, split at spaces,
+  // and for fio an optional job file's text (packed as /etc/blackout/job-N.fio).
+  std::vector<std::string> args;
+  std::string job;
+};
+
+// The standard stress tools a workload may name, and where they live on the
+// host (copied into the guest with their shared-library closure).
+bool IsToolKind(const std::string& kind);
+std::string ToolHostPath(const std::string& kind);
+
+// A stretch of the workload with its own intensity: the share of each
+// stressor's threads that run (at least one), optionally only some kinds.
+struct PhaseSpec {
+  std::string name;
+  double duration_s = 0;
+  double intensity = 1;
+  std::vector<std::string> only;  // stressor kinds that run; empty = all
 };
 
 struct FaultSpec {
@@ -51,10 +69,16 @@ struct Workload {
   std::vector<StressorSpec> stressors;
   std::vector<FaultSpec> faults;
   std::vector<DiskSpec> disks;
+  // Phases run in order and repeat until the duration ends; none = all
+  // stressors at full intensity throughout.
+  std::vector<PhaseSpec> phases;
+  double report_s = 10;  // the agent reports per-stressor counters this often
 };
 
-// The built-in workloads, by name (default, smoke, idle).
+// The built-in workloads (workloads/*.yaml), sorted by name.
 const std::vector<Workload>& BuiltinWorkloads();
+// The YAML text a built-in was read from, or "" when there is no such built-in.
+std::string BuiltinWorkloadYaml(const std::string& name);
 // nullptr when there is no such built-in.
 const Workload* FindWorkload(const std::string& name);
 
@@ -65,6 +89,12 @@ Workload ParseWorkload(const YAML::Node& node, YamlReader& reader, const Workloa
 
 // The agent's workload.conf for this workload.
 std::string AgentConf(const Workload& workload);
+
+// Extra files the workload needs in the guest (fio job files), path -> text.
+std::map<std::string, std::string> WorkloadFiles(const Workload& workload);
+
+// Host binaries the workload runs in the guest (stress-ng, fio), each once.
+std::vector<std::string> WorkloadTools(const Workload& workload);
 
 // The kernel modules the workload needs in the guest (a hang fault needs a
 // ramdisk and a file system that can be frozen).

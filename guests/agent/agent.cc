@@ -14,19 +14,24 @@
 //
 // workload.conf, one directive per line:
 //   duration SECONDS
+//   report SECONDS                      (per-stressor counters this often)
+//   phase NAME SECONDS INTENSITY KINDS  (KINDS: comma list, or - for all;
+//                                        phases repeat until the duration ends)
 //   module PATH [module parameters]     (loaded in order before the workload)
 //   disk INDEX DEVICE FS                (FS ext4: made and mounted at /mnt/diskINDEX;
 //                                        none: stressors use the raw device)
-//   stressor KIND key=value ...
+//   stressor KIND key=value ... [-- TOOL ARGS...]   (TOOL: stress-ng, fio)
 //   fault KIND key=value ...
 //
 // The host can also talk to the agent over the console (while the guest still
 // answers): "@BX1 <nonce> sysrq <keys>" writes each key to /proc/sysrq-trigger,
 // which is how blackout collects blocked tasks and all-CPU backtraces as
 // evidence.
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sched.h>
@@ -43,6 +48,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -225,9 +231,38 @@ void HeartbeatLoop(int cpu, int interval_ms) {
 struct Stressor {
   std::string kind;
   Fields fields;
+  std::vector<int> cpus;          // where its threads run; empty = anywhere
+  std::vector<std::string> argv;  // a standard tool's command line
   Counters counters;
   std::vector<std::thread> threads;
+  int nthreads = 1;
+  // Threads with index >= active wait (the current phase's intensity).
+  std::atomic<int> active{1 << 30};
+  uint64_t reported_ops = 0, reported_errors = 0;  // at the last interval
 };
+
+// The vCPU for a stressor's k-th placement: its own list when it has one,
+// else all vCPUs in turn.
+int CpuFor(const Stressor* s, int k) {
+  if (s->cpus.empty()) return k % g_ncpus;
+  return s->cpus[static_cast<size_t>(k) % s->cpus.size()];
+}
+
+// Pins the calling thread to the stressor's k-th vCPU when the stressor has a
+// placement; otherwise the scheduler places it.
+void Place(Stressor* s, int k) {
+  if (!s->cpus.empty() && !PinTo(CpuFor(s, k))) s->counters.errors++;
+}
+
+// The loop condition of every stressor thread: false once the workload ends;
+// while the current phase leaves this thread out, it waits here.
+bool Running(Stressor* s, int index) {
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    if (index < s->active.load(std::memory_order_relaxed)) return true;
+    usleep(20000);
+  }
+  return false;
+}
 
 // Cross-CPU wake-ups: pairs of threads on different vCPUs bounce a byte
 // through two pipes, so every operation wakes a task on another CPU.
@@ -237,7 +272,7 @@ void PingPong(Stressor* s, int index) {
     s->counters.errors++;
     return;
   }
-  int cpu_a = (2 * index) % g_ncpus, cpu_b = (2 * index + 1) % g_ncpus;
+  int cpu_a = CpuFor(s, 2 * index), cpu_b = CpuFor(s, 2 * index + 1);
   std::thread peer([&] {
     PinTo(cpu_b);
     char c;
@@ -247,7 +282,7 @@ void PingPong(Stressor* s, int index) {
   });
   PinTo(cpu_a);
   char c = 'p';
-  while (!g_stop.load(std::memory_order_relaxed)) {
+  while (Running(s, index)) {
     uint64_t t0 = NowNs();
     if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1) {
       s->counters.errors++;
@@ -265,9 +300,9 @@ void PingPong(Stressor* s, int index) {
 // Migrations: a thread that moves itself to the next vCPU in a loop makes the
 // scheduler take two runqueue locks per move (the first step of the race).
 void Migrate(Stressor* s, int index) {
-  int cpu = index % g_ncpus;
-  while (!g_stop.load(std::memory_order_relaxed)) {
-    cpu = (cpu + 1) % g_ncpus;
+  int k = index;
+  while (Running(s, index)) {
+    int cpu = CpuFor(s, ++k);
     uint64_t t0 = NowNs();
     if (!PinTo(cpu)) {
       s->counters.errors++;
@@ -283,9 +318,10 @@ void Migrate(Stressor* s, int index) {
 
 // Fork/exit bursts: short-lived tasks land on idle CPUs and leave imbalance
 // behind, which keeps softirq load balancing busy (the second step).
-void ForkExit(Stressor* s, int) {
+void ForkExit(Stressor* s, int index) {
   int burst = IntField(s->fields, "burst", 8);
-  while (!g_stop.load(std::memory_order_relaxed)) {
+  Place(s, index);
+  while (Running(s, index)) {
     for (int i = 0; i < burst; ++i) {
       uint64_t t0 = NowNs();
       pid_t pid = fork();
@@ -304,8 +340,9 @@ void ForkExit(Stressor* s, int) {
   }
 }
 
-void YieldStorm(Stressor* s, int) {
-  while (!g_stop.load(std::memory_order_relaxed)) {
+void YieldStorm(Stressor* s, int index) {
+  Place(s, index);
+  while (Running(s, index)) {
     for (int i = 0; i < 256; ++i) sched_yield();
     s->counters.ops += 256;
   }
@@ -313,10 +350,11 @@ void YieldStorm(Stressor* s, int) {
 
 // Spin/sleep cycles: uneven, bursty CPU demand that the load balancer keeps
 // correcting.
-void SpinSleep(Stressor* s, int) {
+void SpinSleep(Stressor* s, int index) {
   uint64_t spin_ns = static_cast<uint64_t>(NumField(s->fields, "spin_ms", 5) * 1e6);
   useconds_t sleep_us = static_cast<useconds_t>(NumField(s->fields, "sleep_ms", 5) * 1e3);
-  while (!g_stop.load(std::memory_order_relaxed)) {
+  Place(s, index);
+  while (Running(s, index)) {
     uint64_t until = NowNs() + spin_ns;
     while (NowNs() < until) {
     }
@@ -329,9 +367,10 @@ void SpinSleep(Stressor* s, int) {
 
 // Lock contention on one futex: enough waiters that the kernel's hash-bucket
 // spinlocks take their slow path.
-void FutexContend(Stressor* s, int) {
+void FutexContend(Stressor* s, int index) {
   static std::mutex shared;
-  while (!g_stop.load(std::memory_order_relaxed)) {
+  Place(s, index);
+  while (Running(s, index)) {
     uint64_t t0 = NowNs();
     {
       std::lock_guard<std::mutex> hold(shared);
@@ -348,7 +387,8 @@ void FutexContend(Stressor* s, int) {
 // it, so completions arrive as interrupts (the third step).
 // The IO loop both kinds of target share: random block-aligned writes in
 // [base, base + span), a sync every sync_every writes, a read back, all counted.
-void IoLoop(Stressor* s, int fd, int64_t base, int64_t span, unsigned seed, int (*sync_fn)(int)) {
+void IoLoop(Stressor* s, int index, int fd, int64_t base, int64_t span, unsigned seed,
+            int (*sync_fn)(int)) {
   int block = IntField(s->fields, "block_size", 4096);
   int sync_every = IntField(s->fields, "sync_every", 4);
   void* buf = nullptr;
@@ -358,7 +398,8 @@ void IoLoop(Stressor* s, int fd, int64_t base, int64_t span, unsigned seed, int 
   }
   std::memset(buf, 0x5a, static_cast<size_t>(block));
   int64_t blocks = std::max<int64_t>(1, span / block);
-  for (uint64_t n = 0; !g_stop.load(std::memory_order_relaxed); ++n) {
+  Place(s, index);
+  for (uint64_t n = 0; Running(s, index); ++n) {
     off_t off = static_cast<off_t>(base + (rand_r(&seed) % blocks) * block);
     uint64_t t0 = NowNs();
     if (pwrite(fd, buf, static_cast<size_t>(block), off) != block) {
@@ -389,7 +430,7 @@ void IoRaw(Stressor* s, int index, const std::string& device) {
     s->counters.errors++;
     return;
   }
-  IoLoop(s, fd, index * IoSpan(s), IoSpan(s), static_cast<unsigned>(index * 104729 + 7), fdatasync);
+  IoLoop(s, index, fd, index * IoSpan(s), IoSpan(s), static_cast<unsigned>(index * 104729 + 7), fdatasync);
   close(fd);
 }
 
@@ -415,9 +456,127 @@ void Io(Stressor* s, int index) {
     s->counters.errors++;
     return;
   }
-  IoLoop(s, fd, 0, IoSpan(s), static_cast<unsigned>(index * 7919 + 1), fsync);
+  IoLoop(s, index, fd, 0, IoSpan(s), static_cast<unsigned>(index * 7919 + 1), fsync);
   close(fd);
   unlink(path.c_str());
+}
+
+// ---- Standard tools ------------------------------------------------------------
+// stress-ng and fio run as child processes with the user's own arguments.
+// blackout adds only what it needs to read their work back (stress-ng's YAML
+// metrics, fio's JSON) and ends them when the workload ends: SIGINT to the
+// tool's process group (what Ctrl-C does; both tools then write their
+// results), SIGKILL 10 s later.
+
+// Sums every number that follows key (and any spaces, quotes or a colon).
+uint64_t SumAfter(const std::string& text, const std::string& key, size_t from = 0,
+                  size_t limit = std::string::npos) {
+  uint64_t sum = 0;
+  for (size_t pos = text.find(key, from); pos != std::string::npos && pos < limit;
+       pos = text.find(key, pos + key.size())) {
+    size_t p = pos + key.size();
+    while (p < text.size() && (text[p] == ' ' || text[p] == ':' || text[p] == '"')) ++p;
+    if (p < text.size() && text[p] >= '0' && text[p] <= '9') sum += std::strtoull(text.c_str() + p, nullptr, 10);
+  }
+  return sum;
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void Tool(Stressor* s, int index) {
+  std::string tool = s->argv.empty() ? "" : s->argv[0].substr(s->argv[0].rfind('/') + 1);
+  std::string out_path = "/tmp/tool-" + s->fields["id"] + ".out";
+  std::string result_path = "/tmp/tool-" + s->fields["id"] + (tool == "fio" ? ".json" : ".yaml");
+  std::vector<std::string> argv = s->argv;
+  if (tool == "stress-ng") {
+    argv.insert(argv.begin() + 1, {"--metrics-brief", "--yaml", result_path});
+  } else if (tool == "fio") {
+    argv.insert(argv.begin() + 1, {"--output-format=json", "--output=" + result_path});
+  }
+  uint64_t t0 = NowNs();
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    if (!s->cpus.empty()) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      for (int c : s->cpus) CPU_SET(c, &set);
+      sched_setaffinity(0, sizeof set, &set);
+    }
+    int fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    int null = open("/dev/null", O_RDONLY);
+    if (null >= 0) dup2(null, 0);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  if (pid < 0) {
+    s->counters.errors++;
+    return;
+  }
+  setpgid(pid, pid);
+  int st = 0;
+  bool signalled = false;
+  uint64_t kill_at = 0;
+  for (;;) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) break;
+    if (g_stop.load() && !signalled) {
+      kill(-pid, SIGINT);
+      signalled = true;
+      kill_at = NowNs() + 10000000000ull;
+    } else if (signalled && NowNs() > kill_at) {
+      kill(-pid, SIGKILL);
+    }
+    usleep(50000);
+  }
+  s->counters.latency.Add(NowNs() - t0);
+  std::string result = ReadWholeFile(result_path);
+  if (tool == "stress-ng") {
+    s->counters.ops += SumAfter(result, "bogo-ops:");
+  } else if (tool == "fio") {
+    // Reads, writes and trims count as ops; the total_ios inside each job's
+    // "sync" section are its fsyncs.
+    uint64_t syncs = 0;
+    for (size_t pos = result.find("\"sync\""); pos != std::string::npos; pos = result.find("\"sync\"", pos + 6)) {
+      size_t end = result.find('}', result.find("\"total_ios\"", pos));
+      syncs += SumAfter(result, "\"total_ios\"", pos, end);
+    }
+    uint64_t total = SumAfter(result, "\"total_ios\"");
+    s->counters.ops += total > syncs ? total - syncs : 0;
+    s->counters.syncs += syncs;
+    s->counters.bytes += SumAfter(result, "\"io_bytes\"");
+    s->counters.errors += SumAfter(result, "\"error\"");
+  }
+  // Ended by us, a tool exits as it likes (fio with 128 or so): its results
+  // file tells what it did, and a tool that did nothing is caught as idle.
+  bool ok = signalled || (WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  if (!ok) {
+    s->counters.errors++;
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    Status("tool-failed", "name=" + tool + " status=" + std::to_string(code));
+    // The tail of its output, for the console log.
+    std::istringstream lines(ReadWholeFile(out_path));
+    std::vector<std::string> tail;
+    for (std::string l; std::getline(lines, l);) {
+      tail.push_back(l);
+      if (tail.size() > 8) tail.erase(tail.begin());
+    }
+    for (const std::string& l : tail) WriteLine("blackout-agent: " + tool + ": " + l + "\n");
+  }
+  (void)index;
 }
 
 using StressFn = void (*)(Stressor*, int);
@@ -425,7 +584,7 @@ const std::map<std::string, StressFn>& StressorTable() {
   static const std::map<std::string, StressFn> table = {
       {"pingpong", PingPong}, {"migrate", Migrate},        {"forkexit", ForkExit},
       {"yield", YieldStorm},  {"spinsleep", SpinSleep},    {"futex", FutexContend},
-      {"io", Io},
+      {"io", Io},             {"stress-ng", Tool},         {"fio", Tool},
   };
   return table;
 }
@@ -433,11 +592,16 @@ const std::map<std::string, StressFn>& StressorTable() {
 std::string CounterFields(Stressor& s) {
   Counters& c = s.counters;
   std::string out = "name=" + s.kind + " ops=" + std::to_string(c.ops.load()) +
-                    " errors=" + std::to_string(c.errors.load()) +
-                    " p50_us=" + std::to_string(c.latency.QuantileUs(0.5)) +
-                    " p99_us=" + std::to_string(c.latency.QuantileUs(0.99)) +
-                    " max_us=" + std::to_string(c.latency.MaxUs());
-  if (s.kind == "io") {
+                    " errors=" + std::to_string(c.errors.load());
+  // A tool's latencies are its own business (in its output); ours would only
+  // time the whole process.
+  if (!s.argv.empty()) out += " seconds=" + std::to_string(c.latency.MaxUs() / 1000000);
+  if (s.argv.empty()) {
+    out += " p50_us=" + std::to_string(c.latency.QuantileUs(0.5)) +
+           " p99_us=" + std::to_string(c.latency.QuantileUs(0.99)) +
+           " max_us=" + std::to_string(c.latency.MaxUs());
+  }
+  if (s.kind == "io" || s.kind == "fio") {
     out += " bytes=" + std::to_string(c.bytes.load()) + " fsyncs=" + std::to_string(c.syncs.load());
   }
   return out;
@@ -573,18 +737,33 @@ struct Disk {
   std::string fs;
 };
 
+struct Phase {
+  std::string name;
+  double duration_s = 0;
+  double intensity = 1;
+  std::vector<std::string> only;  // kinds that run; empty = all
+};
+
 struct Workload {
   double duration_s = 60;
+  double report_s = 10;
+  std::vector<Phase> phases;
   std::vector<Module> modules;
   std::vector<Disk> disks;
   std::vector<std::unique_ptr<Stressor>> stressors;
   std::vector<Fault> faults;
 };
 
-Fields ParseFields(std::istringstream& in) {
+// key=value words up to the end of the line or a "--"; what follows "--" goes
+// to rest.
+Fields ParseFields(std::istringstream& in, std::vector<std::string>* rest = nullptr) {
   Fields fields;
   std::string kv;
   while (in >> kv) {
+    if (kv == "--" && rest) {
+      for (std::string w; in >> w;) rest->push_back(w);
+      break;
+    }
     size_t eq = kv.find('=');
     if (eq != std::string::npos) fields[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
@@ -606,6 +785,23 @@ bool LoadWorkload(const char* path, Workload* w, std::string* error) {
     if (!(words >> directive) || directive[0] == '#') continue;
     if (directive == "duration") {
       words >> w->duration_s;
+    } else if (directive == "report") {
+      words >> w->report_s;
+      if (w->report_s < 1) w->report_s = 1;
+    } else if (directive == "phase") {
+      Phase p;
+      std::string only;
+      words >> p.name >> p.duration_s >> p.intensity >> only;
+      for (size_t start = 0; only != "-" && start < only.size();) {
+        size_t comma = std::min(only.find(',', start), only.size());
+        p.only.push_back(only.substr(start, comma - start));
+        start = comma + 1;
+      }
+      if (p.duration_s <= 0) {
+        *error = "bad-phase line=" + std::to_string(lineno);
+        return false;
+      }
+      w->phases.push_back(p);
     } else if (directive == "module") {
       Module m;
       words >> m.path;
@@ -619,10 +815,24 @@ bool LoadWorkload(const char* path, Workload* w, std::string* error) {
     } else if (directive == "stressor") {
       auto s = std::make_unique<Stressor>();
       words >> s->kind;
-      s->fields = ParseFields(words);
+      s->fields = ParseFields(words, &s->argv);
+      s->fields["id"] = std::to_string(w->stressors.size());
       if (!StressorTable().count(s->kind)) {
         *error = "unknown-stressor:" + s->kind + " line=" + std::to_string(lineno);
         return false;
+      }
+      s->nthreads = s->argv.empty() ? std::max(1, IntField(s->fields, "threads", 1)) : 1;
+      if (s->fields.count("cpus")) {
+        std::istringstream list(s->fields["cpus"]);
+        for (std::string c; std::getline(list, c, ',');) {
+          int cpu = std::atoi(c.c_str());
+          if (cpu < 0 || cpu >= g_ncpus) {
+            *error = "stressor-cpu-out-of-range kind=" + s->kind + " cpu=" + c +
+                     " vcpus=" + std::to_string(g_ncpus);
+            return false;
+          }
+          s->cpus.push_back(cpu);
+        }
       }
       w->stressors.push_back(std::move(s));
     } else if (directive == "fault") {
@@ -638,18 +848,112 @@ bool LoadWorkload(const char* path, Workload* w, std::string* error) {
   return true;
 }
 
+// What the whole guest did while the workload ran, from the kernel's own
+// counters: interrupts and context switches (/proc/stat), wake-ups and the
+// share of them that crossed CPUs (/proc/schedstat), and migrations of the
+// agent's own threads (se.nr_migrations, summed at the end of the workload).
+struct GuestCounters {
+  uint64_t intr = 0, ctxt = 0, ttwu = 0, ttwu_local = 0;
+};
+
+GuestCounters ReadGuestCounters() {
+  GuestCounters g;
+  std::istringstream stat(ReadSmallFile("/proc/stat"));
+  for (std::string line; std::getline(stat, line);) {
+    std::istringstream words(line);
+    std::string key;
+    words >> key;
+    if (key == "intr") words >> g.intr;
+    if (key == "ctxt") words >> g.ctxt;
+  }
+  // "cpuN yld_count legacy sched_count sched_goidle ttwu_count ttwu_local ..."
+  std::istringstream sched(ReadSmallFile("/proc/schedstat"));
+  for (std::string line; std::getline(sched, line);) {
+    if (line.compare(0, 3, "cpu") != 0) continue;
+    std::istringstream words(line);
+    std::string cpu;
+    uint64_t v[6] = {};
+    words >> cpu;
+    for (uint64_t& x : v) words >> x;
+    g.ttwu += v[4];
+    g.ttwu_local += v[5];
+  }
+  return g;
+}
+
+// se.nr_migrations summed over every task alive now (the scheduler's debug
+// file, present in Debian's kernels): taken before and after the workload,
+// the difference counts the migrations of the tasks that lived through it.
+uint64_t LiveTaskMigrations() {
+  uint64_t sum = 0;
+  DIR* procs = opendir("/proc");
+  if (!procs) return 0;
+  while (dirent* p = readdir(procs)) {
+    if (p->d_name[0] < '0' || p->d_name[0] > '9') continue;
+    std::string tasks_path = std::string("/proc/") + p->d_name + "/task";
+    DIR* tasks = opendir(tasks_path.c_str());
+    if (!tasks) continue;
+    while (dirent* t = readdir(tasks)) {
+      if (t->d_name[0] == '.') continue;
+      sum += SumAfter(ReadSmallFile((tasks_path + "/" + t->d_name + "/sched").c_str()), "se.nr_migrations");
+    }
+    closedir(tasks);
+  }
+  closedir(procs);
+  return sum;
+}
+
+// Applies a phase: each stressor runs ceil(intensity x threads) threads (at
+// least one) if the phase includes its kind, none otherwise.
+void EnterPhase(Workload& w, const Phase& p) {
+  for (auto& s : w.stressors) {
+    bool included = p.only.empty() || std::find(p.only.begin(), p.only.end(), s->kind) != p.only.end();
+    int n = static_cast<int>(std::ceil(p.intensity * s->nthreads - 1e-9));
+    s->active = included ? std::max(1, n) : 0;
+  }
+  char intensity[16];
+  std::snprintf(intensity, sizeof intensity, "%.2f", p.intensity);
+  Status("phase", "name=" + p.name + " intensity=" + intensity);
+}
+
+// One "interval" record: per-stressor ops and errors since the last one, in
+// workload order, so a long soak shows when the work slowed or stopped.
+void ReportInterval(Workload& w, uint64_t start, const std::string& phase) {
+  std::string ops, errors;
+  for (auto& s : w.stressors) {
+    uint64_t o = s->counters.ops.load(), e = s->counters.errors.load();
+    ops += (ops.empty() ? "" : ",") + std::to_string(o - s->reported_ops);
+    errors += (errors.empty() ? "" : ",") + std::to_string(e - s->reported_errors);
+    s->reported_ops = o;
+    s->reported_errors = e;
+  }
+  Status("interval", "t=" + std::to_string((NowNs() - start) / 1000000000ull) +
+                         " phase=" + (phase.empty() ? "-" : phase) + " ops=" + (ops.empty() ? "-" : ops) +
+                         " errors=" + (errors.empty() ? "-" : errors));
+}
+
 void RunWorkload(Workload& w) {
   std::string kinds;
   for (auto& s : w.stressors) kinds += (kinds.empty() ? "" : "+") + s->kind;
   Status("workload-start", "duration=" + std::to_string(static_cast<int>(w.duration_s)) +
-                               " stressors=" + (kinds.empty() ? "none" : kinds));
+                               " stressors=" + (kinds.empty() ? "none" : kinds) +
+                               " phases=" + std::to_string(w.phases.size()));
+  // Wake-up counts in /proc/schedstat need the kernel's schedstats on.
+  WriteProc("/proc/sys/kernel/sched_schedstats", "1");
+  GuestCounters before = ReadGuestCounters();
+  uint64_t migrations_before = LiveTaskMigrations();
+  uint64_t start = NowNs();
+  size_t phase = 0;
+  uint64_t phase_end = 0;
+  if (!w.phases.empty()) {
+    EnterPhase(w, w.phases[0]);
+    phase_end = start + static_cast<uint64_t>(w.phases[0].duration_s * 1e9);
+  }
   for (auto& s : w.stressors) {
-    int threads = IntField(s->fields, "threads", 1);
     StressFn fn = StressorTable().at(s->kind);
-    for (int i = 0; i < threads; ++i) s->threads.emplace_back(fn, s.get(), i);
+    for (int i = 0; i < s->nthreads; ++i) s->threads.emplace_back(fn, s.get(), i);
   }
   std::vector<std::thread> fault_threads;
-  uint64_t start = NowNs();
   for (const Fault& f : w.faults) {
     fault_threads.emplace_back([f, start] {
       uint64_t at = start + static_cast<uint64_t>(NumField(f.fields, "at", 0) * 1e9);
@@ -658,23 +962,42 @@ void RunWorkload(Workload& w) {
     });
   }
   uint64_t end = start + static_cast<uint64_t>(w.duration_s * 1e9);
-  uint64_t next_progress = start + 10000000000ull;
+  const uint64_t report_ns = static_cast<uint64_t>(w.report_s * 1e9);
+  uint64_t next_report = start + report_ns;
   while (NowNs() < end) {
     usleep(50000);
-    if (NowNs() >= next_progress) {
-      uint64_t ops = 0;
-      for (auto& s : w.stressors) ops += s->counters.ops.load();
-      Status("progress", "t=" + std::to_string((NowNs() - start) / 1000000000ull) +
-                             " ops=" + std::to_string(ops));
-      next_progress += 10000000000ull;
+    uint64_t now = NowNs();
+    // A phase change also ends an interval, so each interval record belongs
+    // to exactly one phase.
+    bool phase_over = !w.phases.empty() && now >= phase_end && now < end;
+    if (now >= next_report || phase_over) {
+      ReportInterval(w, start, w.phases.empty() ? "" : w.phases[phase].name);
+      next_report = now + report_ns;
+    }
+    if (phase_over) {
+      phase = (phase + 1) % w.phases.size();
+      EnterPhase(w, w.phases[phase]);
+      phase_end = now + static_cast<uint64_t>(w.phases[phase].duration_s * 1e9);
     }
   }
+  uint64_t migrations_after = LiveTaskMigrations();
+  uint64_t migrations = migrations_after > migrations_before ? migrations_after - migrations_before : 0;
+  GuestCounters after = ReadGuestCounters();
+  double seconds = static_cast<double>(NowNs() - start) / 1e9;
   g_stop = true;
   for (auto& s : w.stressors) {
     for (auto& t : s->threads) t.join();
   }
   for (auto& t : fault_threads) t.join();
   for (auto& s : w.stressors) Status("stressor", CounterFields(*s));
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.3f", seconds);
+  Status("guest-stats", std::string("seconds=") + secs + " intr=" + std::to_string(after.intr - before.intr) +
+                            " ctxt=" + std::to_string(after.ctxt - before.ctxt) +
+                            " ttwu=" + std::to_string(after.ttwu - before.ttwu) +
+                            " ttwu_remote=" +
+                            std::to_string((after.ttwu - after.ttwu_local) - (before.ttwu - before.ttwu_local)) +
+                            " migrations=" + std::to_string(migrations));
   Status("workload-done", "seconds=" + std::to_string((NowNs() - start) / 1000000000ull));
 }
 

@@ -7,7 +7,7 @@ rc=$?
 [ "$rc" -eq 0 ] || fail "exit $rc, want 0 (pass)"
 check '.verdict == "pass"'
 check '.config.guest.type == "xen-pv-dom0" and .config.guest.vcpus == 2'
-check '.config.workload.name == "default" and .config.workload.duration_s == 60'
+check '.config.workload.name == "pv-spinlock-race" and .config.workload.duration_s == 60'
 check '.accel.mode == "tcg" or .accel.mode == "kvm"'
 check '.kernel.xen_pv == true and (.kernel.version | length) > 0'
 check '.timings.first_heartbeat_s > 0'
