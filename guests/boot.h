@@ -1,6 +1,12 @@
 // Boot assembly: from a guest profile, a kernel, the hypervisor and a
 // workload, the files and command lines a backend needs to start the VM.
 //
+// xen-pv-domu (the cloud shape): Xen boots dom0 from Debian's default kernel
+// with an initramfs holding Xen's toolstack and the domU's kernel (a gzip'd
+// vmlinux: libxc decodes gzip fast) and initramfs; dom0's init starts
+// xenstored, xen-init-dom0 and xenconsoled and runs `xl create -c`, relaying
+// the domU's console with kDomUPrefix on each line.
+//
 // xen-pv-dom0 (the default and fastest PV path): QEMU loads Xen as a multiboot
 // kernel; the kernel under test (its raw ELF vmlinux, so Xen skips the xz
 // decompression) and the initramfs are multiboot modules. Because QEMU
@@ -15,22 +21,11 @@
 #include <string>
 #include <vector>
 
+#include "guests/profile.h"
 #include "kernels/kernel.h"
 #include "workloads/workload.h"
 
 namespace blackout {
-
-struct GuestSpec {
-  std::string type = "xen-pv-dom0";  // or "hvm"
-  int vcpus = 2;
-  uint64_t memory = 512ull << 20;  // the guest's memory (dom0_mem)
-  std::string xen_cmdline;         // appended to Xen's command line
-  std::string kernel_cmdline;      // appended to the guest kernel's
-  // The fast option set: Xen xpti=no pv-l1tf=no spec-ctrl=no and the guest's
-  // mitigations=off. Boots much faster under TCG but changes the code paths
-  // under test, so qualification runs keep it off unless told.
-  bool fast = false;
-};
 
 struct BootSpec {
   std::string guest_type;
@@ -57,7 +52,21 @@ struct BootInputs {
   std::string agent_path;     // static blackout-agent
   std::string busybox_path;   // static busybox
   std::string scratch_dir;    // where the initramfs is written
+  // xen-pv-domu: dom0's kernel (Debian's default) and Xen's toolstack.
+  KernelArtifact dom0_kernel;
+  XenToolsArtifact xen_tools;
 };
+
+// The xl domain configuration for the domU under test (xen-pv-domu): the
+// kernel and ramdisk paths inside dom0, its command line, and one
+// xen-blkfront disk per workload disk, backed by dom0's /dev/vdX through
+// blackout's hotplug script. Throws ConfigError for a command line xl cannot
+// quote.
+std::string XlConfig(const GuestSpec& guest, const std::string& kernel, const std::string& ramdisk,
+                     const std::string& cmdline, size_t disks);
+
+// The prefix dom0 puts before each line of the domU's console.
+inline constexpr char kDomUPrefix[] = "domU| ";
 
 // Builds the initramfs into scratch_dir and returns the boot. Throws
 // ConfigError for an unusable kernel (no Xen PV) or a command line with commas.

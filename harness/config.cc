@@ -12,6 +12,7 @@ namespace blackout {
 
 RunConfig DefaultConfig() {
   RunConfig c;
+  c.guest = *FindGuestProfile("xen-pv-dom0");
   c.workload = *FindWorkload("pv-spinlock-race");
   return c;
 }
@@ -66,34 +67,7 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r) {
     if (auto p = r.String(x, "package")) c.xen_package = *p;
     if (auto v = r.String(x, "version")) c.xen_version = *v;
   }
-  if (YAML::Node g = n["guest"]; g.IsDefined() &&
-      r.CheckMap(g, "guest", {"type", "vcpus", "memory", "xen_cmdline", "kernel_cmdline", "fast"})) {
-    if (auto f = r.Bool(g, "fast")) c.guest.fast = *f;
-    if (auto t = r.String(g, "type")) {
-      if (*t != "xen-pv-dom0" && *t != "hvm") {
-        r.Error(g["type"], "guest type '" + *t + "' is not supported (known: xen-pv-dom0, hvm)");
-      } else {
-        c.guest.type = *t;
-      }
-    }
-    if (auto v = r.Int(g, "vcpus", 1, 64)) c.guest.vcpus = static_cast<int>(*v);
-    if (auto m = r.Bytes(g, "memory")) {
-      if (*m < (128ull << 20) || *m > (16ull << 30)) {
-        r.Error(g["memory"], "'memory' must be between 128M and 16G");
-      } else {
-        c.guest.memory = *m;
-      }
-    }
-    if (auto x = r.String(g, "xen_cmdline")) c.guest.xen_cmdline = *x;
-    if (auto k = r.String(g, "kernel_cmdline")) {
-      if (k->find(',') != std::string::npos && c.guest.type != "hvm") {
-        r.Error(g["kernel_cmdline"],
-                "'kernel_cmdline' cannot contain a comma (QEMU splits multiboot modules at commas)");
-      } else {
-        c.guest.kernel_cmdline = *k;
-      }
-    }
-  }
+  if (YAML::Node g = n["guest"]; g.IsDefined()) c.guest = ParseGuest(g, r, c.guest);
   if (YAML::Node w = n["workload"]; w.IsDefined()) {
     if (w.IsScalar()) {
       if (const Workload* found = FindWorkload(w.Scalar())) {

@@ -1,6 +1,7 @@
 #include "harness/detector.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 
 namespace blackout {
@@ -86,6 +87,15 @@ void Detector::Line(double t, const std::string& raw) {
   if (finished_) return;
   std::string line = raw;
   while (!line.empty() && line.back() == '\r') line.pop_back();
+  if (!config_.guest_prefix.empty()) {
+    if (line.compare(0, config_.guest_prefix.size(), config_.guest_prefix) == 0) {
+      line.erase(0, config_.guest_prefix.size());
+      while (!line.empty() && line.back() == '\r') line.pop_back();
+    } else if (line.rfind("(XEN)", 0) != 0) {
+      Dom0Line(t, line);
+      return;
+    }
+  }
 
   struct Heartbeat hb;
   switch (ParseHeartbeat(line, config_.nonce, &hb)) {
@@ -110,6 +120,14 @@ void Detector::Line(double t, const std::string& raw) {
     // A crash or lockup report opened: read on briefly for its stack, then stop.
     report_deadline_ = t + config_.report_grace_s;
   }
+}
+
+void Detector::Dom0Line(double t, const std::string& line) {
+  size_t at = line.find(kDom0Marker);
+  if (at == std::string::npos) return;
+  std::string what = line.substr(at + std::strlen(kDom0Marker));
+  Emit(t, "dom0", {{"message", what}});
+  if (what.rfind("error ", 0) == 0) InfraFailure(t, "dom0: " + what);
 }
 
 void Detector::Heartbeat(double t, const struct Heartbeat& hb) {

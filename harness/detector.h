@@ -38,7 +38,15 @@ struct DetectorConfig {
   double finish_slack_s = 60; // the workload must report done this long after its end
   double report_grace_s = 3;  // keep reading this long after a crash/lockup report opens
   double done_grace_s = 30;   // after "done", wait this long for the VM to power off
+  // xen-pv-domu: the guest's console lines arrive with this prefix (dom0 adds
+  // it). Only they carry heartbeats and guest kernel reports; Xen's "(XEN)"
+  // lines are still read for Xen's reports; dom0's own lines are kept in the
+  // log but judged only for dom0's errors ("blackout-dom0: error ...").
+  std::string guest_prefix;
 };
+
+// How dom0 marks its own progress and failures in xen-pv-domu runs.
+inline constexpr char kDom0Marker[] = "blackout-dom0: ";
 
 struct Gap {
   int vcpu = 0;
@@ -117,6 +125,7 @@ class Detector {
 
  private:
   void Heartbeat(double t, const struct Heartbeat& hb);
+  void Dom0Line(double t, const std::string& line);
   void Status(double t, const AgentStatus& status);
   void Emit(double t, const std::string& type, nlohmann::json data);
   void Decide(double t, const std::string& reason);

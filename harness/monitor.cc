@@ -154,10 +154,12 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
   return Since(start);
 }
 
-std::string DrainConsole(Instance& vm, RunDir& dir, HostClock::time_point start, double seconds) {
+std::string DrainConsole(Instance& vm, RunDir& dir, HostClock::time_point start, double seconds,
+                         const std::string& until_text) {
   std::string all;
   auto until = HostClock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
   while (HostClock::now() < until) {
+    if (!until_text.empty() && all.find(until_text) != std::string::npos) break;
     std::string data;
     if (ReadSome(vm.console_fd(), 100, &data) < 0) break;
     if (!data.empty()) {

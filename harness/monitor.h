@@ -30,7 +30,8 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
 
 // Reads console bytes for `seconds` into dir (not the detector) and returns
 // them: used while gathering evidence after the verdict.
-std::string DrainConsole(Instance& vm, RunDir& dir, HostClock::time_point start, double seconds);
+std::string DrainConsole(Instance& vm, RunDir& dir, HostClock::time_point start, double seconds,
+                         const std::string& until_text = "");
 
 // Writes pending detector events to the run directory and tells the user about
 // the notable ones.

@@ -72,7 +72,8 @@ nlohmann::json ConfigJson(const RunConfig& c) {
             {"memory_mb", c.guest.memory >> 20},
             {"xen_cmdline", c.guest.xen_cmdline},
             {"kernel_cmdline", c.guest.kernel_cmdline},
-            {"fast", c.guest.fast}}},
+            {"fast", c.guest.fast},
+            {"disks", c.guest.disks}}},
           {"workload",
            {{"name", c.workload.name},
             {"duration_s", c.workload.duration_s},
@@ -93,10 +94,20 @@ nlohmann::json ConfigJson(const RunConfig& c) {
 // (sysrq blocked tasks and all-CPU backtraces, if it still answers), QEMU's
 // registers of every vCPU, Xen's dumps through its debug keys, and optionally
 // the whole guest memory.
-void GatherEvidence(Instance& vm, RunDir& dir, HostClock::time_point start, bool xen,
+void GatherEvidence(Instance& vm, RunDir& dir, HostClock::time_point start, const std::string& guest_type,
                     const std::string& nonce, bool guest_was_up, bool dump_memory) {
   Log("gathering evidence");
-  if (guest_was_up) {
+  bool xen = guest_type != "hvm";
+  if (guest_type == "xen-pv-domu") {
+    // dom0 answers for the domU: xl list, the domU's sysrq w and l through
+    // xenstore, Xen's debug keys d q r and Xen's log (xl dmesg).
+    vm.WriteConsole("@BX1 " + nonce + " dom0-evidence\r");
+    std::string out = DrainConsole(vm, dir, start, 60, std::string(kDom0Marker) + "evidence-end");
+    if (out.find(std::string(kDom0Marker) + "evidence-end") == std::string::npos) {
+      out += "blackout: dom0 did not finish its evidence within 60s\n";
+    }
+    dir.WriteEvidence("dom0-xl.txt", out);
+  } else if (guest_was_up) {
     // The agent reads console commands; a guest that no longer schedules it
     // simply does not answer, and the file says so.
     vm.WriteConsole("@BX1 " + nonce + " sysrq wl\r");
@@ -189,6 +200,17 @@ RunOutcome RunOnce(const RunRequest& req) {
       xen = FetchXen(cfg.xen_package, cfg.xen_version, cache);
       result["xen"] = {{"package", xen.package}, {"version", xen.version}};
     }
+    // xen-pv-domu: dom0 runs Debian's default kernel and Xen's toolstack.
+    KernelArtifact dom0_kernel;
+    XenToolsArtifact xen_tools;
+    if (cfg.guest.type == "xen-pv-domu") {
+      dom0_kernel = FetchKernel(KernelSpec{}, cache);
+      xen_tools = FetchXenTools(xen, cache);
+      result["dom0"] = {{"kernel", {{"package", dom0_kernel.package}, {"version", dom0_kernel.version}}},
+                        {"xen_tools", xen_tools.version},
+                        {"vcpus", cfg.guest.dom0_vcpus},
+                        {"memory_mb", cfg.guest.dom0_memory >> 20}};
+    }
 
     // 2. The accelerator: KVM only when it demonstrably runs a guest.
     std::string busybox = FindBusybox();
@@ -206,8 +228,11 @@ RunOutcome RunOnce(const RunRequest& req) {
     in.xen = xen;
     in.nonce = nonce;
     in.heartbeat_ms = cfg.thresholds.heartbeat_ms;
-    in.workload_conf = AgentConf(cfg.workload);
-    in.modules = RequiredModules(cfg.workload);
+    DiskBus bus = cfg.guest.disks == "xen-blkfront" ? DiskBus::kXenBlkfront : DiskBus::kVirtio;
+    in.workload_conf = AgentConf(cfg.workload, bus);
+    in.modules = RequiredModules(cfg.workload, bus);
+    in.dom0_kernel = dom0_kernel;
+    in.xen_tools = xen_tools;
     in.disks = cfg.workload.disks;
     in.tools = WorkloadTools(cfg.workload);
     in.files = WorkloadFiles(cfg.workload);
@@ -225,6 +250,7 @@ RunOutcome RunOnce(const RunRequest& req) {
     dc.lockup_s = cfg.thresholds.lockup_s;
     dc.boot_s = cfg.thresholds.boot_s;
     dc.workload_s = cfg.workload.duration_s;
+    if (cfg.guest.type == "xen-pv-domu") dc.guest_prefix = kDomUPrefix;
     detector.emplace(dc, 0.0);
 
     // 5. Start the VM; host time zero is the moment we launch it.
@@ -252,7 +278,7 @@ RunOutcome RunOnce(const RunRequest& req) {
     bool alive = !vm->Exited(&clean, &status);
     Verdict v = detector->verdict();
     if (alive && v != Verdict::kPass && !(req.interrupted && req.interrupted->load())) {
-      GatherEvidence(*vm, dir, start, boot.guest_type.rfind("xen", 0) == 0, nonce,
+      GatherEvidence(*vm, dir, start, boot.guest_type, nonce,
                      detector->first_heartbeat().has_value(), req.dump_memory);
     }
     vm->Stop();

@@ -1,5 +1,8 @@
 #include "kernels/deb.h"
 
+#include <unistd.h>
+#include <zlib.h>
+
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -160,6 +163,26 @@ void GunzipFile(const std::string& gz_path, const std::string& out_path) {
     out.write(buf.data(), n);
   }
   if (!out) throw InfraError("write " + out_path + ": " + std::strerror(errno));
+}
+
+void GzipFile(const std::string& path, const std::string& gz_path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InfraError("open " + path + ": " + std::strerror(errno));
+  std::string tmp = gz_path + ".tmp." + std::to_string(getpid());
+  gzFile out = gzopen(tmp.c_str(), "wb1");
+  if (!out) throw InfraError("create " + tmp + ": " + std::strerror(errno));
+  std::vector<char> buf(1 << 16);
+  bool ok = true;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    std::streamsize n = in.gcount();
+    if (n > 0 && gzwrite(out, buf.data(), static_cast<unsigned>(n)) != n) ok = false;
+  }
+  if (gzclose(out) != Z_OK) ok = false;
+  if (!ok || std::rename(tmp.c_str(), gz_path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw InfraError("write " + gz_path + ": " + std::strerror(errno));
+  }
 }
 
 std::string Sha256File(const std::string& path) {

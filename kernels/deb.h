@@ -20,6 +20,9 @@ std::map<std::string, std::string> ReadDebControl(const std::string& deb_path);
 
 // Decompresses a whole gzip file (Xen ships xen-*.gz) into out_path.
 void GunzipFile(const std::string& gz_path, const std::string& out_path);
+// gzip (level 1: made once per kernel, read by libxc's fast gzip path).
+// Written to a sibling temporary and renamed: readers see all or nothing.
+void GzipFile(const std::string& path, const std::string& gz_path);
 
 // Hex SHA-256 of a file.
 std::string Sha256File(const std::string& path);

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
+#include <sstream>
 
 #include "base/error.h"
 #include "base/fsutil.h"
@@ -256,6 +258,66 @@ XenArtifact FetchXen(const std::string& package, const std::string& version,
     GunzipFile(gz, tmp + "/xen.elf");
   });
   return XenArtifact{pkg.name, pkg.version, dir + "/xen.elf"};
+}
+
+namespace {
+
+// The packages this host has installed, by name.
+std::set<std::string> InstalledPackages() {
+  std::set<std::string> out;
+  std::istringstream lines(RunChecked({"dpkg-query", "-W", "-f=${Package} ${db:Status-Abbrev}\n"}));
+  for (std::string name, status; lines >> name >> status;) {
+    if (status.size() >= 2 && status[1] == 'i') out.insert(name.substr(0, name.find(':')));
+  }
+  return out;
+}
+
+}  // namespace
+
+XenToolsArtifact FetchXenTools(const XenArtifact& xen, const std::string& cache_dir) {
+  // xen-hypervisor-4.17-amd64 -> series 4.17: the toolstack must match it.
+  std::string series = xen.package.substr(std::string("xen-hypervisor-").size());
+  series = series.substr(0, series.find('-'));
+  std::string utils = "xen-utils-" + series;
+  AptPackage top = AptResolve(utils, xen.version);
+  std::string dir = CacheEntry(cache_dir, "xen-tools_" + top.version, [&](const std::string& tmp) {
+    Log("fetching the Xen toolstack " + utils + "=" + top.version + " with apt-get download");
+    std::string listing = RunChecked({"apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+                                      "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
+                                      utils + "=" + top.version, "xenstore-utils=" + top.version});
+    std::set<std::string> installed = InstalledPackages();
+    std::set<std::string> wanted = {utils, "xenstore-utils"};
+    std::istringstream lines(listing);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty() || line[0] == ' ' || line[0] == '<') continue;  // fields, virtual packages
+      std::string name = line.substr(0, line.find(':'));
+      if (!installed.count(name)) wanted.insert(name);
+    }
+    std::string debs = tmp + "/debs";
+    MakeDirs(debs);
+    for (const std::string& name : wanted) {
+      // Xen's own libraries at the toolstack's version; the rest as apt offers.
+      bool xen_own = name.rfind("libxen", 0) == 0 || name.rfind("xen", 0) == 0;
+      AptPackage pkg = AptResolve(name, xen_own ? top.version : "");
+      std::string deb = AptDownload(pkg, debs);
+      ExtractDeb(deb, tmp + "/root", [](const std::string& p) {
+        return p.rfind("usr/share/", 0) != 0 && p.rfind("etc/", 0) != 0;
+      });
+    }
+    fs::remove_all(debs);
+    if (!fs::exists(tmp + "/root/usr/lib/xen-" + series + "/bin/xl")) {
+      throw InfraError("unpack " + utils + "=" + top.version + ": no usr/lib/xen-" + series + "/bin/xl in it");
+    }
+  });
+  XenToolsArtifact a;
+  a.version = top.version;
+  a.root = dir + "/root";
+  a.bin_dir = a.root + "/usr/lib/xen-" + series + "/bin";
+  for (const std::string& lib : {std::string("/usr/lib/x86_64-linux-gnu"), std::string("/lib/x86_64-linux-gnu"),
+                                 "/usr/lib/xen-" + series + "/lib/x86_64-linux-gnu"}) {
+    if (fs::is_directory(a.root + lib)) a.lib_dirs.push_back(a.root + lib);
+  }
+  return a;
 }
 
 }  // namespace blackout

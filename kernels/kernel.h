@@ -48,6 +48,19 @@ KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir)
 XenArtifact FetchXen(const std::string& package, const std::string& version,
                      const std::string& cache_dir);
 
+// Xen's toolstack for a dom0 that starts domUs: Debian's xen-utils-<series>
+// (xl, the C xenstored, xenconsoled, xenconsole, xen-init-dom0) and
+// xenstore-utils, at the hypervisor's own version, unpacked together with the
+// packages they depend on that this host lacks (libxen*, libyajl, ...), so
+// ldd can resolve their libraries from the tree first and the host second.
+struct XenToolsArtifact {
+  std::string version;
+  std::string root;                   // the unpacked tree
+  std::string bin_dir;                // root/usr/lib/xen-<series>/bin
+  std::vector<std::string> lib_dirs;  // root's library directories
+};
+XenToolsArtifact FetchXenTools(const XenArtifact& xen, const std::string& cache_dir);
+
 // The cache entries (<cache>/apt/*, <cache>/deb/*, <cache>/path/*) with their
 // size and when they were last used.
 struct CacheEntryInfo {

@@ -87,8 +87,14 @@ const Workload* FindWorkload(const std::string& name);
 // to `reader`.
 Workload ParseWorkload(const YAML::Node& node, YamlReader& reader, const Workload* base);
 
+// How workload disks reach the guest, and its name for them.
+enum class DiskBus {
+  kVirtio,      // virtio-blk: /dev/vda, /dev/vdb, ...
+  kXenBlkfront  // a Xen PV domU's xen-blkfront: /dev/xvda, ...
+};
+
 // The agent's workload.conf for this workload.
-std::string AgentConf(const Workload& workload);
+std::string AgentConf(const Workload& workload, DiskBus bus = DiskBus::kVirtio);
 
 // Extra files the workload needs in the guest (fio job files), path -> text.
 std::map<std::string, std::string> WorkloadFiles(const Workload& workload);
@@ -98,6 +104,6 @@ std::vector<std::string> WorkloadTools(const Workload& workload);
 
 // The kernel modules the workload needs in the guest (a hang fault needs a
 // ramdisk and a file system that can be frozen).
-std::vector<ModuleRequest> RequiredModules(const Workload& workload);
+std::vector<ModuleRequest> RequiredModules(const Workload& workload, DiskBus bus = DiskBus::kVirtio);
 
 }  // namespace blackout

@@ -102,6 +102,11 @@ stressors:
   std::vector<std::string> names;
   for (const ModuleRequest& m : RequiredModules(w)) names.push_back(m.name);
   EXPECT_EQ(names, (std::vector<std::string>{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"}));
+  EXPECT_NE(AgentConf(w, DiskBus::kXenBlkfront).find("disk 0 /dev/xvda ext4\ndisk 1 /dev/xvdb none\n"),
+            std::string::npos);
+  names.clear();
+  for (const ModuleRequest& m : RequiredModules(w, DiskBus::kXenBlkfront)) names.push_back(m.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"xen_blkfront", "crc32c_generic", "ext4"}));
   Parse("name: d\ndisks: [{size: 1M, format: vmdk}]\nstressors: [{kind: io, disk: 3}]\n", &errors);
   EXPECT_EQ(errors.size(), 3u);
 }

@@ -1081,9 +1081,38 @@ void ConsoleCommands() {
   }
 }
 
+// `blackout-agent relay PREFIX`, in a xen-pv-domu dom0: copies the domU's
+// console (xl create -c on stdin) to dom0's console with PREFIX on every line,
+// each line in one write so dom0's own messages never split one.
+int Relay(const std::string& prefix) {
+  std::string pending;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(0, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    pending.append(buf, static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+      std::string line = pending.substr(start, nl - start);
+      while (!line.empty() && line.back() == '\r') line.pop_back();
+      WriteLine(prefix + line + "\n");
+    }
+    pending.erase(0, start);
+    // A line that never ends (a prompt) still goes out, once it is long.
+    if (pending.size() > 1024) {
+      WriteLine(prefix + pending + "\n");
+      pending.clear();
+    }
+  }
+  if (!pending.empty()) WriteLine(prefix + pending + "\n");
+  return 0;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "relay") return Relay(argv[2]);
   std::string cmdline = ReadSmallFile("/proc/cmdline");
   std::string nonce = CmdlineValue(cmdline, blackout::protocol::kNonceArg);
   if (!nonce.empty()) g_nonce = nonce;
