@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The default workload, pv-spinlock-race, for 3 minutes on a guest with N vCPUs
-# ($2, default 2) on a healthy kernel: a pass with no freeze at all, every
+# ($2, default 4; default_run does 2) on a healthy kernel: a pass with no freeze at all, every
 # stressor busy in every interval of the phases that run it.
 . "$(dirname "$0")/lib.sh"
-vcpus=${2:-2}
+vcpus=${2:-4}
 cfg=$(config <<YAML
 guest: {vcpus: $vcpus}
 workload: pv-spinlock-race
