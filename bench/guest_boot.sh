@@ -15,7 +15,7 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 "$BLACKOUT" -q run --workload idle --duration 1s --results "$T/warm" >/dev/null || true
 
 declare -A med
-for type in xen-pv-dom0 hvm; do
+for type in xen-pv-dom0 xen-pv-domu hvm; do
   for fast in false true; do
     for i in $(seq "$runs"); do
       printf 'guest:\n  type: %s\n  fast: %s\nworkload: {name: idle, duration: 1s}\n' "$type" "$fast" > "$T/c.yaml"
@@ -47,6 +47,6 @@ base=$(median < "$T/hand")
 
 printf '%-28s %10s %8s\n' "first heartbeat (median of $runs)" "seconds" "ratio"
 printf '%-28s %10.2f %8.2f\n' "plain QEMU, dom0 (baseline)" "$base" 1
-for k in xen-pv-dom0-false xen-pv-dom0-true hvm-false hvm-true; do
+for k in xen-pv-dom0-false xen-pv-dom0-true xen-pv-domu-false xen-pv-domu-true hvm-false hvm-true; do
   printf '%-28s %10.2f %8.2f\n' "$k" "${med[$k]}" "$(awk -v a="${med[$k]}" -v b="$base" 'BEGIN { print a / b }')"
 done

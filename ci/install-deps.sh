@@ -13,6 +13,8 @@ packages=(
   # run: the standard stress tools a workload may name (copied into the guest
   # with their shared-library closure)
   stress-ng fio
+  # run: git kernel builds (make, the kernel's host tools, ccache)
+  make flex bison bc libelf-dev libssl-dev ccache
   # tests
   jq cpio dpkg-dev procps git clang libclang-rt-14-dev
 )

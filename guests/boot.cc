@@ -181,6 +181,27 @@ std::vector<std::string> AddModules(Initramfs& img, const KernelArtifact& kernel
   return out;
 }
 
+}  // namespace
+
+std::vector<std::string> AddXenToolstack(Initramfs& img, const XenToolsArtifact& tools) {
+  std::vector<std::string> binaries;
+  for (const char* b : {"xl", "xenstored", "xenconsoled", "xenconsole", "xen-init-dom0", "libxl-save-helper"}) {
+    binaries.push_back(tools.bin_dir + "/" + b);
+  }
+  for (const char* b : {"xenstore-read", "xenstore-write", "xenstore-ls"}) binaries.push_back(tools.root + "/usr/bin/" + b);
+  std::vector<LibraryDir> dirs;
+  for (const std::string& d : tools.lib_dirs) dirs.push_back({d, d.substr(tools.root.size())});
+  std::vector<std::string> guest_paths;
+  for (const std::string& b : binaries) {
+    guest_paths.push_back(b.substr(tools.root.size()));
+    img.AddFile(guest_paths.back().substr(1), b, 0755);
+  }
+  for (const LibraryFile& f : LibraryClosure(binaries, dirs)) img.AddFile(f.guest_path.substr(1), f.host_path, 0755);
+  return guest_paths;
+}
+
+namespace {
+
 // xen-pv-domu: the dom0 image around the domU's kernel and image, and the boot.
 BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, const std::string& domu_cmdline,
                       const std::vector<std::string>& drives) {
@@ -204,17 +225,7 @@ BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, c
   img.AddText("init", init, 0755);
   img.AddFile("bin/busybox", in.busybox_path, 0755);
   img.AddFile("bin/blackout-agent", in.agent_path, 0755);  // the console relay
-  // The toolstack at its package paths (xl finds xenconsole there) and the
-  // libraries ldd resolves for it: the unpacked packages first, then the host.
-  std::vector<std::string> binaries;
-  for (const char* b : {"xl", "xenstored", "xenconsoled", "xenconsole", "xen-init-dom0", "libxl-save-helper"}) {
-    binaries.push_back(tools.bin_dir + "/" + b);
-  }
-  for (const char* b : {"xenstore-read", "xenstore-write", "xenstore-ls"}) binaries.push_back(tools.root + "/usr/bin/" + b);
-  std::vector<LibraryDir> dirs;
-  for (const std::string& d : tools.lib_dirs) dirs.push_back({d, d.substr(tools.root.size())});
-  for (const std::string& b : binaries) img.AddFile(b.substr(tools.root.size() + 1), b, 0755);
-  for (const LibraryFile& f : LibraryClosure(binaries, dirs)) img.AddFile(f.guest_path.substr(1), f.host_path, 0755);
+  AddXenToolstack(img, tools);
   // dom0's Xen drivers (and the disk path to the domU), from dom0's package.
   std::vector<std::string> names = {"xen-evtchn", "xenfs", "xen-privcmd", "xen-gntdev", "xen-gntalloc"};
   if (!drives.empty()) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "guests/initramfs.h"
 #include "guests/profile.h"
 #include "kernels/kernel.h"
 #include "workloads/workload.h"
@@ -64,6 +65,12 @@ struct BootInputs {
 // quote.
 std::string XlConfig(const GuestSpec& guest, const std::string& kernel, const std::string& ramdisk,
                      const std::string& cmdline, size_t disks);
+
+// Adds Xen's toolstack (xl, xenstored, xenconsoled, xenconsole,
+// xen-init-dom0, libxl-save-helper, xenstore-read/-write/-ls) at its package
+// paths, with the libraries ldd resolves for it (the unpacked packages first,
+// then the host's). Returns the binaries' paths in the image.
+std::vector<std::string> AddXenToolstack(Initramfs& img, const XenToolsArtifact& tools);
 
 // The prefix dom0 puts before each line of the domU's console.
 inline constexpr char kDomUPrefix[] = "domU| ";

@@ -1,13 +1,17 @@
 #include "harness/bisect_run.h"
 
+#include <filesystem>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
 #include "base/error.h"
+#include "base/fsutil.h"
 #include "base/subprocess.h"
 #include "base/yaml_reader.h"
+#include "kernels/catalogue.h"
 
 namespace blackout {
 namespace {
@@ -83,7 +87,7 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
       for (const YAML::Node& x : v) {
         auto verdict = x.IsScalar() ? ParseVerdict(x.Scalar()) : std::nullopt;
         if (!verdict || *verdict == Verdict::kPass || *verdict == Verdict::kBootFailure ||
-            *verdict == Verdict::kInfraError) {
+            *verdict == Verdict::kInfraError || *verdict == Verdict::kBuildFailure) {
           r.Error(x, "a bad verdict is one of stall, lockup, crash");
         } else {
           plan.bad_verdicts.insert(*verdict);
@@ -112,7 +116,25 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
   YAML::Node series = n["series"];
   YAML::Node git = n["git"];
   if (series.IsDefined() == git.IsDefined()) r.Error(n, "a bisect plan needs either 'series' or 'git'");
-  if (series.IsDefined()) {
+  if (series.IsDefined() && series.IsScalar()) {
+    // A catalogue series by name (kernels/catalogue.yaml), oldest first.
+    const Catalogue& cat = BuiltinCatalogue();
+    const CatalogueSeries* found = nullptr;
+    for (const CatalogueSeries& cs : cat.series) {
+      if (cs.name == series.Scalar()) found = &cs;
+    }
+    if (!found) {
+      std::string known;
+      for (const CatalogueSeries& cs : cat.series) known += (known.empty() ? "" : ", ") + cs.name;
+      r.Error(series, "no catalogue series named '" + series.Scalar() + "' (known: " + known + ")");
+    } else {
+      for (const std::string& k : found->kernels) {
+        BisectCandidate cand{k, base};
+        cand.config.kernel = cat.Find(k)->spec;
+        plan.candidates.push_back(cand);
+      }
+    }
+  } else if (series.IsDefined()) {
     if (!series.IsSequence()) r.Error(series, "'series' must be a list of candidates, oldest first");
     for (const YAML::Node& c : series) {
       if (!r.CheckMap(c, "candidate", {"name", "kernel", "workload"})) continue;
@@ -125,11 +147,24 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
       if (c["workload"].IsDefined()) cand.config.workload = ParseWorkload(c["workload"], r, &base.workload);
       plan.candidates.push_back(cand);
     }
-  } else if (git.IsDefined() && r.CheckMap(git, "git", {"repo", "good", "bad"})) {
+  } else if (git.IsDefined() && r.CheckMap(git, "git", {"repo", "good", "bad", "build", "image", "modules", "config", "workload"})) {
     auto repo = r.String(git, "repo");
     auto g = r.String(git, "good");
     auto b = r.String(git, "bad");
     if (!repo || !g || !b) r.Error(git, "git needs 'repo', 'good' and 'bad'");
+    auto command = r.String(git, "build");
+    auto image = r.String(git, "image");
+    if (command.has_value() != image.has_value()) r.Error(git, "a git build needs both 'build' (a command) and 'image'");
+    if (command && image && repo) {
+      GitBuild build;
+      build.repo = *repo;
+      build.command = *command;
+      build.image = *image;
+      build.modules = r.String(git, "modules").value_or("");
+      build.config = r.String(git, "config").value_or("");
+      build.workload = r.String(git, "workload").value_or("");
+      plan.build = build;
+    }
     if (repo && g && b) {
       r.Checkpoint();
       for (const std::string& rev : GitCandidates(*repo, good.empty() ? *g : good, bad.empty() ? *b : bad)) {
@@ -154,6 +189,51 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
   if (plan.candidates.size() < 2) throw ConfigError({source + ": a bisection needs at least two candidates"});
   plan.model.n = static_cast<int>(plan.candidates.size());
   return plan;
+}
+
+RunConfig BuildCandidate(const GitBuild& build, const BisectCandidate& candidate, const std::string& dir) {
+  namespace fs = std::filesystem;
+  const std::string& rev = candidate.name;
+  std::string checkout = dir + "/checkout";
+  MakeDirs(dir + "/builds");
+  std::string log = dir + "/builds/" + rev + ".log";
+  CommandOptions git;
+  git.timeout_s = 600;
+  if (!fs::exists(checkout + "/.git")) {
+    RunChecked({"git", "clone", "-q", "--shared", "--no-checkout", build.repo, checkout}, git);
+  }
+  RunChecked({"git", "-C", checkout, "checkout", "-q", "--detach", "--force", rev}, git);
+  RunChecked({"git", "-C", checkout, "clean", "-q", "-d", "-x", "--force"}, git);
+  CommandOptions o;
+  o.cwd = checkout;
+  o.timeout_s = 6 * 3600;
+  o.env = {"BLACKOUT_COMMIT=" + rev};
+  CommandResult r = RunCommand({"sh", "-c", build.command}, o);
+  WriteFileAtomic(log, "$ " + build.command + "\n" + r.output);
+  if (!r.ok()) {
+    std::string why = r.timed_out ? "timed out" : r.signal ? "killed by signal " + std::to_string(r.signal)
+                                                           : "exit " + std::to_string(r.exit_code);
+    throw BuildFailed("build of " + rev.substr(0, 12) + " failed (" + why + "): " + OutputTail(r.output, 3), log);
+  }
+  std::string image = checkout + "/" + build.image;
+  if (!fs::is_regular_file(image)) throw BuildFailed("build of " + rev.substr(0, 12) + " left no " + build.image, log);
+  RunConfig cfg = candidate.config;
+  cfg.kernel = KernelSpec{};
+  cfg.kernel.source = "path";
+  cfg.kernel.image = image;
+  if (!build.modules.empty()) cfg.kernel.modules = checkout + "/" + build.modules;
+  if (!build.config.empty()) cfg.kernel.config = checkout + "/" + build.config;
+  if (!build.workload.empty() && fs::exists(checkout + "/" + build.workload)) {
+    YamlReader reader(build.workload + " (built from " + rev.substr(0, 12) + ")");
+    auto node = reader.Parse(ReadFile(checkout + "/" + build.workload));
+    if (node) cfg.workload = ParseWorkload(*node, reader, &cfg.workload);
+    try {
+      reader.Checkpoint();
+    } catch (const ConfigError& e) {
+      throw BuildFailed(e.what(), log);
+    }
+  }
+  return cfg;
 }
 
 Outcome OutcomeOf(const BisectPlan& plan, Verdict v) {
@@ -191,11 +271,16 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
             (engine.Calibrating() ? ", calibrating" : ""));
         r = world.Run(cand);
         if (r.interrupted) return BisectEnd::kInterrupted;
+        if (r.build_failed || r.verdict == Verdict::kBuildFailure) {
+          r.build_failed = true;
+          say("build failed (" + r.title + "): skipping");
+          break;
+        }
         if (r.verdict != Verdict::kInfraError) break;
         say("infra-error (" + r.title + "): " + (attempt < plan.infra_retries ? "retrying" : "skipping"));
       }
-      Outcome o = OutcomeOf(plan, r.verdict);
-      BisectStep s{c, o, VerdictName(r.verdict), r.title, r.run_dir};
+      Outcome o = r.build_failed ? Outcome::kSkip : OutcomeOf(plan, r.verdict);
+      BisectStep s{c, o, r.build_failed ? "build-failure" : VerdictName(r.verdict), r.title, r.run_dir};
       // Persist before the engine moves on: a crash after this line loses nothing.
       AppendBisectStep(dir, s, ++step);
       engine.Record(c, o);

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <stdexcept>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,8 +23,22 @@ struct BisectCandidate {
   RunConfig config;
 };
 
+// git mode with a build step: each commit is checked out in the bisection's
+// own clone of the repository (git clone --shared, so the user's tree and its
+// worktrees are never touched) and built by `command`; the image it leaves is
+// the candidate's kernel. A build that fails, or leaves no image, is a skip.
+struct GitBuild {
+  std::string repo;
+  std::string command;   // run with sh -c in the checkout, BLACKOUT_COMMIT set
+  std::string image;     // the kernel image the build leaves, relative to the checkout
+  std::string modules;   // optional: its lib/modules/<release> directory, relative
+  std::string config;    // optional: its kernel config (.config), relative
+  std::string workload;  // optional: a workload YAML the build leaves, overriding the run's
+};
+
 struct BisectPlan {
   std::vector<BisectCandidate> candidates;  // oldest first
+  std::optional<GitBuild> build;
   BisectModel model;
   std::set<Verdict> bad_verdicts = {Verdict::kLockup, Verdict::kStall, Verdict::kCrash};
   double alpha = 0.01;
@@ -48,9 +64,19 @@ std::vector<std::string> GitCandidates(const std::string& repo, const std::strin
 struct CandidateResult {
   Verdict verdict = Verdict::kInfraError;
   std::string title;
-  std::string run_dir;
+  std::string run_dir;  // or the build log, when the build failed
   bool interrupted = false;
+  bool build_failed = false;  // a skip, never retried
 };
+
+// Checks out and builds one commit (git mode with a build step) in
+// <dir>/checkout, logging to <dir>/builds/<commit>.log, and returns the run
+// config that boots what it built. Throws BuildFailed.
+struct BuildFailed : std::runtime_error {
+  BuildFailed(const std::string& what, std::string log) : std::runtime_error(what), log(std::move(log)) {}
+  std::string log;
+};
+RunConfig BuildCandidate(const GitBuild& build, const BisectCandidate& candidate, const std::string& dir);
 
 class BisectWorld {
  public:

@@ -61,6 +61,11 @@ std::string GitPlan(const std::string& repo, const std::string& extra = "") {
   return "git:\n  repo: " + repo + "\n  good: first\n  bad: HEAD\n" + extra;
 }
 
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
 int CommitNumber(const std::string& repo, const std::string& rev) {
   return std::stoi(RunChecked({"git", "-C", repo, "show", rev + ":n"}));
 }
@@ -189,6 +194,112 @@ TEST(BisectPlan, ErrorsWithPositions) {
     EXPECT_EQ(e.problems()[0].rfind("plan.yaml:2:10:", 0), 0u) << e.problems()[0];
     EXPECT_EQ(e.problems()[1].rfind("plan.yaml:3:10:", 0), 0u) << e.problems()[1];
   }
+}
+
+TEST(BisectPlan, CatalogueSeriesByName) {
+  BisectPlan plan = ParseBisectPlan("run: {workload: smoke}\nseries: debian-6.1\n", "plan.yaml",
+                                    "debian-6.1.0-50", "debian-6.1.0-53");
+  ASSERT_EQ(plan.candidates.size(), 4u);
+  EXPECT_EQ(plan.candidates[0].name, "debian-6.1.0-50");
+  EXPECT_EQ(plan.candidates[0].config.kernel.package, "linux-image-6.1.0-50-amd64");
+  EXPECT_EQ(plan.candidates[3].config.kernel.package, "linux-image-6.1.0-53-amd64");
+  EXPECT_EQ(plan.candidates[3].config.workload.name, "smoke");
+  try {
+    ParseBisectPlan("series: debian-9\n", "plan.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("plan.yaml:1:9: no catalogue series named 'debian-9' (known: debian-6.1"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// A git plan with a build step against a real repository: each commit's own
+// build.sh runs in the bisection's clone (never in the user's tree), its image
+// becomes a path kernel and its workload file overrides the run's; a commit
+// whose build fails, or leaves no image, is a BuildFailed with its log kept.
+TEST(BuildCandidate, BuildsEachCommitInItsOwnCheckout) {
+  std::string repo = TempDir() + "/repo";
+  MakeDirs(repo);
+  auto commit = [&](const std::string& script, const std::string& msg) {
+    WriteFileAtomic(repo + "/build.sh", script, 0755);
+    RunChecked({"git", "-C", repo, "add", "build.sh"});
+    RunChecked({"git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", msg});
+    return Trim(RunChecked({"git", "-C", repo, "rev-parse", "HEAD"}));
+  };
+  RunChecked({"git", "-C", repo, "init", "-q"});
+  std::string good = commit("mkdir -p out && echo kernel-$BLACKOUT_COMMIT > out/bzImage\n", "good");
+  RunChecked({"git", "-C", repo, "tag", "first"});
+  std::string faulty = commit(
+      "mkdir -p out && echo k > out/bzImage && printf 'faults: [{kind: panic, at: 1s}]\\n' > out/workload.yaml\n",
+      "faulty");
+  std::string broken = commit("echo cc: error >&2; exit 2\n", "broken");
+  std::string empty = commit("true\n", "no image");
+  BisectPlan plan = ParseBisectPlan("run: {workload: smoke}\n" + GitPlan(repo, "  build: ./build.sh\n  image: out/bzImage\n"
+                                                                              "  workload: out/workload.yaml\n"),
+                                    "plan.yaml");
+  ASSERT_TRUE(plan.build.has_value());
+  ASSERT_EQ(plan.candidates.size(), 4u);  // first..HEAD, first included
+  std::string dir = TempDir();
+  RunConfig c = BuildCandidate(*plan.build, {good, plan.candidates[0].config}, dir);
+  EXPECT_EQ(c.kernel.source, "path");
+  EXPECT_EQ(ReadFile(c.kernel.image), "kernel-" + good + "\n");
+  EXPECT_TRUE(c.workload.faults.empty());
+  c = BuildCandidate(*plan.build, {faulty, plan.candidates[0].config}, dir);
+  ASSERT_EQ(c.workload.faults.size(), 1u);
+  EXPECT_EQ(c.workload.faults[0].kind, "panic");
+  EXPECT_EQ(c.workload.name, "smoke");
+  try {
+    BuildCandidate(*plan.build, {broken, plan.candidates[0].config}, dir);
+    FAIL();
+  } catch (const BuildFailed& e) {
+    EXPECT_NE(std::string(e.what()).find("failed (exit 2): cc: error"), std::string::npos) << e.what();
+    EXPECT_NE(ReadFile(e.log).find("cc: error"), std::string::npos);
+  }
+  EXPECT_THROW(BuildCandidate(*plan.build, {empty, plan.candidates[0].config}, dir), BuildFailed);
+  // The user's tree was never touched.
+  EXPECT_FALSE(std::filesystem::exists(repo + "/out"));
+  EXPECT_EQ(Trim(RunChecked({"git", "-C", repo, "worktree", "list", "--porcelain"})).find("checkout"),
+            std::string::npos);
+}
+
+// A build failure is a skip, recorded as such, and never retried (commit 1
+// does not build; the culprit, 3, is still found between 2 and 3).
+TEST(DriveBisection, BuildFailureIsASkipNotARetry) {
+  std::string repo = MakeRepo(6);
+  BisectPlan plan = ParseBisectPlan(GitPlan(repo, "  build: 'true'\n  image: x\n") + "bisect: {p: 1}\n", "plan.yaml");
+  class BuildWorld : public BisectWorld {
+   public:
+    explicit BuildWorld(std::string repo) : repo_(std::move(repo)) {}
+    CandidateResult Run(const BisectCandidate& c) override {
+      ++calls;
+      int n = CommitNumber(repo_, c.name);
+      if (n == 1) {
+        CandidateResult r;
+        r.title = "build of x failed";
+        r.build_failed = true;
+        return r;
+      }
+      return n >= 3 ? CandidateResult{Verdict::kStall, "stall", "", false}
+                    : CandidateResult{Verdict::kPass, "pass", "", false};
+    }
+    int calls = 0;
+
+   private:
+    std::string repo_;
+  } world(repo);
+  std::string dir = TempDir();
+  std::vector<std::string> names;
+  for (const BisectCandidate& c : plan.candidates) names.push_back(c.name);
+  CreateBisectLog(dir, {{"yaml", "x"}}, names);
+  BisectEnd end = DriveBisection(plan, dir, world, [](const std::string&) {});
+  BisectRecord rec = LoadBisectLog(dir);
+  int build_failures = 0;
+  for (const BisectStep& s : rec.steps) build_failures += s.verdict == "build-failure";
+  EXPECT_EQ(world.calls, static_cast<int>(rec.steps.size()));  // no retries
+  EXPECT_LE(build_failures, 1);
+  EXPECT_EQ(end, BisectEnd::kFound);
+  EXPECT_EQ(CommitNumber(repo, plan.candidates[static_cast<size_t>(Replay(plan, rec).State().best)].name), 3);
 }
 
 }  // namespace

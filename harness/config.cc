@@ -38,9 +38,23 @@ void ParseKernelSpec(const YAML::Node& k, YamlReader& r, KernelSpec* spec) {
     }
     return;
   }
-  if (!r.CheckMap(k, "kernel", {"package", "version", "deb", "sha256", "image", "modules", "config"})) return;
+  if (!r.CheckMap(k, "kernel", {"package", "version", "deb", "sha256", "image", "modules", "config", "git", "rev"})) return;
   *spec = KernelSpec();
-  if (k["deb"].IsDefined()) {
+  if (k["git"].IsDefined()) {
+    spec->source = "git";
+    spec->repo = r.String(k, "git").value_or("");
+    spec->rev = r.String(k, "rev").value_or("HEAD");
+    spec->fragments = {"xen-pv-guest"};
+    if (YAML::Node c = k["config"]; c.IsDefined() && r.CheckMap(c, "kernel config", {"base", "fragments"})) {
+      if (auto b = r.String(c, "base")) spec->config_base = *b;
+      if (YAML::Node f = c["fragments"]; f.IsDefined()) {
+        spec->fragments.clear();
+        if (!f.IsSequence()) r.Error(f, "'fragments' must be a list of kernels/configs names or files");
+        for (const YAML::Node& x : f) spec->fragments.push_back(x.IsScalar() ? x.Scalar() : "");
+      }
+    }
+    if (spec->repo.empty()) r.Error(k["git"], "'git' must name a repository");
+  } else if (k["deb"].IsDefined()) {
     spec->source = "deb";
     spec->deb = r.String(k, "deb").value_or("");
     spec->sha256 = r.String(k, "sha256").value_or("");

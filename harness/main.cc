@@ -53,6 +53,7 @@ const char kExitCodes[] = R"(Exit codes of run:
   3 crash         panic, Oops, BUG, Xen domain crash
   4 boot-failure  the first heartbeat never came
   5 infra-error   host or harness fault, never the kernel's
+  6 build-failure a git kernel did not build
   64 bad usage or config    130 interrupted)";
 
 struct RunFlags {
@@ -222,12 +223,26 @@ int CmdSimulate(const SimulateFlags& f) {
 }
 
 // The real world of a bisection: each candidate is one `blackout run`.
+// With a git build step, the candidate is built first; a failed build is a skip.
 class RunWorld : public BisectWorld {
  public:
-  explicit RunWorld(std::string results) : results_(std::move(results)) {}
+  RunWorld(std::string results, const BisectPlan& plan, std::string dir)
+      : results_(std::move(results)), plan_(plan), dir_(std::move(dir)) {}
   CandidateResult Run(const BisectCandidate& c) override {
     RunRequest req;
     req.config = c.config;
+    if (plan_.build) {
+      try {
+        Log("building " + c.name.substr(0, 12));
+        req.config = BuildCandidate(*plan_.build, c, dir_);
+      } catch (const BuildFailed& e) {
+        CandidateResult r;
+        r.title = e.what();
+        r.run_dir = e.log;
+        r.build_failed = true;
+        return r;
+      }
+    }
     req.results_root = results_;
     req.interrupted = &g_interrupted;
     RunOutcome out = RunOnce(req);
@@ -236,6 +251,8 @@ class RunWorld : public BisectWorld {
 
  private:
   std::string results_;
+  const BisectPlan& plan_;
+  std::string dir_;
 };
 
 struct BisectFlags {
@@ -293,14 +310,14 @@ int CmdBisectStart(const BisectFlags& f) {
   CreateBisectLog(dir, {{"yaml", text}, {"source", f.config_path}, {"good", f.good}, {"bad", f.bad}}, names);
   WriteFileAtomic(pointer, id + "\n");
   Log("bisection " + id + " over " + std::to_string(names.size()) + " candidates in " + dir);
-  RunWorld world(f.results);
+  RunWorld world(f.results, plan, dir);
   BisectEnd end = DriveBisection(plan, dir, world, [](const std::string& s) { Log(s); });
   return FinishBisection(plan, dir, end);
 }
 
 int CmdBisectResume(const BisectFlags& f) {
   auto [dir, plan] = CurrentBisection(f);
-  RunWorld world(f.results);
+  RunWorld world(f.results, plan, dir);
   BisectEnd end = DriveBisection(plan, dir, world, [](const std::string& s) { Log(s); });
   return FinishBisection(plan, dir, end);
 }
@@ -332,7 +349,8 @@ int CmdTest(const RunFlags& f, const std::vector<std::string>& bad_list) {
   std::set<Verdict> bad;
   for (const std::string& b : bad_list) {
     auto v = ParseVerdict(b);
-    if (!v || *v == Verdict::kPass || *v == Verdict::kBootFailure || *v == Verdict::kInfraError) {
+    if (!v || *v == Verdict::kPass || *v == Verdict::kBootFailure || *v == Verdict::kInfraError ||
+        *v == Verdict::kBuildFailure) {
       throw ConfigError({"--bad: '" + b + "' is not one of stall, lockup, crash"});
     }
     bad.insert(*v);
@@ -345,7 +363,7 @@ int CmdTest(const RunFlags& f, const std::vector<std::string>& bad_list) {
   }
   if (code == kExitInterrupted) return code;
   if (code == kExitUsage || code == VerdictExitCode(Verdict::kBootFailure) ||
-      code == VerdictExitCode(Verdict::kInfraError)) {
+      code == VerdictExitCode(Verdict::kInfraError) || code == VerdictExitCode(Verdict::kBuildFailure)) {
     return 125;
   }
   for (Verdict v : bad) {

@@ -189,6 +189,7 @@ RunOutcome RunOnce(const RunRequest& req) {
   std::unique_ptr<Instance> vm;
   std::optional<Detector> detector;
   HostClock::time_point start;
+  bool build_failed = false;
   try {
     // 1. The kernel under test and the hypervisor, from packages (cached).
     KernelArtifact kernel = FetchKernel(cfg.kernel, cache);
@@ -283,6 +284,11 @@ RunOutcome RunOnce(const RunRequest& req) {
     }
     vm->Stop();
     result["timings"]["decided_s"] = decided_t;
+  } catch (const KernelBuildError& e) {
+    // Nothing booted: the build's own verdict (a bisection skips the commit).
+    build_failed = true;
+    result["error"] = e.what();
+    result["build_log"] = e.log;
   } catch (const ConfigError& e) {
     out.config_error = true;
     if (detector) detector->InfraFailure(0, e.what());
@@ -322,8 +328,9 @@ RunOutcome RunOnce(const RunRequest& req) {
     result["workload_done"] = detector->workload_done();
     if (auto fh = detector->first_heartbeat()) result["timings"]["first_heartbeat_s"] = *fh;
   } else {
-    out.verdict = Verdict::kInfraError;
+    out.verdict = build_failed ? Verdict::kBuildFailure : Verdict::kInfraError;
     out.title = result.value("error", std::string("run failed before the VM started"));
+    if (build_failed) out.title = out.title.substr(0, out.title.find('\n'));
   }
   out.interrupted = req.interrupted && req.interrupted->load();
   result["verdict"] = VerdictName(out.verdict);
@@ -333,6 +340,9 @@ RunOutcome RunOnce(const RunRequest& req) {
   result["console_tail"] = TailLines(dir.File("console.log"), 40);
   dir.WriteResult(result);
 
+  // A kept scratch directory is the user's now: without its owner file no
+  // later run sweeps it.
+  if (!scratch.empty() && req.keep_scratch) std::remove((scratch + "/owner").c_str());
   if (!scratch.empty() && !req.keep_scratch) {
     std::error_code ec;
     std::filesystem::remove_all(scratch, ec);

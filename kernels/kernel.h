@@ -7,10 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
+
 namespace blackout {
 
 struct KernelSpec {
-  std::string source = "apt";                 // apt | deb | path
+  std::string source = "apt";                 // apt | deb | path | git
   std::string package = "linux-image-amd64";  // apt: a meta-package is followed
   std::string version;                        // apt: empty means the candidate apt offers
   std::string deb;                            // deb: path to the .deb
@@ -18,6 +20,10 @@ struct KernelSpec {
   std::string image;                          // path: a bzImage
   std::string modules;                        // path: optional lib/modules/<release> directory
   std::string config;                         // path: optional kernel config
+  std::string repo;                           // git: a repository (a local path)
+  std::string rev;                            // git: any revision git understands
+  std::string config_base = "tinyconfig";     // git: a make target (tinyconfig, defconfig) or a file
+  std::vector<std::string> fragments;         // git: kernels/configs names or files, merged in order
   std::string Describe() const;               // "apt linux-image-6.1.0-50-amd64=6.1.176-1"
 };
 
@@ -40,13 +46,34 @@ struct XenArtifact {
   std::string elf;  // the hypervisor, gunzipped (QEMU's multiboot loader wants ELF)
 };
 
-// Resolves and, when not cached yet, downloads and unpacks a kernel (any
-// source). Safe to call from several blackout processes at once.
+// Thrown when a git kernel does not build: its own result (a bisection skips
+// the commit), with the build log kept.
+struct KernelBuildError : InfraError {
+  KernelBuildError(const std::string& what, std::string log) : InfraError(what), log(std::move(log)) {}
+  std::string log;
+};
+
+// Resolves and, when not cached yet, downloads and unpacks (or builds) a
+// kernel. Safe to call from several blackout processes at once.
+//
+// git: the commit is checked out in one build directory per (repository,
+// config) under <cache>/git-build/ (a `git clone --shared` of the repository,
+// so the user's tree is never touched), configured once (the base, then the
+// fragments merged as merge_config.sh does, then olddefconfig, then checked:
+// a fragment option that did not survive is a ConfigError naming it), and
+// built out of tree (O=) with `make -jN bzImage` through ccache; building
+// commit after commit there recompiles only what changed. The log is kept in
+// <cache>/git-build/<id>/logs/<commit>.log; the artifact (bzImage, the ELF
+// vmlinux, .config) in <cache>/git/<commit>_<config id>.
 KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir);
 
 // Same for Xen's hypervisor package (xen-hypervisor-4.17-amd64 by default).
 XenArtifact FetchXen(const std::string& package, const std::string& version,
                      const std::string& cache_dir);
+
+// The config fragments shipped in kernels/configs/ (compiled in), by name
+// without ".config".
+std::vector<std::string> BuiltinFragmentNames();
 
 // Xen's toolstack for a dom0 that starts domUs: Debian's xen-utils-<series>
 // (xl, the C xenstored, xenconsoled, xenconsole, xen-init-dom0) and

@@ -10,13 +10,14 @@ const char* VerdictName(Verdict v) {
     case Verdict::kCrash: return "crash";
     case Verdict::kBootFailure: return "boot-failure";
     case Verdict::kInfraError: return "infra-error";
+    case Verdict::kBuildFailure: return "build-failure";
   }
   return "infra-error";
 }
 
 std::optional<Verdict> ParseVerdict(const std::string& name) {
   for (Verdict v : {Verdict::kPass, Verdict::kStall, Verdict::kLockup, Verdict::kCrash,
-                    Verdict::kBootFailure, Verdict::kInfraError}) {
+                    Verdict::kBootFailure, Verdict::kInfraError, Verdict::kBuildFailure}) {
     if (name == VerdictName(v)) return v;
   }
   return std::nullopt;
@@ -30,6 +31,7 @@ int VerdictExitCode(Verdict v) {
     case Verdict::kCrash: return 3;
     case Verdict::kBootFailure: return 4;
     case Verdict::kInfraError: return 5;
+    case Verdict::kBuildFailure: return 6;
   }
   return 5;
 }

@@ -1,7 +1,8 @@
-// The six verdicts a run can get, their names and blackout's exit codes.
+// The seven verdicts a run can get, their names and blackout's exit codes.
 //
 // Severity order (which verdict wins when several fire): crash > lockup >
-// infra-error > stall > pass; boot-failure applies when no heartbeat ever came.
+// infra-error > stall > pass; boot-failure applies when no heartbeat ever came;
+// build-failure when the kernel (a git build) did not build, so nothing booted.
 #pragma once
 
 #include <optional>
@@ -9,14 +10,14 @@
 
 namespace blackout {
 
-enum class Verdict { kPass, kStall, kLockup, kCrash, kBootFailure, kInfraError };
+enum class Verdict { kPass, kStall, kLockup, kCrash, kBootFailure, kInfraError, kBuildFailure };
 
-// "pass", "stall", "lockup", "crash", "boot-failure", "infra-error".
+// "pass", "stall", "lockup", "crash", "boot-failure", "infra-error", "build-failure".
 const char* VerdictName(Verdict v);
 std::optional<Verdict> ParseVerdict(const std::string& name);
 
 // Exit codes of `blackout run`: pass 0, stall 1, lockup 2, crash 3,
-// boot-failure 4, infra-error 5. (Usage and config errors exit 64, an
+// boot-failure 4, infra-error 5, build-failure 6. (Usage and config errors exit 64, an
 // interrupted run 130.)
 int VerdictExitCode(Verdict v);
 
