@@ -26,7 +26,7 @@ t=$(now); "$BLACKOUT" -q kernels fetch linux-image-amd64 >/dev/null; fetch_warm=
 mkdir "$T/pkg" && dpkg-deb -x "$T"/linux-source-6.1_*.deb "$T/pkg"
 mkdir "$T/linux" && tar -xJf "$T"/pkg/usr/src/linux-source-6.1.tar.xz -C "$T/linux" --strip-components=1
 rm -rf "$T/pkg" "$T"/linux-source-6.1_*.deb
-git -C "$T/linux" init -q && git -C "$T/linux" add -A
+git -C "$T/linux" init -q && git -C "$T/linux" add -f -A  # Debian's .gitignore ignores the top level
 git -C "$T/linux" -c user.name=b -c user.email=b@b commit -q -m base
 commit() { git -C "$T/linux" -c user.name=b -c user.email=b@b commit -q -am "$1"; }
 

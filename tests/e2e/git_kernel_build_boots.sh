@@ -11,7 +11,7 @@ export XDG_CACHE_HOME="$T/cache"   # a fresh cache: the first build is cold
 mkdir "$T/pkg" && dpkg-deb -x "$T"/linux-source-6.1_*.deb "$T/pkg"
 mkdir "$T/linux" && tar -xJf "$T"/pkg/usr/src/linux-source-6.1.tar.xz -C "$T/linux" --strip-components=1
 rm -rf "$T/pkg" "$T"/linux-source-6.1_*.deb
-git -C "$T/linux" init -q && git -C "$T/linux" add -A
+git -C "$T/linux" init -q && git -C "$T/linux" add -f -A  # Debian's .gitignore ignores the top level
 git -C "$T/linux" -c user.name=t -c user.email=t@t commit -q -m "linux-source-6.1" || fail "git commit"
 cfg=$(config <<YAML
 kernel: {git: $T/linux, rev: HEAD}
