@@ -104,6 +104,24 @@ TEST(Config, PlacementOnMissingVcpuIsAnError) {
   EXPECT_NE(p[0].find("stressor migrate is placed on vCPU 3 but the guest has 2"), std::string::npos) << p[0];
 }
 
+TEST(Config, GitKernelSource) {
+  RunConfig c = ParseConfig("kernel: {git: /src/linux, rev: v6.1.60}\n", "run.yaml");
+  EXPECT_EQ(c.kernel.source, "git");
+  EXPECT_EQ(c.kernel.repo, "/src/linux");
+  EXPECT_EQ(c.kernel.rev, "v6.1.60");
+  EXPECT_EQ(c.kernel.config_base, "tinyconfig");
+  EXPECT_EQ(c.kernel.fragments, (std::vector<std::string>{"xen-pv-guest"}));
+  EXPECT_EQ(c.kernel.Describe(), "git /src/linux v6.1.60");
+  c = ParseConfig("kernel:\n  git: /src/linux\n  config: {base: defconfig, fragments: [xen-pv-guest, /tmp/extra.config]}\n",
+                  "run.yaml");
+  EXPECT_EQ(c.kernel.rev, "HEAD");
+  EXPECT_EQ(c.kernel.config_base, "defconfig");
+  EXPECT_EQ(c.kernel.fragments, (std::vector<std::string>{"xen-pv-guest", "/tmp/extra.config"}));
+  auto p = Problems("kernel:\n  git: /src/linux\n  config: {base: tinyconfig, fragment: [x]}\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].rfind("run.yaml:3:11: unknown key 'fragment' in kernel config", 0), 0u) << p[0];
+}
+
 TEST(Config, ThresholdsMustBeOrdered) {
   auto p = Problems("thresholds:\n  stall: 40s\n");
   ASSERT_EQ(p.size(), 1u);

@@ -401,6 +401,9 @@ int CmdKernelsList() {
     std::printf("series %s: %zu kernels, %s .. %s\n", s.name.c_str(), s.kernels.size(), s.kernels.front().c_str(),
                 s.kernels.back().c_str());
   }
+  std::string fragments;
+  for (const std::string& f : BuiltinFragmentNames()) fragments += (fragments.empty() ? "" : ", ") + f;
+  std::printf("config fragments for git kernels (kernels/configs): %s\n", fragments.c_str());
   return 0;
 }
 
