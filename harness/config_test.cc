@@ -119,7 +119,7 @@ TEST(Config, GitKernelSource) {
   EXPECT_EQ(c.kernel.fragments, (std::vector<std::string>{"xen-pv-guest", "/tmp/extra.config"}));
   auto p = Problems("kernel:\n  git: /src/linux\n  config: {base: tinyconfig, fragment: [x]}\n");
   ASSERT_EQ(p.size(), 1u);
-  EXPECT_EQ(p[0].rfind("run.yaml:3:11: unknown key 'fragment' in kernel config", 0), 0u) << p[0];
+  EXPECT_EQ(p[0].rfind("run.yaml:3:30: unknown key 'fragment' in kernel config", 0), 0u) << p[0];
 }
 
 TEST(Config, ThresholdsMustBeOrdered) {
