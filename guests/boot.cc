@@ -161,6 +161,23 @@ std::string XenCmdline(const GuestSpec& guest, uint64_t dom0_memory, int dom0_vc
   return out;
 }
 
+// A boot of Xen under QEMU: `modules` is the multiboot module list (dom0's
+// kernel with its command line, then its initramfs), `initramfs` the image
+// recorded as the guest's.
+BootSpec XenBoot(const BootInputs& in, int cpus, uint64_t memory_mb, uint64_t dom0_memory, int dom0_vcpus,
+                 const std::string& modules, const std::string& initramfs, const std::vector<std::string>& drives) {
+  BootSpec b;
+  b.guest_type = in.guest.type;
+  b.cpus = cpus;
+  b.memory_mb = memory_mb;
+  b.kernel = in.xen.elf;
+  b.append = XenCmdline(in.guest, dom0_memory, dom0_vcpus);
+  b.initrd = modules;
+  b.initramfs = initramfs;
+  b.drives = drives;
+  return b;
+}
+
 // The kernel's vmlinux, gzip'd once and kept beside it in the cache.
 std::string GzippedVmlinux(const KernelArtifact& kernel) {
   std::string gz = kernel.vmlinux + ".gz";
@@ -247,17 +264,11 @@ BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, c
   if (in.guest.fast) dom0_cmdline += " mitigations=off";
   CheckNoComma("dom0 kernel path", in.dom0_kernel.vmlinux);
   CheckNoComma("initramfs path", dom0_initramfs);
-  BootSpec b;
-  b.guest_type = in.guest.type;
-  b.cpus = std::max(in.guest.vcpus, in.guest.dom0_vcpus);
   // Xen, its heap and the domU's page tables need room beside both domains.
-  b.memory_mb = (in.guest.dom0_memory >> 20) + (in.guest.memory >> 20) + 512;
-  b.kernel = in.xen.elf;
-  b.append = XenCmdline(in.guest, in.guest.dom0_memory, in.guest.dom0_vcpus);
-  b.initrd = in.dom0_kernel.vmlinux + " " + dom0_cmdline + "," + dom0_initramfs;
-  b.initramfs = domu_initramfs;
-  b.drives = drives;
-  return b;
+  uint64_t memory_mb = (in.guest.dom0_memory >> 20) + (in.guest.memory >> 20) + 512;
+  return XenBoot(in, std::max(in.guest.vcpus, in.guest.dom0_vcpus), memory_mb, in.guest.dom0_memory,
+                 in.guest.dom0_vcpus, in.dom0_kernel.vmlinux + " " + dom0_cmdline + "," + dom0_initramfs,
+                 domu_initramfs, drives);
 }
 
 }  // namespace
@@ -339,17 +350,9 @@ BootSpec AssembleBoot(const BootInputs& in) {
   CheckNoComma("kernel path", in.kernel.vmlinux);
   CheckNoComma("initramfs path", initramfs);
 
-  BootSpec b;
-  b.guest_type = type;
-  b.cpus = in.guest.vcpus;
   // Xen and its heap need room beside dom0.
-  b.memory_mb = mem_mb + 384;
-  b.kernel = in.xen.elf;
-  b.append = XenCmdline(in.guest, in.guest.memory, in.guest.vcpus);
-  b.initrd = in.kernel.vmlinux + " " + kernel_cmdline + "," + initramfs;
-  b.initramfs = initramfs;
-  b.drives = drives;
-  return b;
+  return XenBoot(in, in.guest.vcpus, mem_mb + 384, in.guest.memory, in.guest.vcpus,
+                 in.kernel.vmlinux + " " + kernel_cmdline + "," + initramfs, initramfs, drives);
 }
 
 }  // namespace blackout
