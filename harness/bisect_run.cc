@@ -285,7 +285,7 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
       AppendBisectStep(dir, s, ++step);
       engine.Record(c, o);
       BisectState st = engine.State();
-      say("  " + std::string(VerdictName(r.verdict)) + " -> " + OutcomeName(o) + "; most likely culprit " +
+      say("  " + s.verdict + " -> " + OutcomeName(o) + "; most likely culprit " +
           plan.candidates[static_cast<size_t>(st.best)].name + " at " + Percent(st.best_probability));
     }
   }

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/blackout
 "$BLACKOUT" -q kernels fetch linux-image-amd64 >/dev/null || fail "cannot fetch the default kernel"
-kdir=$(ls -d "$cache"/apt/linux-image-6.1.0-*-amd64_* | sort -V | tail -1)
+kdir=$(ls -d "$cache"/apt/linux-image-6.1.0-*-amd64_*/ | sort -V | tail -1)  # directories, not their .lock files
 image=$(ls "$kdir"/boot/vmlinuz-* | head -1)
 config=$(ls "$kdir"/boot/config-* | head -1)
 repo="$T/repo"
