@@ -119,7 +119,8 @@ bool SetFifo(int priority) {
   return sched_setscheduler(0, SCHED_FIFO, &sp) == 0;
 }
 
-std::string ReadSmallFile(const char* path) {
+// The whole file, or "" when it cannot be read.
+std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -481,13 +482,6 @@ uint64_t SumAfter(const std::string& text, const std::string& key, size_t from =
   return sum;
 }
 
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void Tool(Stressor* s, int index) {
   std::string tool = s->argv.empty() ? "" : s->argv[0].substr(s->argv[0].rfind('/') + 1);
   std::string out_path = "/tmp/tool-" + s->fields["id"] + ".out";
@@ -543,7 +537,7 @@ void Tool(Stressor* s, int index) {
     usleep(50000);
   }
   s->counters.latency.Add(NowNs() - t0);
-  std::string result = ReadWholeFile(result_path);
+  std::string result = ReadFile(result_path);
   if (tool == "stress-ng") {
     s->counters.ops += SumAfter(result, "bogo-ops:");
   } else if (tool == "fio") {
@@ -568,7 +562,7 @@ void Tool(Stressor* s, int index) {
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     Status("tool-failed", "name=" + tool + " status=" + std::to_string(code));
     // The tail of its output, for the console log.
-    std::istringstream lines(ReadWholeFile(out_path));
+    std::istringstream lines(ReadFile(out_path));
     std::vector<std::string> tail;
     for (std::string l; std::getline(lines, l);) {
       tail.push_back(l);
@@ -858,7 +852,7 @@ struct GuestCounters {
 
 GuestCounters ReadGuestCounters() {
   GuestCounters g;
-  std::istringstream stat(ReadSmallFile("/proc/stat"));
+  std::istringstream stat(ReadFile("/proc/stat"));
   for (std::string line; std::getline(stat, line);) {
     std::istringstream words(line);
     std::string key;
@@ -867,7 +861,7 @@ GuestCounters ReadGuestCounters() {
     if (key == "ctxt") words >> g.ctxt;
   }
   // "cpuN yld_count legacy sched_count sched_goidle ttwu_count ttwu_local ..."
-  std::istringstream sched(ReadSmallFile("/proc/schedstat"));
+  std::istringstream sched(ReadFile("/proc/schedstat"));
   for (std::string line; std::getline(sched, line);) {
     if (line.compare(0, 3, "cpu") != 0) continue;
     std::istringstream words(line);
@@ -895,7 +889,7 @@ uint64_t LiveTaskMigrations() {
     if (!tasks) continue;
     while (dirent* t = readdir(tasks)) {
       if (t->d_name[0] == '.') continue;
-      sum += SumAfter(ReadSmallFile((tasks_path + "/" + t->d_name + "/sched").c_str()), "se.nr_migrations");
+      sum += SumAfter(ReadFile(tasks_path + "/" + t->d_name + "/sched"), "se.nr_migrations");
     }
     closedir(tasks);
   }
@@ -1113,7 +1107,7 @@ int Relay(const std::string& prefix) {
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "relay") return Relay(argv[2]);
-  std::string cmdline = ReadSmallFile("/proc/cmdline");
+  std::string cmdline = ReadFile("/proc/cmdline");
   std::string nonce = CmdlineValue(cmdline, blackout::protocol::kNonceArg);
   if (!nonce.empty()) g_nonce = nonce;
   int interval_ms = std::atoi(CmdlineValue(cmdline, blackout::protocol::kIntervalArg).c_str());
