@@ -161,6 +161,19 @@ std::string XenCmdline(const GuestSpec& guest, uint64_t dom0_memory, int dom0_vc
   return out;
 }
 
+// What every image starts from: the directories and device nodes the kernel
+// and busybox need, the init script, busybox and the agent.
+Initramfs BaseImage(const BootInputs& in, const std::string& init) {
+  Initramfs img;
+  for (const char* dir : {"proc", "sys", "dev", "tmp", "bin", "sbin", "etc/blackout", "root"}) img.AddDir(dir);
+  img.AddCharDevice("dev/console", 5, 1);
+  img.AddCharDevice("dev/null", 1, 3, 0666);
+  img.AddText("init", init, 0755);
+  img.AddFile("bin/busybox", in.busybox_path, 0755);
+  img.AddFile("bin/blackout-agent", in.agent_path, 0755);
+  return img;
+}
+
 // A boot of Xen under QEMU: `modules` is the multiboot module list (dom0's
 // kernel with its command line, then its initramfs), `initramfs` the image
 // recorded as the guest's.
@@ -230,18 +243,11 @@ BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, c
     throw ConfigError({"dom0 kernel " + in.dom0_kernel.package + " lacks CONFIG_XEN_PV=y"});
   }
   std::string guest_bin = tools.bin_dir.substr(tools.root.size());  // /usr/lib/xen-4.17/bin
-  Initramfs img;
-  for (const char* dir : {"proc", "sys", "dev", "tmp", "bin", "sbin", "etc/blackout", "boot", "root", "run",
-                          "var/run", "var/lib", "var/log"}) {
-    img.AddDir(dir);
-  }
-  img.AddCharDevice("dev/console", 5, 1);
-  img.AddCharDevice("dev/null", 1, 3, 0666);
   std::string init = kDom0InitScript;
   init.replace(init.find("@XENBIN@"), 8, guest_bin);
-  img.AddText("init", init, 0755);
-  img.AddFile("bin/busybox", in.busybox_path, 0755);
-  img.AddFile("bin/blackout-agent", in.agent_path, 0755);  // the console relay
+  // The agent is dom0's console relay.
+  Initramfs img = BaseImage(in, init);
+  for (const char* dir : {"boot", "run", "var/run", "var/lib", "var/log"}) img.AddDir(dir);
   AddXenToolstack(img, tools);
   // dom0's Xen drivers (and the disk path to the domU), from dom0's package.
   std::vector<std::string> names = {"xen-evtchn", "xenfs", "xen-privcmd", "xen-gntdev", "xen-gntalloc"};
@@ -283,13 +289,7 @@ BootSpec AssembleBoot(const BootInputs& in) {
     throw ConfigError({"kernel " + in.kernel.package + " " + in.kernel.version +
                        " lacks CONFIG_XEN_PV=y: it cannot boot as a Xen PV guest"});
   }
-  Initramfs img;
-  for (const char* dir : {"proc", "sys", "dev", "tmp", "bin", "sbin", "etc/blackout", "root"}) img.AddDir(dir);
-  img.AddCharDevice("dev/console", 5, 1);
-  img.AddCharDevice("dev/null", 1, 3, 0666);
-  img.AddText("init", kInitScript, 0755);
-  img.AddFile("bin/busybox", in.busybox_path, 0755);
-  img.AddFile("bin/blackout-agent", in.agent_path, 0755);
+  Initramfs img = BaseImage(in, kInitScript);
   // Modules from the kernel's own package, dependencies first; the agent loads
   // them in this order before the workload.
   std::string module_lines;
