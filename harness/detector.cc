@@ -368,26 +368,41 @@ std::vector<Freeze> Detector::Freezes() const {
   std::vector<Gap> sorted = gaps_;
   std::sort(sorted.begin(), sorted.end(),
             [](const Gap& a, const Gap& b) { return a.host_start < b.host_start; });
+  // Gaps that touch or overlap make one freeze: several vCPUs silent at once,
+  // or one vCPU beating only now and then (a chain of gaps).
   std::vector<Freeze> out;
+  std::vector<std::vector<const Gap*>> members;
   for (const Gap& g : sorted) {
     if (out.empty() || g.host_start > out.back().host_end) {
       Freeze f;
       f.host_start = g.host_start;
       f.host_end = g.host_end;
-      f.guest_advance = g.guest_advance();
       f.guest_start = g.guest_start;
-      f.vcpus = {g.vcpu};
       out.push_back(f);
-      continue;
+      members.emplace_back();
     }
     Freeze& f = out.back();
     f.host_end = std::max(f.host_end, g.host_end);
-    f.guest_advance = std::min(f.guest_advance, g.guest_advance());
+    members.back().push_back(&g);
     if (std::find(f.vcpus.begin(), f.vcpus.end(), g.vcpu) == f.vcpus.end()) f.vcpus.push_back(g.vcpu);
   }
-  for (Freeze& f : out) {
+  for (size_t i = 0; i < out.size(); ++i) {
+    Freeze& f = out[i];
     std::sort(f.vcpus.begin(), f.vcpus.end());
     f.whole_guest = f.vcpus.size() == last_host_.size();
+    // What each frozen vCPU saw of the guest clock over the freeze: the guest
+    // time inside its own gaps, and host time outside them (it was beating
+    // then, so the guest ran). The least of those is the freeze's.
+    f.guest_advance = f.length();
+    for (int v : f.vcpus) {
+      double guest = 0, covered = 0;
+      for (const Gap* g : members[i]) {
+        if (g->vcpu != v) continue;
+        guest += g->guest_advance();
+        covered += g->length();
+      }
+      f.guest_advance = std::min(f.guest_advance, guest + std::max(0.0, f.length() - covered));
+    }
     Classify(f);
   }
   return out;

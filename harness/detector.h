@@ -64,7 +64,7 @@ struct Gap {
 struct Freeze {
   double host_start = 0, host_end = 0;
   double guest_start = 0;    // guest clock when the first frozen vCPU last beat
-  double guest_advance = 0;  // least guest time any frozen vCPU saw pass
+  double guest_advance = 0;  // least guest time any frozen vCPU saw pass over it
   std::vector<int> vcpus;
   bool whole_guest = false;
   std::string cause;

@@ -103,6 +103,26 @@ TEST(Detector, OneVcpuFrozenInsideTheGuest) {
   EXPECT_EQ(freezes[0].cause, "guest-internal");
 }
 
+// One vCPU beating once every ~2.6 s for 8 s: three gaps in a chain make one
+// freeze, and the guest clock ran through all of it (the chain's guest time is
+// the sum of its gaps', not the least of them).
+TEST(Detector, ChainOfGapsOnOneVcpuKeepsItsGuestTime) {
+  Script s;
+  s.Run(10);
+  for (int i = 0; i < 3; ++i) {
+    s.Beat(2.4, {0});
+    s.Beat(0.2);
+  }
+  s.Beat(10);
+  s.Done();
+  auto freezes = s.det().Freezes();
+  ASSERT_EQ(freezes.size(), 1u);
+  EXPECT_EQ(freezes[0].vcpus, std::vector<int>{0});
+  EXPECT_NEAR(freezes[0].length(), 7.8, 0.21);
+  EXPECT_NEAR(freezes[0].guest_advance, freezes[0].length(), 0.05);
+  EXPECT_EQ(freezes[0].cause, "guest-internal");
+}
+
 TEST(Detector, GapBelowThresholdIsNotAStall) {
   Script s;
   s.Run(10);
