@@ -1,0 +1,569 @@
+#include "results/store.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "base/error.h"
+
+namespace blackout {
+namespace {
+
+// Each entry takes the schema from version i to i+1 (entry 0 creates v1).
+// Shipped entries never change: a store written by an older blackout is
+// brought forward by exactly these steps.
+const char* const kMigrations[] = {
+    // 1: runs
+    R"(CREATE TABLE runs (
+         id TEXT PRIMARY KEY,
+         path TEXT NOT NULL,
+         started_at TEXT NOT NULL,
+         verdict TEXT NOT NULL,
+         title TEXT NOT NULL DEFAULT '',
+         kernel TEXT NOT NULL DEFAULT '',
+         workload TEXT NOT NULL DEFAULT '',
+         guest TEXT NOT NULL DEFAULT '',
+         total_s REAL NOT NULL DEFAULT 0,
+         result TEXT NOT NULL DEFAULT '{}');
+       CREATE INDEX runs_started ON runs(started_at);)",
+    // 2: filter columns, owners of in-flight runs, freezes
+    R"(ALTER TABLE runs ADD COLUMN kernel_version TEXT NOT NULL DEFAULT '';
+       ALTER TABLE runs ADD COLUMN accelerator TEXT NOT NULL DEFAULT '';
+       ALTER TABLE runs ADD COLUMN host TEXT NOT NULL DEFAULT '';
+       ALTER TABLE runs ADD COLUMN first_heartbeat_s REAL NOT NULL DEFAULT -1;
+       ALTER TABLE runs ADD COLUMN worst_gap_s REAL NOT NULL DEFAULT 0;
+       ALTER TABLE runs ADD COLUMN freeze_count INTEGER NOT NULL DEFAULT 0;
+       ALTER TABLE runs ADD COLUMN owner_pid INTEGER;
+       ALTER TABLE runs ADD COLUMN owner_start INTEGER;
+       ALTER TABLE runs ADD COLUMN owner_host TEXT;
+       CREATE TABLE freezes (
+         run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+         idx INTEGER NOT NULL,
+         host_start_s REAL NOT NULL,
+         length_s REAL NOT NULL,
+         vcpus TEXT NOT NULL,
+         cause TEXT NOT NULL,
+         PRIMARY KEY (run_id, idx));
+       CREATE INDEX runs_kernel ON runs(kernel, workload, started_at);
+       INSERT INTO freezes (run_id, idx, host_start_s, length_s, vcpus, cause)
+         SELECT runs.id, CAST(f.key AS INTEGER),
+                COALESCE(json_extract(f.value, '$.host_start_s'), 0),
+                COALESCE(json_extract(f.value, '$.length_s'), 0),
+                COALESCE((SELECT group_concat(v.value, ',') FROM json_each(f.value, '$.vcpus') v), ''),
+                COALESCE(json_extract(f.value, '$.cause'), '')
+         FROM runs, json_each(runs.result, '$.freezes') f
+         WHERE json_valid(runs.result);
+       UPDATE runs SET
+         kernel_version = COALESCE(json_extract(result, '$.kernel.version'), ''),
+         accelerator = COALESCE(json_extract(result, '$.accel.mode'), ''),
+         host = COALESCE(json_extract(result, '$.host.hostname'), ''),
+         first_heartbeat_s = COALESCE(json_extract(result, '$.timings.first_heartbeat_s'), -1),
+         worst_gap_s = COALESCE((SELECT MAX(length_s) FROM freezes WHERE run_id = runs.id), 0),
+         freeze_count = (SELECT COUNT(*) FROM freezes WHERE run_id = runs.id)
+       WHERE json_valid(result);)",
+    // 3: bisections
+    R"(CREATE TABLE bisections (
+         id TEXT PRIMARY KEY,
+         path TEXT NOT NULL,
+         started_at TEXT NOT NULL,
+         updated_at TEXT NOT NULL,
+         mode TEXT NOT NULL,
+         search TEXT NOT NULL,
+         good TEXT NOT NULL,
+         bad TEXT NOT NULL,
+         status TEXT NOT NULL,
+         culprit TEXT NOT NULL DEFAULT '',
+         probability REAL NOT NULL DEFAULT 0,
+         runs INTEGER NOT NULL DEFAULT 0,
+         p_estimate REAL NOT NULL DEFAULT 0);
+       ALTER TABLE runs ADD COLUMN bisection TEXT NOT NULL DEFAULT '';)",
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kStoreSchemaVersion);
+
+// A prepared statement, finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr) != SQLITE_OK) {
+      throw InfraError("store: prepare '" + sql.substr(0, 60) + "': " + sqlite3_errmsg(db));
+    }
+  }
+  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt& Bind(int i, const std::string& s) {
+    sqlite3_bind_text(st_, i, s.c_str(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(int i, double d) {
+    sqlite3_bind_double(st_, i, d);
+    return *this;
+  }
+  Stmt& Bind(int i, int64_t n) {
+    sqlite3_bind_int64(st_, i, n);
+    return *this;
+  }
+  void Reset() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
+  // True while rows come; throws on errors.
+  bool Step() {
+    int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw InfraError(std::string("store: ") + sqlite3_errmsg(db_));
+  }
+  std::string Text(int c) const {
+    const unsigned char* t = sqlite3_column_text(st_, c);
+    return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(st_, c)))
+             : std::string();
+  }
+  double Double(int c) const { return sqlite3_column_double(st_, c); }
+  int64_t Int(int c) const { return sqlite3_column_int64(st_, c); }
+  bool IsNull(int c) const { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back if the scope is left by an
+// exception. IMMEDIATE takes the write lock up front, so two writers queue on
+// the busy timeout instead of failing to upgrade a read lock.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) { Run("BEGIN IMMEDIATE"); }
+  ~Transaction() {
+    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  void Commit() {
+    Run("COMMIT");
+    done_ = true;
+  }
+
+ private:
+  void Run(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "?";
+      sqlite3_free(err);
+      throw InfraError(std::string("store: ") + sql + ": " + msg);
+    }
+  }
+  sqlite3* db_;
+  bool done_ = false;
+};
+
+void ExecOn(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "?";
+    sqlite3_free(err);
+    throw InfraError("store: " + msg + " (in: " + sql.substr(0, 80) + ")");
+  }
+}
+
+sqlite3* OpenDb(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw InfraError("open store " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db, 30000);
+  try {
+    ExecOn(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  } catch (const InfraError& e) {
+    sqlite3_close(db);
+    throw InfraError("open store " + path + ": " + e.what());
+  }
+  return db;
+}
+
+int UserVersion(sqlite3* db) {
+  Stmt s(db, "PRAGMA user_version");
+  return s.Step() ? static_cast<int>(s.Int(0)) : 0;
+}
+
+std::string Hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "?";
+  return buf;
+}
+
+// Field 22 of /proc/PID/stat: when the process started (clock ticks since
+// boot). With the pid it names one process, not whoever reuses its pid.
+int64_t ProcessStart(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i) {
+    if (i == 22) return std::stoll(field);
+  }
+  return -1;
+}
+
+bool Alive(int64_t pid, int64_t start) {
+  if (pid <= 0) return false;
+  if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+  return ProcessStart(static_cast<pid_t>(pid)) == start;
+}
+
+std::string Str(const nlohmann::json& j, const char* pointer) {
+  nlohmann::json::json_pointer p(pointer);
+  if (!j.contains(p) || !j.at(p).is_string()) return "";
+  return j.at(p).get<std::string>();
+}
+
+double NumAt(const nlohmann::json& obj, const char* key, double def) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number() ? it->get<double>() : def;
+}
+
+std::string StrAt(const nlohmann::json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+double Num(const nlohmann::json& j, const char* pointer, double def) {
+  nlohmann::json::json_pointer p(pointer);
+  if (!j.contains(p) || !j.at(p).is_number()) return def;
+  return j.at(p).get<double>();
+}
+
+void ApplyMigrations(sqlite3* db, int from, int to) {
+  for (int v = from; v < to; ++v) {
+    ExecOn(db, kMigrations[v]);
+    ExecOn(db, "PRAGMA user_version=" + std::to_string(v + 1));
+  }
+}
+
+const char kRunColumns[] =
+    "id, path, started_at, verdict, title, kernel, kernel_version, workload, guest, accelerator, host, "
+    "bisection, total_s, first_heartbeat_s, worst_gap_s, freeze_count";
+
+RunRow ReadRun(const Stmt& s) {
+  RunRow r;
+  r.id = s.Text(0);
+  r.path = s.Text(1);
+  r.started_at = s.Text(2);
+  r.verdict = s.Text(3);
+  r.title = s.Text(4);
+  r.kernel = s.Text(5);
+  r.kernel_version = s.Text(6);
+  r.workload = s.Text(7);
+  r.guest = s.Text(8);
+  r.accelerator = s.Text(9);
+  r.host = s.Text(10);
+  r.bisection = s.Text(11);
+  r.total_s = s.Double(12);
+  r.first_heartbeat_s = s.Double(13);
+  r.worst_gap_s = s.Double(14);
+  r.freeze_count = static_cast<int>(s.Int(15));
+  return r;
+}
+
+}  // namespace
+
+RunRow RowFromResult(const nlohmann::json& result, const std::string& path) {
+  RunRow r;
+  r.id = Str(result, "/run_id");
+  r.path = path;
+  r.started_at = Str(result, "/started_at");
+  r.verdict = Str(result, "/verdict");
+  r.title = Str(result, "/title");
+  r.kernel = Str(result, "/kernel/release");
+  r.kernel_version = Str(result, "/kernel/version");
+  // A kernel that never got built or fetched is named by what was asked for.
+  if (r.kernel.empty()) r.kernel = Str(result, "/config/kernel");
+  r.workload = Str(result, "/config/workload/name");
+  r.guest = Str(result, "/config/guest/type");
+  r.accelerator = Str(result, "/accel/mode");
+  r.host = Str(result, "/host/hostname");
+  r.bisection = Str(result, "/bisection");
+  r.total_s = Num(result, "/timings/total_s", 0);
+  r.first_heartbeat_s = Num(result, "/timings/first_heartbeat_s", -1);
+  if (result.contains("freezes") && result["freezes"].is_array()) {
+    for (const nlohmann::json& f : result["freezes"]) {
+      if (!f.is_object()) continue;
+      r.worst_gap_s = std::max(r.worst_gap_s, NumAt(f, "length_s", 0));
+      ++r.freeze_count;
+    }
+  }
+  return r;
+}
+
+void CreateStoreAtVersion(const std::string& path, int version) {
+  if (version < 1 || version >= kStoreSchemaVersion) throw InfraError("no older store schema " + std::to_string(version));
+  sqlite3* db = OpenDb(path);
+  try {
+    ApplyMigrations(db, 0, version);
+  } catch (...) {
+    sqlite3_close(db);
+    throw;
+  }
+  sqlite3_close(db);
+}
+
+Store::Store(const std::string& path) : path_(path) {
+  db_ = OpenDb(path);
+  try {
+    Migrate();
+    Settle();
+  } catch (...) {
+    sqlite3_close(db_);
+    throw;
+  }
+}
+
+Store::~Store() { sqlite3_close(db_); }
+
+void Store::Exec(const std::string& sql) const { ExecOn(db_, sql); }
+
+int Store::schema_version() const { return UserVersion(db_); }
+
+void Store::Migrate() {
+  Transaction tx(db_);
+  int v = UserVersion(db_);
+  if (v > kStoreSchemaVersion) {
+    throw InfraError("store " + path_ + " has schema version " + std::to_string(v) + ", newer than this blackout's " +
+                     std::to_string(kStoreSchemaVersion) + ": use a newer blackout");
+  }
+  if (v == 0) {
+    // Not ours unless empty: refuse to add tables to somebody else's database.
+    Stmt s(db_, "SELECT COUNT(*) FROM sqlite_master");
+    if (s.Step() && s.Int(0) != 0) throw InfraError("store " + path_ + " is an SQLite database blackout did not write");
+  }
+  ApplyMigrations(db_, v, kStoreSchemaVersion);
+  tx.Commit();
+}
+
+// Runs left "running" by a blackout that died: from their result.json if the
+// run had written it, else infra-error. Only this host's owners can be checked.
+void Store::Settle() {
+  std::vector<std::tuple<std::string, std::string, int64_t, int64_t, std::string>> stale;
+  {
+    Stmt s(db_, "SELECT id, path, COALESCE(owner_pid, 0), COALESCE(owner_start, -1), result FROM runs "
+                "WHERE verdict = 'running' AND (owner_host IS NULL OR owner_host = ?1)");
+    s.Bind(1, Hostname());
+    while (s.Step()) {
+      if (!Alive(s.Int(2), s.Int(3))) stale.emplace_back(s.Text(0), s.Text(1), s.Int(2), s.Int(3), s.Text(4));
+    }
+  }
+  for (const auto& [id, path, pid, start, partial] : stale) {
+    std::ifstream in(path + "/result.json");
+    nlohmann::json result = nlohmann::json::parse(in, nullptr, false);
+    if (in && !result.is_discarded() && result.value("run_id", "") == id) {
+      RecordRun(result, path);
+    } else {
+      result = nlohmann::json::parse(partial, nullptr, false);
+      if (!result.is_object()) result = nlohmann::json::object();
+      result["run_id"] = id;
+      result["verdict"] = "infra-error";
+      result["title"] = "blackout exited mid-run (pid " + std::to_string(pid) + "); the run directory has what it wrote";
+      result["error"] = result["title"];
+      RecordRun(result, path);
+    }
+    ++settled_;
+  }
+}
+
+void Store::BeginRun(const std::string& id, const std::string& path, const nlohmann::json& partial_result) {
+  RunRow r = RowFromResult(partial_result, path);
+  Transaction tx(db_);
+  Stmt s(db_,
+         "INSERT INTO runs (id, path, started_at, verdict, title, kernel, workload, guest, host, bisection, result, "
+         "owner_pid, owner_start, owner_host) VALUES (?1, ?2, ?3, 'running', '', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+  s.Bind(1, id).Bind(2, path).Bind(3, r.started_at).Bind(4, r.kernel).Bind(5, r.workload).Bind(6, r.guest);
+  s.Bind(7, r.host).Bind(8, r.bisection).Bind(9, partial_result.dump());
+  s.Bind(10, static_cast<int64_t>(getpid())).Bind(11, ProcessStart(getpid())).Bind(12, Hostname());
+  s.Step();
+  tx.Commit();
+}
+
+void Store::RecordRunLocked(const nlohmann::json& result, const std::string& path) {
+  RunRow r = RowFromResult(result, path);
+  if (r.id.empty()) throw InfraError("store: a result without a run_id (" + path + ")");
+  if (r.verdict.empty()) throw InfraError("store: result " + r.id + " has no verdict");
+  {
+    Stmt del(db_, "DELETE FROM runs WHERE id = ?1");
+    del.Bind(1, r.id).Step();
+  }
+  Stmt s(db_,
+         "INSERT INTO runs (id, path, started_at, verdict, title, kernel, kernel_version, workload, guest, "
+         "accelerator, host, bisection, total_s, first_heartbeat_s, worst_gap_s, freeze_count, result) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+  s.Bind(1, r.id).Bind(2, r.path).Bind(3, r.started_at).Bind(4, r.verdict).Bind(5, r.title).Bind(6, r.kernel);
+  s.Bind(7, r.kernel_version).Bind(8, r.workload).Bind(9, r.guest).Bind(10, r.accelerator).Bind(11, r.host);
+  s.Bind(12, r.bisection).Bind(13, r.total_s).Bind(14, r.first_heartbeat_s).Bind(15, r.worst_gap_s);
+  s.Bind(16, static_cast<int64_t>(r.freeze_count)).Bind(17, result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  s.Step();
+  if (result.contains("freezes") && result["freezes"].is_array()) {
+    Stmt f(db_, "INSERT INTO freezes (run_id, idx, host_start_s, length_s, vcpus, cause) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    int64_t idx = 0;
+    for (const nlohmann::json& fz : result["freezes"]) {
+      if (!fz.is_object()) continue;
+      std::string vcpus;
+      if (fz.contains("vcpus") && fz["vcpus"].is_array()) {
+        for (const nlohmann::json& v : fz["vcpus"]) vcpus += (vcpus.empty() ? "" : ",") + v.dump();
+      }
+      f.Reset();
+      f.Bind(1, r.id).Bind(2, idx++).Bind(3, NumAt(fz, "host_start_s", 0)).Bind(4, NumAt(fz, "length_s", 0));
+      f.Bind(5, vcpus).Bind(6, StrAt(fz, "cause"));
+      f.Step();
+    }
+  }
+}
+
+void Store::RecordRun(const nlohmann::json& result, const std::string& path) {
+  Transaction tx(db_);
+  RecordRunLocked(result, path);
+  tx.Commit();
+}
+
+void Store::RecordRuns(const std::vector<std::pair<nlohmann::json, std::string>>& results) {
+  Transaction tx(db_);
+  for (const auto& [result, path] : results) RecordRunLocked(result, path);
+  tx.Commit();
+}
+
+std::vector<RunRow> Store::Runs(const RunFilter& f) const {
+  std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE 1";
+  std::vector<std::string> args;
+  auto add = [&](const std::string& clause, const std::string& value) {
+    if (value.empty()) return;
+    args.push_back(value);
+    std::string n = "?" + std::to_string(args.size());
+    std::string c = clause;
+    for (size_t p; (p = c.find("?")) != std::string::npos;) c.replace(p, 1, "\x01");
+    for (size_t p; (p = c.find('\x01')) != std::string::npos;) c.replace(p, 1, n);
+    sql += " AND " + c;
+  };
+  add("(kernel GLOB ? OR kernel_version GLOB ?)", f.kernel);
+  add("workload GLOB ?", f.workload);
+  add("verdict = ?", f.verdict);
+  add("guest = ?", f.guest);
+  add("instr(lower(title), lower(?)) > 0", f.title);
+  add("started_at >= ?", f.since);
+  // A bare date as the end means the whole of that day.
+  add("started_at <= ?", f.until.size() == 10 ? f.until + "T99" : f.until);
+  add("bisection = ?", f.bisection);
+  if (!f.ids.empty()) {
+    sql += " AND id IN (";
+    for (size_t i = 0; i < f.ids.size(); ++i) {
+      args.push_back(f.ids[i]);
+      sql += (i ? ", ?" : "?") + std::to_string(args.size());
+    }
+    sql += ")";
+  }
+  sql += f.oldest_first ? " ORDER BY started_at, id" : " ORDER BY started_at DESC, id DESC";
+  if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
+  Stmt s(db_, sql);
+  for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
+  std::vector<RunRow> out;
+  while (s.Step()) out.push_back(ReadRun(s));
+  return out;
+}
+
+std::optional<RunRow> Store::FindRun(const std::string& id) const {
+  Stmt s(db_, std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?1");
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  return ReadRun(s);
+}
+
+std::optional<nlohmann::json> Store::RunResult(const std::string& id) const {
+  Stmt s(db_, "SELECT result FROM runs WHERE id = ?1");
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(s.Text(0), nullptr, false);
+  if (j.is_discarded()) throw InfraError("store: run " + id + " has an unreadable result");
+  return j;
+}
+
+std::vector<FreezeRow> Store::Freezes(const std::string& run_id) const {
+  Stmt s(db_, "SELECT run_id, host_start_s, length_s, vcpus, cause FROM freezes WHERE run_id = ?1 ORDER BY idx");
+  s.Bind(1, run_id);
+  std::vector<FreezeRow> out;
+  while (s.Step()) out.push_back({s.Text(0), s.Double(1), s.Double(2), s.Text(3), s.Text(4)});
+  return out;
+}
+
+void Store::RecordBisection(const BisectionRow& b) {
+  Transaction tx(db_);
+  Stmt s(db_,
+         "INSERT INTO bisections (id, path, started_at, updated_at, mode, search, good, bad, status, culprit, "
+         "probability, runs, p_estimate) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+         "ON CONFLICT(id) DO UPDATE SET updated_at = ?4, status = ?9, culprit = ?10, probability = ?11, runs = ?12, "
+         "p_estimate = ?13");
+  s.Bind(1, b.id).Bind(2, b.path).Bind(3, b.started_at).Bind(4, b.updated_at).Bind(5, b.mode).Bind(6, b.search);
+  s.Bind(7, b.good).Bind(8, b.bad).Bind(9, b.status).Bind(10, b.culprit).Bind(11, b.probability);
+  s.Bind(12, static_cast<int64_t>(b.runs)).Bind(13, b.p_estimate);
+  s.Step();
+  tx.Commit();
+}
+
+std::vector<BisectionRow> Store::Bisections() const {
+  Stmt s(db_,
+         "SELECT id, path, started_at, updated_at, mode, search, good, bad, status, culprit, probability, runs, "
+         "p_estimate FROM bisections ORDER BY started_at DESC");
+  std::vector<BisectionRow> out;
+  while (s.Step()) {
+    BisectionRow b;
+    b.id = s.Text(0);
+    b.path = s.Text(1);
+    b.started_at = s.Text(2);
+    b.updated_at = s.Text(3);
+    b.mode = s.Text(4);
+    b.search = s.Text(5);
+    b.good = s.Text(6);
+    b.bad = s.Text(7);
+    b.status = s.Text(8);
+    b.culprit = s.Text(9);
+    b.probability = s.Double(10);
+    b.runs = static_cast<int>(s.Int(11));
+    b.p_estimate = s.Double(12);
+    out.push_back(b);
+  }
+  return out;
+}
+
+int ImportRunDirs(Store& store, const std::string& root) {
+  std::error_code ec;
+  std::vector<std::pair<nlohmann::json, std::string>> batch;
+  int added = 0;
+  auto flush = [&] {
+    store.RecordRuns(batch);
+    added += static_cast<int>(batch.size());
+    batch.clear();
+  };
+  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+    if (!entry.is_directory()) continue;
+    std::string path = entry.path().string();
+    std::ifstream in(path + "/result.json");
+    if (!in) continue;
+    nlohmann::json result = nlohmann::json::parse(in, nullptr, false);
+    if (result.is_discarded() || !result.is_object() || !result.contains("run_id")) continue;
+    std::optional<RunRow> have = store.FindRun(result.value("run_id", ""));
+    if (have && have->verdict != "running") continue;
+    batch.emplace_back(std::move(result), path);
+    if (batch.size() >= 500) flush();
+  }
+  if (ec) throw InfraError("import " + root + ": " + ec.message());
+  flush();
+  return added;
+}
+
+}  // namespace blackout

@@ -1,0 +1,131 @@
+// The results store: an SQLite index of every run and bisection under one
+// results root (<root>/blackout.db), so history can be listed, filtered,
+// compared and reported. The run directories stay the raw evidence; a row
+// holds the run's result.json and the columns people filter on.
+//
+// Crash safety: the database is in WAL mode and every write is one
+// transaction (BEGIN IMMEDIATE ... COMMIT), so a process killed at any point
+// leaves the store as of its last commit. A run is recorded twice: when it
+// starts (verdict "running", with its owner's pid, process start time and
+// host) and when it ends. A "running" row whose owner is gone is the run that
+// was in flight when blackout died: the next Store on that host settles it,
+// from its result.json if the run got that far, else as an infra-error.
+// Several processes may write one store at once (SQLite's locks, with a busy
+// timeout).
+//
+// Schema versions (PRAGMA user_version), each reached by one migration from
+// the one before; a store newer than this binary is refused:
+//   1  runs (id, path, started_at, verdict, title, kernel, workload, guest,
+//      total_s, result JSON)
+//   2  runs gain accelerator, host, kernel_version, first_heartbeat_s,
+//      worst_gap_s, freeze_count and the owner columns; a freezes table (one
+//      row per freeze), both filled from the stored result JSON
+//   3  bisections (one row per bisection, updated after every step); runs
+//      gain bisection
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace blackout {
+
+inline constexpr int kStoreSchemaVersion = 3;
+inline constexpr char kStoreFileName[] = "blackout.db";
+
+struct RunRow {
+  std::string id, path, started_at, verdict, title;
+  std::string kernel, kernel_version, workload, guest, accelerator, host, bisection;
+  double total_s = 0;
+  double first_heartbeat_s = -1;  // -1: never came
+  double worst_gap_s = 0;         // the longest freeze, 0 if none
+  int freeze_count = 0;
+};
+
+struct FreezeRow {
+  std::string run_id;
+  double host_start_s = 0, length_s = 0;
+  std::string vcpus;  // "0,1"
+  std::string cause;
+};
+
+// Which runs to list. Empty fields match everything; kernel and workload are
+// glob patterns (kernel matches the release, e.g. 6.1.0-57-amd64, or the
+// package version); title is a substring; since/until compare with started_at
+// (ISO 8601, so a date like 2026-11-01 works).
+struct RunFilter {
+  std::string kernel, workload, verdict, guest, title, since, until, bisection;
+  std::vector<std::string> ids;
+  int limit = 0;  // 0: all
+  bool oldest_first = false;
+};
+
+struct BisectionRow {
+  std::string id, path, started_at, updated_at;
+  std::string mode;    // series | git
+  std::string search;  // regression | fix
+  std::string good, bad;
+  std::string status;  // running | found | budget | no-repro | undecided | interrupted
+  std::string culprit;
+  double probability = 0;
+  int runs = 0;
+  double p_estimate = 0;
+};
+
+class Store {
+ public:
+  // Opens (creating) the store at `path`, migrates it to this binary's
+  // schema and settles runs whose owner died. Throws InfraError.
+  explicit Store(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  static std::string PathIn(const std::string& results_root) { return results_root + "/" + kStoreFileName; }
+
+  int schema_version() const;
+  // Runs settled when this Store opened (their owner had died).
+  int settled() const { return settled_; }
+
+  // A run starts: its row says "running" until RecordRun.
+  void BeginRun(const std::string& id, const std::string& path, const nlohmann::json& partial_result);
+  // A run's result.json (complete): inserted or replaces its row, with its
+  // freezes, in one transaction.
+  void RecordRun(const nlohmann::json& result, const std::string& path);
+  // Many at once, one transaction (imports).
+  void RecordRuns(const std::vector<std::pair<nlohmann::json, std::string>>& results);
+
+  std::vector<RunRow> Runs(const RunFilter& filter) const;
+  std::optional<RunRow> FindRun(const std::string& id) const;
+  // The stored result.json of a run.
+  std::optional<nlohmann::json> RunResult(const std::string& id) const;
+  std::vector<FreezeRow> Freezes(const std::string& run_id) const;
+
+  void RecordBisection(const BisectionRow& b);
+  std::vector<BisectionRow> Bisections() const;
+
+ private:
+  void Exec(const std::string& sql) const;
+  void Migrate();
+  void Settle();
+  void RecordRunLocked(const nlohmann::json& result, const std::string& path);
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  int settled_ = 0;
+};
+
+// Test hook: creates a store at `path` with the schema of `version` (< the
+// current one), as an older blackout would have left it.
+void CreateStoreAtVersion(const std::string& path, int version);
+
+// Indexes every run directory under `root` that has a result.json and is not
+// in the store yet; returns how many were added.
+int ImportRunDirs(Store& store, const std::string& root);
+
+// The row a result.json gives (what the store keeps in its columns).
+RunRow RowFromResult(const nlohmann::json& result, const std::string& path);
+
+}  // namespace blackout

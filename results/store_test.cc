@@ -1,0 +1,310 @@
+#include "results/store.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "base/error.h"
+
+namespace blackout {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/blackout-store-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    db_ = dir_ + "/" + kStoreFileName;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Raw SQL against the database file, as another program would.
+  void Sql(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "") << " in " << sql;
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+
+  std::string dir_, db_;
+};
+
+nlohmann::json Result(const std::string& id, const std::string& verdict, int freezes = 0,
+                      const std::string& started = "2026-11-20T10:00:00Z", const std::string& release = "6.1.0-57-amd64") {
+  nlohmann::json r = {{"schema", 1},
+                      {"run_id", id},
+                      {"started_at", started},
+                      {"verdict", verdict},
+                      {"title", verdict == "pass" ? "pass" : verdict + ": 3.50s freeze of vCPU 1 (guest-internal)"},
+                      {"kernel", {{"package", "linux-image-" + release}, {"version", "6.1.192-1"}, {"release", release}}},
+                      {"accel", {{"mode", "tcg"}}},
+                      {"host", {{"hostname", "ci-7"}}},
+                      {"config", {{"workload", {{"name", "pv-spinlock-race"}}}, {"guest", {{"type", "xen-pv-dom0"}}}}},
+                      {"timings", {{"total_s", 42.5}, {"first_heartbeat_s", 8.25}}}};
+  r["freezes"] = nlohmann::json::array();
+  for (int i = 0; i < freezes; ++i) {
+    r["freezes"].push_back({{"host_start_s", 10.0 + i * 5}, {"length_s", 2.5 + i}, {"vcpus", {1}}, {"cause", "guest-internal"}});
+  }
+  return r;
+}
+
+TEST_F(StoreTest, RunsRoundTripAndFilter) {
+  Store s(db_);
+  EXPECT_EQ(s.schema_version(), kStoreSchemaVersion);
+  s.RecordRun(Result("a", "pass", 0, "2026-11-20T10:00:00Z"), "/r/a");
+  s.RecordRun(Result("b", "stall", 2, "2026-11-21T03:00:00Z"), "/r/b");
+  s.RecordRun(Result("c", "lockup", 1, "2026-11-22T03:00:00Z", "6.1.0-50-amd64"), "/r/c");
+
+  std::optional<RunRow> b = s.FindRun("b");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->verdict, "stall");
+  EXPECT_EQ(b->kernel, "6.1.0-57-amd64");
+  EXPECT_EQ(b->kernel_version, "6.1.192-1");
+  EXPECT_EQ(b->workload, "pv-spinlock-race");
+  EXPECT_EQ(b->guest, "xen-pv-dom0");
+  EXPECT_EQ(b->accelerator, "tcg");
+  EXPECT_EQ(b->host, "ci-7");
+  EXPECT_EQ(b->path, "/r/b");
+  EXPECT_DOUBLE_EQ(b->worst_gap_s, 3.5);
+  EXPECT_EQ(b->freeze_count, 2);
+  EXPECT_DOUBLE_EQ(b->first_heartbeat_s, 8.25);
+  ASSERT_EQ(s.Freezes("b").size(), 2u);
+  EXPECT_EQ(s.Freezes("b")[1].vcpus, "1");
+  EXPECT_EQ((*s.RunResult("b"))["title"], Result("b", "stall")["title"]);
+
+  auto ids = [&](RunFilter f) {
+    std::vector<std::string> out;
+    for (const RunRow& r : s.Runs(f)) out.push_back(r.id);
+    return out;
+  };
+  EXPECT_EQ(ids({}), (std::vector<std::string>{"c", "b", "a"}));  // newest first
+  RunFilter f;
+  f.kernel = "6.1.0-57*";
+  EXPECT_EQ(ids(f), (std::vector<std::string>{"b", "a"}));
+  f = {};
+  f.verdict = "lockup";
+  EXPECT_EQ(ids(f), (std::vector<std::string>{"c"}));
+  f = {};
+  f.title = "FREEZE OF VCPU";
+  EXPECT_EQ(ids(f), (std::vector<std::string>{"c", "b"}));
+  f = {};
+  f.since = "2026-11-21";
+  f.until = "2026-11-21";
+  EXPECT_EQ(ids(f), (std::vector<std::string>{"b"}));
+  f = {};
+  f.limit = 1;
+  f.oldest_first = true;
+  EXPECT_EQ(ids(f), (std::vector<std::string>{"a"}));
+  f = {};
+  f.workload = "fio-*";
+  EXPECT_TRUE(ids(f).empty());
+
+  // Recording a run again replaces it, freezes included.
+  s.RecordRun(Result("b", "pass", 0, "2026-11-21T03:00:00Z"), "/r/b");
+  EXPECT_EQ(s.FindRun("b")->verdict, "pass");
+  EXPECT_TRUE(s.Freezes("b").empty());
+}
+
+TEST_F(StoreTest, BadResultIsRefusedAndNothingIsWritten) {
+  Store s(db_);
+  nlohmann::json r = Result("x", "stall", 1);
+  r.erase("verdict");
+  EXPECT_THROW(s.RecordRun(r, "/r/x"), InfraError);
+  EXPECT_FALSE(s.FindRun("x"));
+  // A batch with one bad result writes none of it.
+  EXPECT_THROW(s.RecordRuns({{Result("y", "pass"), "/r/y"}, {r, "/r/x"}}), InfraError);
+  EXPECT_FALSE(s.FindRun("y"));
+  // Wrong types in a result do not crash the store.
+  nlohmann::json odd = Result("z", "stall");
+  odd["freezes"] = {{{"length_s", "long"}}, 7};
+  odd["timings"] = "soon";
+  s.RecordRun(odd, "/r/z");
+  EXPECT_EQ(s.FindRun("z")->freeze_count, 1);
+}
+
+TEST_F(StoreTest, MigratesFromVersion1) {
+  CreateStoreAtVersion(db_, 1);
+  nlohmann::json r = Result("old", "stall", 2);
+  std::string json = r.dump();
+  for (size_t p = 0; (p = json.find('\'', p)) != std::string::npos; p += 2) json.insert(p, "'");
+  Sql("INSERT INTO runs (id, path, started_at, verdict, title, kernel, workload, guest, total_s, result) VALUES "
+      "('old', '/r/old', '2026-01-01T00:00:00Z', 'stall', 't', '6.1.0-57-amd64', 'pv-spinlock-race', 'xen-pv-dom0', 4, '" +
+      json + "')");
+  Store s(db_);
+  EXPECT_EQ(s.schema_version(), kStoreSchemaVersion);
+  std::optional<RunRow> old = s.FindRun("old");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->verdict, "stall");
+  EXPECT_EQ(old->accelerator, "tcg");        // filled from the stored result
+  EXPECT_EQ(old->kernel_version, "6.1.192-1");
+  EXPECT_DOUBLE_EQ(old->worst_gap_s, 3.5);
+  EXPECT_EQ(old->freeze_count, 2);
+  EXPECT_DOUBLE_EQ(old->first_heartbeat_s, 8.25);
+  ASSERT_EQ(s.Freezes("old").size(), 2u);
+  EXPECT_EQ(s.Freezes("old")[0].cause, "guest-internal");
+  EXPECT_EQ(old->bisection, "");
+  s.RecordBisection({"b1", "/r/bisect/b1", "2026-01-02T00:00:00Z", "2026-01-02T01:00:00Z", "series", "regression",
+                     "a", "z", "found", "m", 0.995, 30, 0.4});
+  EXPECT_EQ(s.Bisections().size(), 1u);
+}
+
+TEST_F(StoreTest, MigratesFromVersion2) {
+  CreateStoreAtVersion(db_, 2);
+  Sql("INSERT INTO runs (id, path, started_at, verdict, accelerator, worst_gap_s, freeze_count) VALUES "
+      "('v2', '/r/v2', '2026-02-01T00:00:00Z', 'lockup', 'kvm', 31, 1);"
+      "INSERT INTO freezes VALUES ('v2', 0, 5, 31, '0,1', 'guest-internal');");
+  Store s(db_);
+  std::optional<RunRow> r = s.FindRun("v2");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->accelerator, "kvm");
+  EXPECT_DOUBLE_EQ(r->worst_gap_s, 31);
+  EXPECT_EQ(s.Freezes("v2")[0].vcpus, "0,1");
+  EXPECT_TRUE(s.Bisections().empty());
+  RunFilter f;
+  f.bisection = "none";
+  EXPECT_TRUE(s.Runs(f).empty());
+}
+
+TEST_F(StoreTest, NewerOrForeignDatabaseIsRefused) {
+  { Store s(db_); }
+  Sql("PRAGMA user_version=99");
+  try {
+    Store s(db_);
+    FAIL() << "a newer store was opened";
+  } catch (const InfraError& e) {
+    EXPECT_NE(std::string(e.what()).find("newer than this blackout"), std::string::npos) << e.what();
+  }
+  std::string other = dir_ + "/other.db";
+  sqlite3* db = nullptr;
+  sqlite3_open(other.c_str(), &db);
+  sqlite3_exec(db, "CREATE TABLE t (x)", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  EXPECT_THROW(Store{other}, InfraError);
+}
+
+// A blackout that dies mid-run leaves a "running" row; the next Store on
+// this host settles it: infra-error, or the result.json the run had written.
+TEST_F(StoreTest, RunInFlightWhenBlackoutDiedIsSettled) {
+  std::filesystem::create_directories(dir_ + "/r2");
+  std::ofstream(dir_ + "/r2/result.json") << Result("r2", "lockup", 1).dump();
+  pid_t child = fork();
+  if (child == 0) {
+    Store s(db_);
+    s.BeginRun("r1", dir_ + "/r1", Result("r1", "running"));
+    s.BeginRun("r2", dir_ + "/r2", Result("r2", "running"));
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_EQ(status, 0);
+  Store s(db_);
+  EXPECT_EQ(s.settled(), 2);
+  std::optional<RunRow> r1 = s.FindRun("r1");
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->verdict, "infra-error");
+  EXPECT_NE(r1->title.find("exited mid-run"), std::string::npos);
+  EXPECT_EQ(r1->kernel, "6.1.0-57-amd64");  // what was known at the start stays
+  EXPECT_EQ(s.FindRun("r2")->verdict, "lockup");
+  EXPECT_EQ(s.FindRun("r2")->freeze_count, 1);
+}
+
+TEST_F(StoreTest, RunOfALiveOwnerIsLeftAlone) {
+  Store a(db_);
+  a.BeginRun("live", dir_ + "/live", Result("live", "running"));
+  Store b(db_);
+  EXPECT_EQ(b.settled(), 0);
+  EXPECT_EQ(b.FindRun("live")->verdict, "running");
+  a.RecordRun(Result("live", "pass"), dir_ + "/live");
+  EXPECT_EQ(b.FindRun("live")->verdict, "pass");
+}
+
+// A writer SIGKILLed at random points: every run it reported committed is
+// there, whole (its freezes with it), and no run is there in part.
+TEST_F(StoreTest, KillMidWriteLosesNoCommittedRunAndLeavesNoHalfRun) {
+  std::mt19937 rng(12345);
+  std::set<std::string> committed;
+  for (int round = 0; round < 20; ++round) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    pid_t child = fork();
+    if (child == 0) {
+      close(fds[0]);
+      Store s(db_);
+      for (int i = 0;; ++i) {
+        std::string id = "k" + std::to_string(round) + "-" + std::to_string(i);
+        s.RecordRun(Result(id, i % 3 ? "stall" : "pass", i % 5), "/r/" + id);
+        std::string line = id + "\n";
+        if (write(fds[1], line.data(), line.size()) < 0) _exit(1);
+      }
+    }
+    close(fds[1]);
+    usleep(std::uniform_int_distribution<int>(2000, 60000)(rng));
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+    close(fds[0]);
+    for (size_t p = 0, e; (e = got.find('\n', p)) != std::string::npos; p = e + 1) committed.insert(got.substr(p, e - p));
+
+    Store s(db_);
+    std::vector<RunRow> rows = s.Runs({});
+    std::set<std::string> present;
+    for (const RunRow& r : rows) {
+      present.insert(r.id);
+      ASSERT_EQ(static_cast<int>(s.Freezes(r.id).size()), r.freeze_count) << r.id;
+      ASSERT_EQ(static_cast<int>((*s.RunResult(r.id))["freezes"].size()), r.freeze_count) << r.id;
+    }
+    for (const std::string& id : committed) ASSERT_TRUE(present.count(id)) << "lost " << id << " in round " << round;
+  }
+  EXPECT_GT(committed.size(), 20u);
+}
+
+TEST_F(StoreTest, TwoWritersAtOnce) {
+  { Store s(db_); }
+  std::vector<pid_t> kids;
+  for (int w = 0; w < 2; ++w) {
+    pid_t child = fork();
+    if (child == 0) {
+      Store s(db_);
+      for (int i = 0; i < 100; ++i) s.RecordRun(Result("w" + std::to_string(w) + "-" + std::to_string(i), "stall", 2), "/r");
+      _exit(0);
+    }
+    kids.push_back(child);
+  }
+  for (pid_t k : kids) {
+    int status = 0;
+    waitpid(k, &status, 0);
+    EXPECT_EQ(status, 0);
+  }
+  Store s(db_);
+  EXPECT_EQ(s.Runs({}).size(), 200u);
+}
+
+TEST_F(StoreTest, ImportsRunDirectoriesOnce) {
+  for (const char* id : {"i1", "i2"}) {
+    std::filesystem::create_directories(dir_ + "/" + id);
+    std::ofstream(dir_ + "/" + id + "/result.json") << Result(id, "pass").dump();
+  }
+  std::filesystem::create_directories(dir_ + "/killed");  // no result.json
+  std::filesystem::create_directories(dir_ + "/torn");
+  std::ofstream(dir_ + "/torn/result.json") << "{\"run_id\": \"to";
+  Store s(db_);
+  EXPECT_EQ(ImportRunDirs(s, dir_), 2);
+  EXPECT_EQ(ImportRunDirs(s, dir_), 0);
+  EXPECT_EQ(s.FindRun("i1")->path, dir_ + "/i1");
+}
+
+}  // namespace
+}  // namespace blackout
