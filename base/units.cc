@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 namespace blackout {
 
@@ -56,6 +57,15 @@ std::string FormatSeconds(double seconds) {
     std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(seconds) / 3600,
                   (static_cast<int>(seconds) % 3600) / 60);
   }
+  return buf;
+}
+
+std::string UtcStamp(const char* format) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
 

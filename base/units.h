@@ -19,4 +19,7 @@ std::optional<uint64_t> ParseSize(const std::string& text);
 // "1.25s", "8m0s", "2h3m": short and stable, for reports.
 std::string FormatSeconds(double seconds);
 
+// The current UTC time through strftime's format, e.g. "%Y-%m-%dT%H:%M:%SZ".
+std::string UtcStamp(const char* format);
+
 }  // namespace blackout

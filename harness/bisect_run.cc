@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "base/fsutil.h"
 #include "base/subprocess.h"
+#include "base/units.h"
 #include "base/yaml_reader.h"
 #include "kernels/catalogue.h"
 
@@ -252,7 +253,7 @@ Bisector Replay(const BisectPlan& plan, const BisectRecord& record) {
 }
 
 BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectWorld& world,
-                         const std::function<void(const std::string&)>& say) {
+                         const std::function<void(const std::string&)>& say, const std::function<void()>& on_step) {
   BisectRecord record = LoadBisectLog(dir);
   Bisector engine = Replay(plan, record);
   int step = static_cast<int>(record.steps.size());
@@ -284,11 +285,34 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
       // Persist before the engine moves on: a crash after this line loses nothing.
       AppendBisectStep(dir, s, ++step);
       engine.Record(c, o);
+      if (on_step) on_step();
       BisectState st = engine.State();
       say("  " + s.verdict + " -> " + OutcomeName(o) + "; most likely culprit " +
           plan.candidates[static_cast<size_t>(st.best)].name + " at " + Percent(st.best_probability));
     }
   }
+}
+
+BisectionRow BisectionSummary(const BisectPlan& plan, const BisectRecord& record, const std::string& dir,
+                              const std::string& status) {
+  BisectState st = Replay(plan, record).State();
+  BisectionRow b;
+  b.id = std::filesystem::path(dir).filename().string();
+  b.path = dir;
+  b.started_at = record.config.value("started_at", "");
+  b.updated_at = UtcStamp("%Y-%m-%dT%H:%M:%SZ");
+  b.mode = plan.build ? "git" : "series";
+  b.search = plan.model.regression ? "regression" : "fix";
+  if (!plan.candidates.empty()) {
+    b.good = plan.candidates.front().name;
+    b.bad = plan.candidates.back().name;
+  }
+  b.status = status;
+  if (st.best >= 0) b.culprit = plan.candidates[static_cast<size_t>(st.best)].name;
+  b.probability = st.best_probability;
+  b.runs = st.runs;
+  b.p_estimate = st.p_estimate;
+  return b;
 }
 
 std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record) {

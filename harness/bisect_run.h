@@ -13,6 +13,7 @@
 
 #include "harness/bisect.h"
 #include "harness/bisect_log.h"
+#include "results/store.h"
 #include "harness/config.h"
 #include "results/verdict.h"
 
@@ -101,8 +102,15 @@ Bisector Replay(const BisectPlan& plan, const BisectRecord& record);
 
 // Runs the bisection in dir (whose log.jsonl must exist) until it ends,
 // appending each step. Steps already in the log are not run again.
+// on_step runs after each step is persisted (the results store indexes it).
 BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectWorld& world,
-                         const std::function<void(const std::string&)>& say);
+                         const std::function<void(const std::string&)>& say,
+                         const std::function<void()>& on_step = {});
+
+// The bisection's row in the results store; status is "running" or a
+// BisectEndName.
+BisectionRow BisectionSummary(const BisectPlan& plan, const BisectRecord& record, const std::string& dir,
+                              const std::string& status);
 
 // The status or final report, for people: top candidates, runs, p, runs left,
 // and the evidence on both sides of the most likely culprit.

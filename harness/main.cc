@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -24,6 +25,7 @@
 #include "harness/bisect_sim.h"
 #include "harness/config.h"
 #include "harness/run.h"
+#include "results/store.h"
 #include "results/verdict.h"
 #include "workloads/workload.h"
 
@@ -245,6 +247,7 @@ class RunWorld : public BisectWorld {
     }
     req.results_root = results_;
     req.interrupted = &g_interrupted;
+    req.bisection = std::filesystem::path(dir_).filename().string();
     RunOutcome out = RunOnce(req);
     return {out.verdict, out.title, out.run_dir, out.interrupted};
   }
@@ -280,6 +283,21 @@ std::pair<std::string, BisectPlan> CurrentBisection(const BisectFlags& f) {
   return {dir, plan};
 }
 
+// The bisection's row in the results store, as of its log.
+void IndexBisection(const BisectFlags& f, const BisectPlan& plan, const std::string& dir, const std::string& status) {
+  Store store(Store::PathIn(f.results));
+  store.RecordBisection(BisectionSummary(plan, LoadBisectLog(dir), dir, status));
+}
+
+BisectEnd Drive(const BisectFlags& f, const BisectPlan& plan, const std::string& dir) {
+  RunWorld world(f.results, plan, dir);
+  IndexBisection(f, plan, dir, "running");
+  BisectEnd end = DriveBisection(
+      plan, dir, world, [](const std::string& s) { Log(s); }, [&] { IndexBisection(f, plan, dir, "running"); });
+  IndexBisection(f, plan, dir, BisectEndName(end));
+  return end;
+}
+
 int FinishBisection(const BisectPlan& plan, const std::string& dir, BisectEnd end) {
   std::printf("%s", DescribeBisection(plan, LoadBisectLog(dir)).c_str());
   std::printf("bisection %s (%s)\n", BisectEndName(end), dir.c_str());
@@ -307,19 +325,21 @@ int CmdBisectStart(const BisectFlags& f) {
   std::string dir = BisectRoot(f) + "/" + id;
   std::vector<std::string> names;
   for (const BisectCandidate& c : plan.candidates) names.push_back(c.name);
-  CreateBisectLog(dir, {{"yaml", text}, {"source", f.config_path}, {"good", f.good}, {"bad", f.bad}}, names);
+  CreateBisectLog(dir,
+                  {{"yaml", text},
+                   {"source", f.config_path},
+                   {"good", f.good},
+                   {"bad", f.bad},
+                   {"started_at", UtcStamp("%Y-%m-%dT%H:%M:%SZ")}},
+                  names);
   WriteFileAtomic(pointer, id + "\n");
   Log("bisection " + id + " over " + std::to_string(names.size()) + " candidates in " + dir);
-  RunWorld world(f.results, plan, dir);
-  BisectEnd end = DriveBisection(plan, dir, world, [](const std::string& s) { Log(s); });
-  return FinishBisection(plan, dir, end);
+  return FinishBisection(plan, dir, Drive(f, plan, dir));
 }
 
 int CmdBisectResume(const BisectFlags& f) {
   auto [dir, plan] = CurrentBisection(f);
-  RunWorld world(f.results, plan, dir);
-  BisectEnd end = DriveBisection(plan, dir, world, [](const std::string& s) { Log(s); });
-  return FinishBisection(plan, dir, end);
+  return FinishBisection(plan, dir, Drive(f, plan, dir));
 }
 
 int CmdBisectStatus(const BisectFlags& f) {

@@ -13,6 +13,7 @@
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "base/subprocess.h"
+#include "base/units.h"
 #include "guests/boot.h"
 #include "harness/accel.h"
 #include "harness/detector.h"
@@ -20,6 +21,7 @@
 #include "harness/qemu_backend.h"
 #include "kernels/kernel.h"
 #include "results/run_dir.h"
+#include "results/store.h"
 
 #ifndef BLACKOUT_VERSION
 #define BLACKOUT_VERSION "dev"
@@ -27,15 +29,6 @@
 
 namespace blackout {
 namespace {
-
-std::string UtcStamp(const char* format) {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, format, &tm);
-  return buf;
-}
 
 std::string Hostname() {
   char buf[256] = {};
@@ -66,6 +59,7 @@ nlohmann::json ConfigJson(const RunConfig& c) {
     disks.push_back({{"size", d.size}, {"format", d.format}, {"cache", d.cache}, {"fs", d.fs}});
   }
   return {{"source", c.source},
+          {"kernel", c.kernel.Describe()},
           {"guest",
            {{"type", c.guest.type},
             {"vcpus", c.guest.vcpus},
@@ -172,6 +166,9 @@ RunOutcome RunOnce(const RunRequest& req) {
   std::string cache = req.cache_dir.empty() ? CacheDir() : req.cache_dir;
   std::string nonce = NewNonce();
   std::string id = UtcStamp("%Y%m%dT%H%M%SZ") + "-" + nonce.substr(0, 8);
+  // The store first: a store this blackout cannot use stops the run before
+  // anything boots.
+  Store store(Store::PathIn(req.results_root));
   RunDir dir(req.results_root, id, req.console_cap);
   RunOutcome out;
   out.run_dir = dir.path();
@@ -184,6 +181,8 @@ RunOutcome RunOnce(const RunRequest& req) {
                            {"started_at", UtcStamp("%Y-%m-%dT%H:%M:%SZ")},
                            {"host", {{"hostname", Hostname()}, {"cpus", sysconf(_SC_NPROCESSORS_ONLN)}}},
                            {"config", ConfigJson(cfg)}};
+  if (!req.bisection.empty()) result["bisection"] = req.bisection;
+  store.BeginRun(id, dir.path(), result);
   auto wall0 = HostClock::now();
   std::string scratch;
   std::unique_ptr<Instance> vm;
@@ -339,6 +338,13 @@ RunOutcome RunOnce(const RunRequest& req) {
   result["timings"]["total_s"] = std::chrono::duration<double>(HostClock::now() - wall0).count();
   result["console_tail"] = TailLines(dir.File("console.log"), 40);
   dir.WriteResult(result);
+  // The run directory is the record; a store that fails now is settled from
+  // it on the next start.
+  try {
+    store.RecordRun(result, dir.path());
+  } catch (const InfraError& e) {
+    Log(std::string("results store: ") + e.what() + " (the next blackout indexes " + dir.path() + ")");
+  }
 
   // A kept scratch directory is the user's now: without its owner file no
   // later run sweeps it.

@@ -21,6 +21,7 @@ struct RunRequest {
   bool echo_console = false;
   bool dump_memory = false;  // full guest memory (ELF) into evidence/ on a bad verdict
   const std::atomic<bool>* interrupted = nullptr;
+  std::string bisection;  // the bisection this run is a step of, if any
 };
 
 struct RunOutcome {
