@@ -24,6 +24,7 @@
 #include "harness/bisect_run.h"
 #include "harness/bisect_sim.h"
 #include "harness/config.h"
+#include "harness/results_cmd.h"
 #include "harness/run.h"
 #include "results/store.h"
 #include "results/verdict.h"
@@ -469,6 +470,22 @@ int CmdWorkloadShow(const std::string& name) {
   return 0;
 }
 
+// The run filters shared by results, report and compare.
+void AddFilters(CLI::App* app, RunFilter& f, bool with_limit) {
+  app->add_option("--kernel", f.kernel, "kernel release or package version (glob: '6.1.0-5*')");
+  app->add_option("--workload", f.workload, "workload name (glob)");
+  app->add_option("--verdict", f.verdict, "one verdict: pass, stall, lockup, crash, boot-failure, infra-error, ...");
+  app->add_option("--guest", f.guest, "guest profile: xen-pv-dom0, xen-pv-domu, hvm");
+  app->add_option("--title", f.title, "a substring of the title (any case)");
+  app->add_option("--since", f.since, "runs started on or after this date (YYYY-MM-DD or an ISO time)");
+  app->add_option("--until", f.until, "runs started on or before this date");
+  app->add_option("--bisection", f.bisection, "runs of one bisection (its id)");
+  if (with_limit) {
+    app->add_option("--limit", f.limit, "at most this many runs, newest first (0: all)");
+    app->add_flag("--oldest-first", f.oldest_first, "oldest first");
+  }
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"blackout: boots Xen PV guests, drives IO and scheduler stress, and detects\n"
                "lockups and short freezes from per-vCPU heartbeats on the serial console."};
@@ -546,6 +563,49 @@ int Main(int argc, char** argv) {
   simulate->add_option("--slots", sf.slots, "runs per round (parallel guests)")->capture_default_str();
   simulate->add_option("--seed", sf.seed, "random seed")->capture_default_str();
 
+  ResultsFlags resf;
+  CLI::App* results = app.add_subcommand("results", "the results store: list, show and import runs (alone: list)");
+  results->add_option("--results", resf.results, "results root (its store is blackout.db)")->capture_default_str();
+  AddFilters(results, resf.filter, true);
+  results->add_flag("--json", resf.json, "print JSON");
+  CLI::App* rlist = results->add_subcommand("list", "runs, newest first, filtered");
+  AddFilters(rlist, resf.filter, true);
+  rlist->add_flag("--json", resf.json, "print JSON");
+  std::string run_id;
+  CLI::App* rshow = results->add_subcommand("show", "one run: verdict, kernel, freezes, directory");
+  rshow->add_option("run", run_id, "run id (or a unique prefix)")->required();
+  rshow->add_flag("--json", resf.json, "print the run's result.json");
+  std::vector<std::string> import_dirs;
+  CLI::App* rimport = results->add_subcommand("import", "index run directories that are not in the store yet");
+  rimport->add_option("dirs", import_dirs, "results roots to scan (default: --results)");
+
+  ReportFlags repf;
+  CLI::App* report = app.add_subcommand("report", "write a report over runs in the store: html, junit, kcidb or json");
+  report->add_option("--results", resf.results, "results root")->capture_default_str();
+  report->add_option("--format", repf.format, "html, junit, kcidb or json")
+      ->check(CLI::IsMember({"html", "junit", "kcidb", "json"}))
+      ->capture_default_str();
+  report->add_option("-o,--output", repf.output, "file to write (atomically); default stdout");
+  report->add_option("--origin", repf.origin, "KCIDB origin: the CI system's name")->capture_default_str();
+  report->add_option("--page-title", repf.title, "HTML page title")->capture_default_str();
+  report->add_option("--detail", repf.detail, "HTML: runs shown with timelines (bad verdicts first)")
+      ->capture_default_str();
+  AddFilters(report, resf.filter, true);
+
+  std::string cmp_a, cmp_b;
+  double confidence = 0.95;
+  CLI::App* compare = app.add_subcommand(
+      "compare", "hang rates and freeze lengths of two kernels (or runs:ID,.. / bisection:ID), with the tests");
+  compare->add_option("a", cmp_a, "A: kernel release or version glob, runs:ID,ID.. or bisection:ID")->required();
+  compare->add_option("b", cmp_b, "B: the same forms")->required();
+  compare->add_option("--results", resf.results, "results root")->capture_default_str();
+  compare->add_option("--confidence", confidence, "confidence level")->capture_default_str();
+  compare->add_option("--workload", resf.filter.workload, "only this workload (glob)");
+  compare->add_option("--guest", resf.filter.guest, "only this guest profile");
+  compare->add_option("--since", resf.filter.since, "only runs started on or after this date");
+  compare->add_option("--until", resf.filter.until, "only runs started on or before this date");
+  compare->add_flag("--json", resf.json, "print JSON");
+
   AnalyzeFlags af;
   CLI::App* analyze = app.add_subcommand("analyze", "judge a saved console log (console.log or a plain log)");
   analyze->add_option("log", af.path, "the console log")->required();
@@ -580,6 +640,11 @@ int Main(int argc, char** argv) {
     if (*blog) return CmdBisectLog(bf);
     if (*breset) return CmdBisectReset(bf);
     if (*test) return CmdTest(tf, test_bad);
+    if (*rshow) return CmdResultsShow(resf, run_id);
+    if (*rimport) return CmdResultsImport(resf, import_dirs);
+    if (*results) return CmdResultsList(resf);
+    if (*report) return CmdReport(resf, repf);
+    if (*compare) return CmdCompare(resf, cmp_a, cmp_b, confidence);
   } catch (const ConfigError& e) {
     for (const std::string& p : e.problems()) std::fprintf(stderr, "blackout: %s\n", p.c_str());
     return kExitUsage;

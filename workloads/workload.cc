@@ -186,8 +186,8 @@ FaultSpec ParseFault(const YAML::Node& node, YamlReader& r) {
     return f;
   }
   auto kind = r.String(node, "kind");
-  if (!kind || (*kind != "freeze" && *kind != "panic" && *kind != "hang")) {
-    r.Error(node, "fault needs 'kind': freeze, hang or panic");
+  if (!kind || (*kind != "freeze" && *kind != "panic" && *kind != "hang" && *kind != "kmsg")) {
+    r.Error(node, "fault needs 'kind': freeze, hang, panic or kmsg");
     return f;
   }
   f.kind = *kind;
@@ -202,6 +202,12 @@ FaultSpec ParseFault(const YAML::Node& node, YamlReader& r) {
     f.length_s = r.Seconds(node, "length").value_or(3600);
     f.timeout_s = r.Seconds(node, "timeout").value_or(10);
     if (f.timeout_s < 1) r.Error(node["timeout"], "'timeout' must be at least 1s");
+  } else if (f.kind == "kmsg") {
+    r.CheckMap(node, "fault kmsg", {"kind", "at", "text", "probability"});
+    f.text = r.String(node, "text").value_or("");
+    if (f.text.empty() || f.text.size() > 512 || f.text.find_first_of("\n\r") != std::string::npos) {
+      r.Error(node, "fault kmsg needs 'text': one line of at most 512 bytes");
+    }
   } else {
     r.CheckMap(node, "fault panic", {"kind", "at", "probability"});
   }
@@ -354,6 +360,14 @@ std::string AgentConf(const Workload& w, DiskBus bus) {
     if (f.probability < 1) out << " probability=" << f.probability;
     if (f.kind == "freeze") out << " vcpu=" << f.vcpu << " length=" << f.length_s;
     if (f.kind == "hang") out << " timeout=" << f.timeout_s << " length=" << f.length_s;
+    if (f.kind == "kmsg") {
+      // Hex: the agent's fields are space-separated words.
+      out << " text=";
+      for (unsigned char c : f.text) {
+        const char* digits = "0123456789abcdef";
+        out << digits[c >> 4] << digits[c & 15];
+      }
+    }
     out << "\n";
   }
   return out.str();

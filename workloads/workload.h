@@ -39,12 +39,13 @@ struct PhaseSpec {
 };
 
 struct FaultSpec {
-  std::string kind;     // freeze | hang | panic
+  std::string kind;     // freeze | hang | panic | kmsg
   double at_s = 0;      // after the workload starts
   double length_s = 0;  // freeze, hang
   int vcpu = 0;         // freeze only
   double timeout_s = 10;  // hang: the kernel's hung-task timeout to set
   double probability = 1;  // the agent fires it in this share of runs (a flaky bug)
+  std::string text;        // kmsg: the line written into the kernel log
 };
 
 // A kernel module the guest must load before the workload (with parameters).

@@ -83,6 +83,16 @@ TEST(Workload, FaultProbability) {
   EXPECT_NE(errors[0].find("'probability' must be a number from 0 to 1"), std::string::npos);
 }
 
+TEST(Workload, KmsgFaultTextIsHexForTheAgent) {
+  std::vector<std::string> errors;
+  Workload w = Parse("name: t\nfaults:\n  - {kind: kmsg, at: 3s, text: \"<b> x\"}\n", &errors);
+  ASSERT_TRUE(errors.empty()) << errors[0];
+  EXPECT_NE(AgentConf(w).find("fault kmsg at=3 text=3c623e2078\n"), std::string::npos) << AgentConf(w);
+  Parse("name: t\nfaults:\n  - {kind: kmsg}\n", &errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "w.yaml:3:5: fault kmsg needs 'text': one line of at most 512 bytes");
+}
+
 TEST(Workload, DisksRenderAndNeedTheirModules) {
   std::vector<std::string> errors;
   Workload w = Parse(R"(name: d

@@ -709,6 +709,17 @@ void RunFault(const Fault& f) {
     Status("fault-begin", "kind=hang timeout=" + std::to_string(IntField(f.fields, "timeout", 10)));
     HangTask(NumField(f.fields, "timeout", 10), length);
     Status("fault-end", "kind=hang");
+  } else if (kind == "kmsg") {
+    // A line of the user's into the kernel log (a marker on the console,
+    // in whatever bytes the workload asked for).
+    std::string hex = f.fields.count("text") ? f.fields.at("text") : "";
+    std::string line = "blackout-agent: ";
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+      line += static_cast<char>(std::strtol(hex.substr(i, 2).c_str(), nullptr, 16));
+    }
+    line += "\n";
+    WriteProc("/dev/kmsg", line.c_str());
+    Status("fault-end", "kind=kmsg");
   } else if (kind == "panic") {
     Status("fault-begin", "kind=panic");
     WriteProc("/proc/sys/kernel/sysrq", "1");

@@ -1,0 +1,40 @@
+// `blackout report --format html`: one static, self-contained page (no
+// scripts, no network fetches) over runs from the results store: a kernel x
+// workload matrix of pass rates and worst freezes, the hang rate per day of
+// each kernel/workload pair, and per run a heartbeat timeline (SVG: a lane per
+// vCPU, heartbeats as ticks, freezes as shaded spans labelled with length and
+// cause, kernel reports as markers) with the console excerpts around them.
+// Every piece of console text is escaped; the page also forbids scripts in
+// its Content-Security-Policy.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "results/report.h"
+
+namespace blackout {
+
+struct HtmlOptions {
+  std::string title = "blackout report";
+  int detail = 50;  // runs shown in detail: bad verdicts first, newest first
+};
+
+// Heartbeats of one run, read back from its console.log.
+struct Timeline {
+  int vcpus = 0;
+  double end_s = 0;                        // host seconds of the last console line
+  std::vector<std::vector<double>> beats;  // per vCPU: host seconds of each heartbeat
+  std::vector<std::pair<double, std::string>> excerpts;  // console lines near kernel reports
+};
+
+// Reads run_dir/console.log (missing: an empty timeline).
+Timeline ReadTimeline(const std::string& run_dir, const nlohmann::json& result);
+
+// The run's timeline as an inline <svg>.
+std::string TimelineSvg(const Timeline& t, const nlohmann::json& result);
+
+// The page. Detailed runs' timelines are read from their run directories.
+std::string HtmlReport(const std::vector<ReportRun>& runs, const HtmlOptions& options);
+
+}  // namespace blackout
