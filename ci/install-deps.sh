@@ -16,7 +16,7 @@ packages=(
   # run: git kernel builds (make, the kernel's host tools, ccache)
   make flex bison bc libelf-dev libssl-dev ccache
   # tests
-  jq cpio dpkg-dev procps git clang libclang-rt-14-dev
+  jq cpio dpkg-dev procps git clang libclang-rt-14-dev time
   # tests: real consumers of the reports (JUnit, KCIDB schema, a browser)
   python3-junitparser python3-jsonschema python3-rfc3987 chromium fonts-dejavu-core
 )

@@ -170,7 +170,8 @@ std::string TimelineSvg(const Timeline& t, const nlohmann::json& result) {
   return svg;
 }
 
-std::string HtmlReport(const std::vector<ReportRun>& runs, const HtmlOptions& options) {
+std::string HtmlReport(const std::vector<ReportRun>& runs, const HtmlOptions& options,
+                       const std::function<nlohmann::json(const RunRow&)>& load) {
   std::string html =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
@@ -258,7 +259,13 @@ std::string HtmlReport(const std::vector<ReportRun>& runs, const HtmlOptions& op
     html += "<p>" + std::to_string(order.size()) + " of " + std::to_string(runs.size()) +
             " runs in detail (bad verdicts first).</p>\n";
   }
-  for (const ReportRun* r : order) {
+  for (const ReportRun* run : order) {
+    ReportRun loaded;
+    const ReportRun* r = run;
+    if (run->result.is_null() && load) {
+      loaded = {run->row, load(run->row)};
+      r = &loaded;
+    }
     const RunRow& row = r->row;
     Timeline t = ReadTimeline(row.path, r->result);
     html += "<section class=\"run\" id=\"run-" + E(row.id) + "\"><h3><span class=\"v-" + E(row.verdict) + "\">" +

@@ -8,6 +8,7 @@
 // its Content-Security-Policy.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ Timeline ReadTimeline(const std::string& run_dir, const nlohmann::json& result);
 std::string TimelineSvg(const Timeline& t, const nlohmann::json& result);
 
 // The page. Detailed runs' timelines are read from their run directories.
-std::string HtmlReport(const std::vector<ReportRun>& runs, const HtmlOptions& options);
+// The matrix and chart need only the rows: a run whose result is null gets it
+// from `load` if it is shown in detail (so a report over 10,000 runs holds
+// only the detailed runs' results in memory).
+std::string HtmlReport(const std::vector<ReportRun>& runs, const HtmlOptions& options,
+                       const std::function<nlohmann::json(const RunRow&)>& load = {});
 
 }  // namespace blackout

@@ -47,11 +47,13 @@ void CheckFilter(const RunFilter& f) {
   if (!problems.empty()) throw ConfigError(problems);
 }
 
-std::vector<ReportRun> Load(const Store& store, const RunFilter& filter) {
+// The runs with their results, or with null results (rows only) when
+// `results` is false.
+std::vector<ReportRun> Load(const Store& store, const RunFilter& filter, bool results) {
   std::vector<ReportRun> out;
   for (RunRow& row : store.Runs(filter)) {
-    std::optional<nlohmann::json> result = store.RunResult(row.id);
-    out.push_back({std::move(row), result ? *result : nlohmann::json::object()});
+    std::optional<nlohmann::json> result = results ? store.RunResult(row.id) : std::nullopt;
+    out.push_back({std::move(row), result ? *result : nlohmann::json()});
   }
   return out;
 }
@@ -180,13 +182,15 @@ int CmdReport(const ResultsFlags& f, const ReportFlags& r) {
   if (!origin_ok) throw ConfigError({"--origin: '" + r.origin + "' must be lowercase letters, digits and underscores (KCIDB)"});
   auto store = OpenStore(f);
   RunFilter filter = f.filter;
-  std::vector<ReportRun> runs = Load(*store, filter);
+  std::vector<ReportRun> runs = Load(*store, filter, r.format != "html");
   std::string text;
   if (r.format == "html") {
     HtmlOptions o;
     o.title = r.title;
     o.detail = r.detail;
-    text = HtmlReport(runs, o);
+    text = HtmlReport(runs, o, [&](const RunRow& row) {
+      return store->RunResult(row.id).value_or(nlohmann::json::object());
+    });
   } else if (r.format == "junit") {
     text = JunitXml(runs);
   } else if (r.format == "kcidb") {
