@@ -575,6 +575,8 @@ int Main(int argc, char** argv) {
   CLI::App* rshow = results->add_subcommand("show", "one run: verdict, kernel, freezes, directory");
   rshow->add_option("run", run_id, "run id (or a unique prefix)")->required();
   rshow->add_flag("--json", resf.json, "print the run's result.json");
+  CLI::App* rbis = results->add_subcommand("bisections", "bisections in the store: status, culprit, runs");
+  rbis->add_flag("--json", resf.json, "print JSON");
   std::vector<std::string> import_dirs;
   CLI::App* rimport = results->add_subcommand("import", "index run directories that are not in the store yet");
   rimport->add_option("dirs", import_dirs, "results roots to scan (default: --results)");
@@ -642,6 +644,7 @@ int Main(int argc, char** argv) {
     if (*test) return CmdTest(tf, test_bad);
     if (*rshow) return CmdResultsShow(resf, run_id);
     if (*rimport) return CmdResultsImport(resf, import_dirs);
+    if (*rbis) return CmdResultsBisections(resf);
     if (*results) return CmdResultsList(resf);
     if (*report) return CmdReport(resf, repf);
     if (*compare) return CmdCompare(resf, cmp_a, cmp_b, confidence);

@@ -176,6 +176,33 @@ int CmdResultsImport(const ResultsFlags& f, const std::vector<std::string>& dirs
   return 0;
 }
 
+int CmdResultsBisections(const ResultsFlags& f) {
+  auto store = OpenStore(f);
+  std::vector<BisectionRow> rows = store->Bisections();
+  if (f.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const BisectionRow& b : rows) {
+      out.push_back({{"id", b.id}, {"path", b.path}, {"started_at", b.started_at}, {"updated_at", b.updated_at},
+                     {"mode", b.mode}, {"search", b.search}, {"good", b.good}, {"bad", b.bad}, {"status", b.status},
+                     {"culprit", b.culprit}, {"probability", b.probability}, {"runs", b.runs},
+                     {"p_estimate", b.p_estimate}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s %s %s %s %s %s\n", Pad("BISECTION", 13).c_str(), Pad("STARTED", 20).c_str(), Pad("STATUS", 11).c_str(),
+              Pad("RUNS", 5).c_str(), Pad("P", 5).c_str(), "CULPRIT (PROBABILITY) IN GOOD..BAD");
+  for (const BisectionRow& b : rows) {
+    char runs[16], p[16];
+    std::snprintf(runs, sizeof runs, "%d", b.runs);
+    std::snprintf(p, sizeof p, "%.2f", b.p_estimate);
+    std::printf("%s %s %s %s %s %s (%.2f%%) in %s..%s, %s %s\n", Pad(b.id, 13).c_str(), Pad(b.started_at, 20).c_str(),
+                Pad(b.status, 11).c_str(), Pad(runs, 5).c_str(), Pad(p, 5).c_str(), b.culprit.c_str(),
+                100 * b.probability, b.good.c_str(), b.bad.c_str(), b.mode.c_str(), b.search.c_str());
+  }
+  return 0;
+}
+
 int CmdReport(const ResultsFlags& f, const ReportFlags& r) {
   CheckFilter(f.filter);
   bool origin_ok = !r.origin.empty() && r.origin.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;

@@ -19,6 +19,7 @@ struct ResultsFlags {
 int CmdResultsList(const ResultsFlags& f);
 int CmdResultsShow(const ResultsFlags& f, const std::string& run);
 int CmdResultsImport(const ResultsFlags& f, const std::vector<std::string>& dirs);
+int CmdResultsBisections(const ResultsFlags& f);
 
 struct ReportFlags {
   std::string format = "html";  // html | junit | kcidb | json
