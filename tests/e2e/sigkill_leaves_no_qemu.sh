@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# blackout killed with SIGKILL takes its QEMU with it (PR_SET_PDEATHSIG).
+# blackout killed with SIGKILL takes its QEMU with it (PR_SET_PDEATHSIG), and
+# the run it had in flight is settled as infra-error by the next blackout that
+# opens the results store.
 . "$(dirname "$0")/lib.sh"
 "$BLACKOUT" run --workload smoke --duration 60s --results "$T/results" &
 BG_PID=$!
@@ -17,4 +19,9 @@ if kill -0 "$q" 2>/dev/null; then
   kill -9 "$q"
   fail "qemu $q outlived a SIGKILLed blackout"
 fi
-echo "PASS sigkill: qemu $q is gone"
+id=$(basename "$(run_dir)")
+"$BLACKOUT" results --results "$T/results" --json > "$T/list.json" 2> "$T/list.err" || fail "results after the kill"
+grep -q "1 run(s) left running by a blackout that died were settled" "$T/list.err" || fail "not settled: $(cat "$T/list.err")"
+jq -e --arg id "$id" '[.[] | select(.id == $id)][0] | .verdict == "infra-error" and (.title | test("exited mid-run"))' \
+  "$T/list.json" >/dev/null || fail "the killed run is not an infra-error: $(cat "$T/list.json")"
+echo "PASS sigkill: qemu $q is gone, run $id settled as infra-error"
