@@ -1,6 +1,7 @@
 #include "base/fsutil.h"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,7 +27,8 @@ std::string ReadFile(const std::string& path) {
 }
 
 void WriteFileAtomic(const std::string& path, const std::string& content, int mode) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  // Unique per thread: parallel runs may write the same file at once.
+  std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(syscall(SYS_gettid));
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) throw InfraError("write " + tmp + ": " + std::strerror(errno));
   size_t done = 0;

@@ -33,7 +33,8 @@
 // factor, so H(c | outcome) needs only sums of x log x over a prefix and a
 // suffix: all j are scored in O(n). With M slots (several guests at once) the
 // posterior quantiles i/(M+1) are tested instead: cheap, and they spread the
-// slots over the mass. Skipped candidates (build failure, boot failure,
+// slots over the mass (a candidate may take several slots once the mass sits
+// on two neighbours). Skipped candidates (build failure, boot failure,
 // infra-error) are never chosen; their neighbours are.
 //
 // When to stop. When one culprit holds at least 1 - alpha (1 - alpha/2 while p
@@ -272,23 +273,29 @@ std::vector<int> Bisector::Next(int slots) const {
     if (best_j >= 0 && h_now - best_e > 1e-9) out.push_back(In(best_j));
     return out;
   }
-  // Several slots: the posterior quantiles i/(M+1), each moved to the nearest
-  // candidate that is not skipped.
+  // Several slots: the posterior quantiles i/(M+1). Testing j asks "is the
+  // culprit at or before j?", so slot s takes the candidate whose P(c <= j) is
+  // nearest s/(M+1) among those where the answer is still open (0 < P < 1) and
+  // that are not skipped. Slots may share a candidate: when two neighbours
+  // hold all the mass, the round runs the one between them M times.
   std::vector<double> cdf(n, 0);
   double acc = 0;
   for (size_t c = 0; c < n; ++c) cdf[c] = (acc += post[c]);
+  const double eps = 1e-12;
   for (int s = 1; s <= slots; ++s) {
     double target = static_cast<double>(s) / (slots + 1);
-    size_t j = static_cast<size_t>(std::lower_bound(cdf.begin(), cdf.end(), target) - cdf.begin());
-    j = std::clamp<size_t>(j, 1, n - 1);
     size_t pick = n;
-    for (size_t d = 0; d < n && pick == n; ++d) {
-      if (j + d < n && !skipped_[j + d]) pick = j + d;
-      if (pick == n && j >= d + 1 && !skipped_[j - d] && j - d >= 1) pick = j - d;
+    double best = std::numeric_limits<double>::infinity();
+    for (size_t j = 1; j < n; ++j) {
+      if (skipped_[j] || cdf[j] <= eps || cdf[j] >= 1 - eps) continue;
+      double d = std::fabs(cdf[j] - target);
+      if (d < best) {
+        best = d;
+        pick = j;
+      }
     }
-    if (pick == n) continue;
-    int cand = In(static_cast<int>(pick));
-    if (std::find(out.begin(), out.end(), cand) == out.end()) out.push_back(cand);
+    if (pick == n) break;
+    out.push_back(In(static_cast<int>(pick)));
   }
   return out;
 }

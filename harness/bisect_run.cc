@@ -1,6 +1,8 @@
 #include "harness/bisect_run.h"
 
 #include <filesystem>
+#include <future>
+#include <mutex>
 
 #include <algorithm>
 #include <cmath>
@@ -253,42 +255,78 @@ Bisector Replay(const BisectPlan& plan, const BisectRecord& record) {
 }
 
 BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectWorld& world,
-                         const std::function<void(const std::string&)>& say, const std::function<void()>& on_step) {
+                         const std::function<void(const std::string&)>& say_once, const std::function<void()>& on_step) {
   BisectRecord record = LoadBisectLog(dir);
   Bisector engine = Replay(plan, record);
   int step = static_cast<int>(record.steps.size());
+  // Parallel slots report from several threads: one line at a time.
+  std::mutex say_mu;
+  auto say = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(say_mu);
+    say_once(line);
+  };
   if (step > 0) say("resuming after " + std::to_string(step) + " recorded runs");
+  // One candidate's run, with its infra-error retries.
+  auto run_one = [&](int c, int number, bool calibrating) {
+    const BisectCandidate& cand = plan.candidates[static_cast<size_t>(c)];
+    CandidateResult r;
+    for (int attempt = 0; attempt <= plan.infra_retries; ++attempt) {
+      say("run " + std::to_string(number) + ": candidate " + std::to_string(c) + " (" + cand.name + ")" +
+          (calibrating ? ", calibrating" : ""));
+      r = world.Run(cand);
+      if (r.interrupted) return r;
+      if (r.build_failed || r.verdict == Verdict::kBuildFailure) {
+        r.build_failed = true;
+        say("build failed (" + r.title + "): skipping");
+        break;
+      }
+      if (r.verdict != Verdict::kInfraError) break;
+      say("infra-error (" + r.title + "): " + (attempt < plan.infra_retries ? "retrying" : "skipping"));
+    }
+    return r;
+  };
+  // Persist before the engine moves on: a crash after the append loses nothing.
+  auto record_one = [&](int c, const CandidateResult& r) {
+    Outcome o = r.build_failed ? Outcome::kSkip : OutcomeOf(plan, r.verdict);
+    BisectStep s{c, o, r.build_failed ? "build-failure" : VerdictName(r.verdict), r.title, r.run_dir};
+    AppendBisectStep(dir, s, ++step);
+    engine.Record(c, o);
+    if (on_step) on_step();
+    BisectState st = engine.State();
+    say("  " + s.verdict + " -> " + OutcomeName(o) + "; most likely culprit " +
+        plan.candidates[static_cast<size_t>(st.best)].name + " at " + Percent(st.best_probability));
+  };
   for (;;) {
     if (engine.Done(plan.alpha)) return BisectEnd::kFound;
     if (step >= plan.max_runs) return BisectEnd::kBudget;
     if (engine.Calibrating() && engine.HangingEndRuns() >= plan.calibration_limit) return BisectEnd::kNoRepro;
     std::vector<int> next = engine.Next(plan.slots);
     if (next.empty()) return BisectEnd::kUndecided;
-    for (int c : next) {
-      const BisectCandidate& cand = plan.candidates[static_cast<size_t>(c)];
-      CandidateResult r;
-      for (int attempt = 0; attempt <= plan.infra_retries; ++attempt) {
-        say("run " + std::to_string(step + 1) + ": candidate " + std::to_string(c) + " (" + cand.name + ")" +
-            (engine.Calibrating() ? ", calibrating" : ""));
-        r = world.Run(cand);
-        if (r.interrupted) return BisectEnd::kInterrupted;
-        if (r.build_failed || r.verdict == Verdict::kBuildFailure) {
-          r.build_failed = true;
-          say("build failed (" + r.title + "): skipping");
-          break;
-        }
-        if (r.verdict != Verdict::kInfraError) break;
-        say("infra-error (" + r.title + "): " + (attempt < plan.infra_retries ? "retrying" : "skipping"));
+    bool calibrating = engine.Calibrating();
+    if (next.size() > 1 && world.Parallel()) {
+      // The round's runs at once (one guest per slot); recorded in order once
+      // all are back. An interrupted run is not recorded: resume does it again.
+      std::vector<std::future<CandidateResult>> running;
+      for (size_t i = 0; i < next.size(); ++i) {
+        running.push_back(std::async(std::launch::async, run_one, next[i], step + 1 + static_cast<int>(i), calibrating));
       }
-      Outcome o = r.build_failed ? Outcome::kSkip : OutcomeOf(plan, r.verdict);
-      BisectStep s{c, o, r.build_failed ? "build-failure" : VerdictName(r.verdict), r.title, r.run_dir};
-      // Persist before the engine moves on: a crash after this line loses nothing.
-      AppendBisectStep(dir, s, ++step);
-      engine.Record(c, o);
-      if (on_step) on_step();
-      BisectState st = engine.State();
-      say("  " + s.verdict + " -> " + OutcomeName(o) + "; most likely culprit " +
-          plan.candidates[static_cast<size_t>(st.best)].name + " at " + Percent(st.best_probability));
+      std::vector<CandidateResult> results;
+      for (auto& f : running) results.push_back(f.get());
+      bool interrupted = false;
+      for (size_t i = 0; i < next.size(); ++i) {
+        if (results[i].interrupted) {
+          interrupted = true;
+        } else {
+          record_one(next[i], results[i]);
+        }
+      }
+      if (interrupted) return BisectEnd::kInterrupted;
+      continue;
+    }
+    for (int c : next) {
+      CandidateResult r = run_one(c, step + 1, calibrating);
+      if (r.interrupted) return BisectEnd::kInterrupted;
+      record_one(c, r);
     }
   }
 }

@@ -83,6 +83,9 @@ class BisectWorld {
  public:
   virtual ~BisectWorld() = default;
   virtual CandidateResult Run(const BisectCandidate& candidate) = 0;
+  // True if Run may be called from several threads at once: then a round of
+  // several slots runs its candidates at the same time.
+  virtual bool Parallel() const { return false; }
 };
 
 enum class BisectEnd {

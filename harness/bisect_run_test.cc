@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 #include <map>
 #include <random>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
 
 #include "base/error.h"
 #include "base/fsutil.h"
@@ -154,6 +158,57 @@ TEST(DriveBisection, InterruptRecordsNothing) {
   InterruptingWorld w;
   EXPECT_EQ(DriveBisection(plan, dir, w, [](const std::string&) {}), BisectEnd::kInterrupted);
   EXPECT_TRUE(LoadBisectLog(dir).steps.empty());
+}
+
+// A world whose runs overlap in time: each takes a few milliseconds and
+// counts how many are in flight at once.
+class SlowParallelWorld : public BisectWorld {
+ public:
+  SlowParallelWorld(int culprit, double p) : culprit_(culprit), p_(p) {}
+  CandidateResult Run(const BisectCandidate& c) override {
+    int now = ++in_flight_;
+    int seen = max_in_flight.load();
+    while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    bool hang;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++calls;
+      hang = std::stoi(c.name.substr(1)) >= culprit_ && std::bernoulli_distribution(p_)(rng_);
+    }
+    --in_flight_;
+    return {hang ? Verdict::kStall : Verdict::kPass, hang ? "stall" : "pass", "/runs/" + c.name, false};
+  }
+  bool Parallel() const override { return true; }
+  std::atomic<int> max_in_flight{0};
+  int calls = 0;
+
+ private:
+  int culprit_;
+  double p_;
+  std::atomic<int> in_flight_{0};
+  std::mutex mu_;
+  std::mt19937_64 rng_{3};
+};
+
+// Slots run at the same time, and every run is recorded once, in the log's
+// order, whatever order the runs finished in.
+TEST(DriveBisection, SlotsRunAtOnce) {
+  std::string yaml = "bisect:\n  slots: 3\n  p: 0.5\nseries:\n";
+  for (int i = 0; i < 32; ++i) yaml += "  - name: c" + std::to_string(i) + "\n";
+  BisectPlan plan = ParseBisectPlan(yaml, "plan.yaml");
+  std::vector<std::string> names;
+  for (const auto& c : plan.candidates) names.push_back(c.name);
+  std::string dir = TempDir() + "/b";
+  CreateBisectLog(dir, {}, names);
+  SlowParallelWorld world(21, 0.5);
+  ASSERT_EQ(DriveBisection(plan, dir, world, [](const std::string&) {}), BisectEnd::kFound);
+  EXPECT_EQ(world.max_in_flight.load(), 3);
+  BisectRecord rec = LoadBisectLog(dir);
+  EXPECT_EQ(static_cast<int>(rec.steps.size()), world.calls);
+  EXPECT_EQ(Replay(plan, rec).State().best, 21);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(BisectPlan, SeriesWithOverridesAndRange) {

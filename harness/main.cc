@@ -215,13 +215,17 @@ int CmdSimulate(const SimulateFlags& f) {
       int k = 0;
       SimResult git = TuneGitBisect(c, 1 - f.alpha, &k);
       double bound = std::log2(static_cast<double>(n)) / ZChannelCapacity(p);
-      std::printf("%6d %5.2f | acc %.3f %7.1f | acc %.3f %7.1f %7.1f | acc %.3f %7.1f (%2d) %6.2f\n", n, p,
+      std::printf("%6d %5.2f | acc %.3f %7.1f | acc %.3f %7.1f %7.1f | acc %.3f %7.1f (%2d) %6.2f", n, p,
                   unknown.accuracy, unknown.mean_runs, known.accuracy, known.mean_runs, bound, git.accuracy,
                   git.mean_runs, k, unknown.mean_runs / git.mean_runs);
+      // With several slots the wall time is the rounds, not the runs.
+      if (f.slots > 1) std::printf(" | rounds %.1f / %.1f", unknown.mean_rounds, known.mean_rounds);
+      std::printf("\n");
       std::fflush(stdout);
     }
   }
-  std::printf("runs are means over %d trials; ratio = bayes (p unknown) / git bisect\n", f.trials);
+  std::printf("runs are means over %d trials; ratio = bayes (p unknown) / git bisect%s\n", f.trials,
+              f.slots > 1 ? "; rounds: p unknown / p known, with git bisect's rounds its runs" : "");
   return 0;
 }
 
@@ -252,6 +256,9 @@ class RunWorld : public BisectWorld {
     RunOutcome out = RunOnce(req);
     return {out.verdict, out.title, out.run_dir, out.interrupted};
   }
+  // Runs of packaged kernels share nothing but locked caches and the store;
+  // git builds share the bisection's one checkout, so they take turns.
+  bool Parallel() const override { return !plan_.build; }
 
  private:
   std::string results_;
