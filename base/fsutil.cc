@@ -82,11 +82,6 @@ std::string ExecutableDir() {
   return exe.parent_path().string();
 }
 
-namespace {
-
-// A process's start time (clock ticks since boot, /proc/PID/stat field 22),
-// or "" when there is no such process. With the pid it names one process
-// for good: pids are reused, start times are not.
 std::string ProcessStart(long pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat;
@@ -101,7 +96,11 @@ std::string ProcessStart(long pid) {
   return "";
 }
 
-}  // namespace
+std::string Hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "?";
+  return buf;
+}
 
 std::string MakeScratchDir(const std::string& parent) {
   std::string tmpl = parent + "/blackout-XXXXXX";

@@ -1,5 +1,6 @@
 // File helpers every room needs: whole-file reads, crash-safe writes, the
-// user's cache directory and advisory locks between blackout processes.
+// user's cache directory, advisory locks between blackout processes, and who
+// owns what (process start times, the host's name).
 #pragma once
 
 #include <string>
@@ -21,6 +22,14 @@ std::string CacheDir();
 
 // Absolute directory holding the running executable.
 std::string ExecutableDir();
+
+// A process's start time (clock ticks since boot, /proc/PID/stat field 22),
+// or "" when there is no such process. With the pid it names one process
+// for good: pids are reused, start times are not.
+std::string ProcessStart(long pid);
+
+// This host's name ("?" if it has none).
+std::string Hostname();
 
 // A fresh scratch directory PARENT/blackout-XXXXXX (short: unix socket paths
 // in it are limited) holding an "owner" file naming this process (pid and its

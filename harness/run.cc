@@ -30,12 +30,6 @@
 namespace blackout {
 namespace {
 
-std::string Hostname() {
-  char buf[256] = {};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
 nlohmann::json ConfigJson(const RunConfig& c) {
   nlohmann::json stressors = nlohmann::json::array();
   for (const StressorSpec& s : c.workload.stressors) {

@@ -33,7 +33,9 @@ struct RunOutcome {
 };
 
 // Never throws for a run's own failures: they become the outcome (and are in
-// result.json). Throws only when the run directory itself cannot be made.
+// result.json). Throws only when the run directory itself cannot be made or
+// the results store cannot be opened (then nothing boots). The run is
+// indexed in the store when it starts and when it ends.
 RunOutcome RunOnce(const RunRequest& request);
 
 // A random hex nonce for the heartbeat protocol.

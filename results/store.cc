@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "base/error.h"
+#include "base/fsutil.h"
 
 namespace blackout {
 namespace {
@@ -194,31 +194,12 @@ int UserVersion(sqlite3* db) {
   return s.Step() ? static_cast<int>(s.Int(0)) : 0;
 }
 
-std::string Hostname() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "?";
-  return buf;
-}
-
-// Field 22 of /proc/PID/stat: when the process started (clock ticks since
-// boot). With the pid it names one process, not whoever reuses its pid.
-int64_t ProcessStart(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(stat.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i) {
-    if (i == 22) return std::stoll(field);
-  }
-  return -1;
-}
-
+// The owner of an in-flight run is alive: that pid runs, and it is the same
+// process (its start time matches).
 bool Alive(int64_t pid, int64_t start) {
   if (pid <= 0) return false;
   if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
-  return ProcessStart(static_cast<pid_t>(pid)) == start;
+  return ProcessStart(static_cast<long>(pid)) == std::to_string(start);
 }
 
 std::string Str(const nlohmann::json& j, const char* pointer) {
@@ -388,7 +369,9 @@ void Store::BeginRun(const std::string& id, const std::string& path, const nlohm
          "owner_pid, owner_start, owner_host) VALUES (?1, ?2, ?3, 'running', '', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
   s.Bind(1, id).Bind(2, path).Bind(3, r.started_at).Bind(4, r.kernel).Bind(5, r.workload).Bind(6, r.guest);
   s.Bind(7, r.host).Bind(8, r.bisection).Bind(9, partial_result.dump());
-  s.Bind(10, static_cast<int64_t>(getpid())).Bind(11, ProcessStart(getpid())).Bind(12, Hostname());
+  std::string start = ProcessStart(getpid());
+  s.Bind(10, static_cast<int64_t>(getpid())).Bind(11, static_cast<int64_t>(start.empty() ? -1 : std::stoll(start)));
+  s.Bind(12, Hostname());
   s.Step();
   tx.Commit();
 }
