@@ -311,8 +311,6 @@ Store::Store(const std::string& path) : path_(path) {
 
 Store::~Store() { sqlite3_close(db_); }
 
-void Store::Exec(const std::string& sql) const { ExecOn(db_, sql); }
-
 int Store::schema_version() const { return UserVersion(db_); }
 
 void Store::Migrate() {

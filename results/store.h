@@ -108,7 +108,6 @@ class Store {
   std::vector<BisectionRow> Bisections() const;
 
  private:
-  void Exec(const std::string& sql) const;
   void Migrate();
   void Settle();
   void RecordRunLocked(const nlohmann::json& result, const std::string& path);
