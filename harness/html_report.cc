@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "harness/analyze.h"
 #include "harness/heartbeat.h"
 
 namespace blackout {
@@ -23,18 +24,6 @@ std::string E(const std::string& s) { return XmlEscape(s); }
 bool Hang(const std::string& v) { return v == "stall" || v == "lockup" || v == "crash"; }
 // Verdicts that say something about the kernel (not the harness).
 bool Judged(const std::string& v) { return v == "pass" || Hang(v) || v == "boot-failure"; }
-
-// "[+12.345678] text" -> (12.345678, text); false for anything else.
-bool SplitConsoleLine(const std::string& line, double* t, std::string* text) {
-  if (line.size() < 4 || line[0] != '[' || line[1] != '+') return false;
-  size_t close = line.find("] ");
-  if (close == std::string::npos) return false;
-  char* end = nullptr;
-  *t = std::strtod(line.c_str() + 2, &end);
-  if (end != line.c_str() + close) return false;
-  *text = line.substr(close + 2);
-  return true;
-}
 
 // Colour of a hang rate: green at 0, red at 1.
 std::string RateColour(double rate) {
@@ -72,7 +61,9 @@ Timeline ReadTimeline(const std::string& run_dir, const nlohmann::json& result) 
   std::string line, text;
   double at = 0;
   while (std::getline(in, line)) {
-    if (!SplitConsoleLine(line, &at, &text)) continue;
+    std::optional<double> stamp = RecordedTime(line, &text);
+    if (!stamp) continue;
+    at = *stamp;
     t.end_s = std::max(t.end_s, at);
     Heartbeat hb;
     if (!nonce.empty() && ParseHeartbeat(text, nonce, &hb) == RecordCheck::kOk) {

@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "results/json_get.h"
+
 namespace blackout {
 namespace {
 
@@ -15,12 +17,6 @@ std::string Fixed(double v, const char* fmt = "%.2f") {
   char buf[64];
   std::snprintf(buf, sizeof buf, fmt, v);
   return buf;
-}
-
-std::string Str(const nlohmann::json& j, const char* pointer) {
-  nlohmann::json::json_pointer p(pointer);
-  if (!j.contains(p) || !j.at(p).is_string()) return "";
-  return j.at(p).get<std::string>();
 }
 
 // The console tail stored with the result, one string.
@@ -141,7 +137,7 @@ std::string GapSummary(const nlohmann::json& result) {
       for (const nlohmann::json& v : f["vcpus"]) vcpus += (vcpus.empty() ? "" : ",") + v.dump();
     }
     out += (out.empty() ? "" : "; ") + Fixed(f["length_s"].get<double>()) + "s vCPU " + vcpus + " " +
-           Str(f, "/cause");
+           StrAt(f, "/cause");
   }
   if (freezes.size() > 5) out += "; +" + std::to_string(freezes.size() - 5) + " more";
   return out;
@@ -173,7 +169,7 @@ std::string JunitXml(const std::vector<ReportRun>& runs) {
       } else if (row.verdict != "pass") {
         ++se;
         cases += "      <error type=\"" + XmlEscape(row.verdict) + "\" message=\"" + XmlEscape(message) + "\">" +
-                 XmlEscape(Str(r->result, "/error")) + "</error>\n";
+                 XmlEscape(StrAt(r->result, "/error")) + "</error>\n";
       }
       std::string tail = ConsoleTail(r->result);
       if (!tail.empty()) cases += "      <system-out>" + XmlEscape(tail) + "</system-out>\n";
@@ -201,10 +197,10 @@ nlohmann::json KcidbJson(const std::vector<ReportRun>& runs, const std::string& 
     const nlohmann::json& res = r.result;
     // The kernel: one checkout (its source) and one build (its image) per
     // distinct kernel; a package's sha256 names the image when known.
-    std::string source = Str(res, "/config/kernel");
+    std::string source = StrAt(res, "/config/kernel");
     std::string version = row.kernel_version.empty() ? source : row.kernel_version;
     std::string checkout_id = origin + ":checkout-" + Hex(hash(row.kernel + "\n" + version));
-    std::string image = Str(res, "/kernel/sha256");
+    std::string image = StrAt(res, "/kernel/sha256");
     std::string build_id = origin + ":build-" + Hex(hash(checkout_id + "\n" + (image.empty() ? source : image)));
     if (seen_checkouts.insert(checkout_id).second) {
       nlohmann::json c = {{"id", checkout_id}, {"origin", origin}, {"valid", true}};
@@ -225,7 +221,7 @@ nlohmann::json KcidbJson(const std::vector<ReportRun>& runs, const std::string& 
       b["comment"] = ValidUtf8(source.empty() ? row.kernel : source);
       if (!row.started_at.empty()) b["start_time"] = row.started_at;
       if (build_failed) {
-        std::string log = Str(res, "/build_log");
+        std::string log = StrAt(res, "/build_log");
         b["log_excerpt"] = ValidUtf8(TailBytes(log.empty() ? row.title : log, 16000));
       }
       builds.push_back(b);

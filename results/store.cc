@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "results/json_get.h"
 
 namespace blackout {
 namespace {
@@ -202,28 +203,6 @@ bool Alive(int64_t pid, int64_t start) {
   return ProcessStart(static_cast<long>(pid)) == std::to_string(start);
 }
 
-std::string Str(const nlohmann::json& j, const char* pointer) {
-  nlohmann::json::json_pointer p(pointer);
-  if (!j.contains(p) || !j.at(p).is_string()) return "";
-  return j.at(p).get<std::string>();
-}
-
-double NumAt(const nlohmann::json& obj, const char* key, double def) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_number() ? it->get<double>() : def;
-}
-
-std::string StrAt(const nlohmann::json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-double Num(const nlohmann::json& j, const char* pointer, double def) {
-  nlohmann::json::json_pointer p(pointer);
-  if (!j.contains(p) || !j.at(p).is_number()) return def;
-  return j.at(p).get<double>();
-}
-
 void ApplyMigrations(sqlite3* db, int from, int to) {
   for (int v = from; v < to; ++v) {
     ExecOn(db, kMigrations[v]);
@@ -260,26 +239,26 @@ RunRow ReadRun(const Stmt& s) {
 
 RunRow RowFromResult(const nlohmann::json& result, const std::string& path) {
   RunRow r;
-  r.id = Str(result, "/run_id");
+  r.id = StrAt(result, "/run_id");
   r.path = path;
-  r.started_at = Str(result, "/started_at");
-  r.verdict = Str(result, "/verdict");
-  r.title = Str(result, "/title");
-  r.kernel = Str(result, "/kernel/release");
-  r.kernel_version = Str(result, "/kernel/version");
+  r.started_at = StrAt(result, "/started_at");
+  r.verdict = StrAt(result, "/verdict");
+  r.title = StrAt(result, "/title");
+  r.kernel = StrAt(result, "/kernel/release");
+  r.kernel_version = StrAt(result, "/kernel/version");
   // A kernel that never got built or fetched is named by what was asked for.
-  if (r.kernel.empty()) r.kernel = Str(result, "/config/kernel");
-  r.workload = Str(result, "/config/workload/name");
-  r.guest = Str(result, "/config/guest/type");
-  r.accelerator = Str(result, "/accel/mode");
-  r.host = Str(result, "/host/hostname");
-  r.bisection = Str(result, "/bisection");
-  r.total_s = Num(result, "/timings/total_s", 0);
-  r.first_heartbeat_s = Num(result, "/timings/first_heartbeat_s", -1);
+  if (r.kernel.empty()) r.kernel = StrAt(result, "/config/kernel");
+  r.workload = StrAt(result, "/config/workload/name");
+  r.guest = StrAt(result, "/config/guest/type");
+  r.accelerator = StrAt(result, "/accel/mode");
+  r.host = StrAt(result, "/host/hostname");
+  r.bisection = StrAt(result, "/bisection");
+  r.total_s = NumAt(result, "/timings/total_s", 0);
+  r.first_heartbeat_s = NumAt(result, "/timings/first_heartbeat_s", -1);
   if (result.contains("freezes") && result["freezes"].is_array()) {
     for (const nlohmann::json& f : result["freezes"]) {
       if (!f.is_object()) continue;
-      r.worst_gap_s = std::max(r.worst_gap_s, NumAt(f, "length_s", 0));
+      r.worst_gap_s = std::max(r.worst_gap_s, NumAt(f, "/length_s", 0));
       ++r.freeze_count;
     }
   }
@@ -401,8 +380,8 @@ void Store::RecordRunLocked(const nlohmann::json& result, const std::string& pat
         for (const nlohmann::json& v : fz["vcpus"]) vcpus += (vcpus.empty() ? "" : ",") + v.dump();
       }
       f.Reset();
-      f.Bind(1, r.id).Bind(2, idx++).Bind(3, NumAt(fz, "host_start_s", 0)).Bind(4, NumAt(fz, "length_s", 0));
-      f.Bind(5, vcpus).Bind(6, StrAt(fz, "cause"));
+      f.Bind(1, r.id).Bind(2, idx++).Bind(3, NumAt(fz, "/host_start_s", 0)).Bind(4, NumAt(fz, "/length_s", 0));
+      f.Bind(5, vcpus).Bind(6, StrAt(fz, "/cause"));
       f.Step();
     }
   }
