@@ -21,8 +21,11 @@ struct BisectModel {
   bool regression = true;
   std::optional<double> p;  // hang probability per run on the hanging side, if known
   // Prior on p when unknown: with weight deterministic_weight the bug is
-  // deterministic (p = 1), else p ~ Beta(prior_a, prior_b).
-  double deterministic_weight = 0.5;
+  // deterministic (p = 1), else p ~ Beta(prior_a, prior_b). The weight is
+  // small on purpose: a flaky bug often hangs on the first two or three runs
+  // (a quarter of the time at p = 0.5), and a heavy point mass then makes the
+  // search trust single quiet runs (see "The prior on p" in bisect.cc).
+  double deterministic_weight = 0.1;
   double prior_a = 1;
   double prior_b = 1;
   double q = 0;             // false positives: hang probability on the quiet side
