@@ -49,14 +49,7 @@ git:
 YAML
 )
 start=$(date +%s)
-"$BLACKOUT" bisect --results "$T/results" start -c "$plan" > "$T/report.txt"
-rc=$?
-cat "$T/report.txt"
-[ "$rc" -eq 0 ] || fail "bisect exit $rc, want 0 (found)"
-top=$(grep -A1 '^top candidates:' "$T/report.txt" | tail -1)
-echo "$top" | grep -q "${culprit:0:12}" || fail "top candidate is not commit 5 ($culprit): $top"
-prob=$(echo "$top" | grep -o '[0-9.]*%' | head -1 | tr -d %)
-awk -v p="$prob" 'BEGIN { exit !(p >= 99) }' || fail "culprit probability $prob% < 99%"
+bisect_must_find "$plan" "${culprit:0:12}"
 [ -z "$(git -C "$repo" status --porcelain)" ] || fail "the bisection changed the user's tree"
 runs=$(grep -c '"outcome"' "$T"/results/bisect/*/log.jsonl || true)
-echo "PASS git bisection: commit 5 at $prob% after $runs runs in $(( $(date +%s) - start )) s"
+echo "PASS git bisection: commit 5 at $TOP_PCT% after $runs runs in $(( $(date +%s) - start )) s"

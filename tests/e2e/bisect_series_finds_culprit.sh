@@ -26,14 +26,7 @@ series:
   - {name: c7, $flaky}
 YAML
 )
-"$BLACKOUT" bisect --results "$T/results" start -c "$plan" > "$T/report.txt"
-rc=$?
-cat "$T/report.txt"
-[ "$rc" -eq 0 ] || fail "bisect exit $rc, want 0 (found)"
-top=$(grep -A1 '^top candidates:' "$T/report.txt" | tail -1)
-echo "$top" | grep -q ' 5 c5$' || fail "top candidate is not c5: $top"
-pct=$(echo "$top" | awk '{print $1}' | tr -d %)
-awk -v p="$pct" 'BEGIN { exit !(p >= 99) }' || fail "c5 holds only $pct%"
+bisect_must_find "$plan" ' 5 c5$'
 "$BLACKOUT" bisect --results "$T/results" status | grep -q 'found the first hanging build' || fail "status"
 runs=$("$BLACKOUT" bisect --results "$T/results" log | grep -c '"step"')
 # The results store has the bisection and every run of it.
@@ -43,4 +36,4 @@ jq -e --argjson n "$runs" 'length == 1 and .[0].status == "found" and .[0].culpr
 bid=$(jq -r '.[0].id' "$T/bis.json")
 [ "$("$BLACKOUT" results --results "$T/results" --bisection "$bid" --json | jq length)" = "$runs" ] ||
   fail "the store does not hold the bisection's $runs runs"
-echo "PASS bisect: c5 at $pct% after $runs runs"
+echo "PASS bisect: c5 at $TOP_PCT% after $runs runs"

@@ -38,3 +38,17 @@ wait_for_heartbeat() {
 qemu_pid() { pgrep -P "$BG_PID" -f qemu-system-x86_64 | head -1; }
 
 config() { cat > "$T/run.yaml"; echo "$T/run.yaml"; }
+
+# Runs `blackout bisect start` on the plan $1 (report in $T/report.txt, also
+# printed) and checks that it found the culprit: exit 0 and a top candidate
+# line matching the grep pattern $2 at 99% or more (left in TOP_PCT).
+bisect_must_find() {
+  "$BLACKOUT" bisect --results "$T/results" start -c "$1" > "$T/report.txt"
+  local rc=$? top
+  cat "$T/report.txt"
+  [ "$rc" -eq 0 ] || fail "bisect exit $rc, want 0 (found)"
+  top=$(grep -A1 '^top candidates:' "$T/report.txt" | tail -1)
+  echo "$top" | grep -q -- "$2" || fail "top candidate does not match '$2': $top"
+  TOP_PCT=$(echo "$top" | awk '{print $1}' | tr -d %)
+  awk -v p="$TOP_PCT" 'BEGIN { exit !(p >= 99) }' || fail "the top candidate holds only $TOP_PCT%"
+}
