@@ -17,8 +17,9 @@
 // p ~ Beta(a, b) and the second product becomes B(a + K_c, b + F_c) / B(a, b),
 // with K_c and F_c the hangs and quiet runs on the hanging side of c. The point
 // mass lets a deterministic bug bisect in few runs after calibration. K_c and
-// F_c are sums over a prefix or suffix, so one pass with prefix sums gives the whole posterior in O(n) (in log
-// space: hundreds of runs underflow doubles otherwise). The prior over c is
+// F_c are sums over a prefix or suffix, so one pass with prefix sums gives the
+// whole posterior in O(n) (in log space: hundreds of runs underflow doubles
+// otherwise). The prior over c is
 // uniform on 1..n-1: the old end is assumed to behave like the old end (it is
 // never "the culprit"), the new end is assumed to behave like the new end; the
 // run that made someone start the bisection is not counted again.
