@@ -1,5 +1,7 @@
 #include "harness/detector.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <cstring>
 #include <cstdio>
@@ -23,6 +25,11 @@ std::string Fmt(double seconds) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2fs", seconds);
   return buf;
+}
+
+// A crash or lockup report that stops the run and decides the verdict.
+bool Serious(const Report& r) {
+  return (r.kind == ReportKind::kCrash || r.kind == ReportKind::kLockup) && r.discounted.empty();
 }
 
 std::string VcpuList(const std::vector<int>& vcpus) {
@@ -73,14 +80,51 @@ void Detector::Bytes(double t, const std::string& data) {
   }
 }
 
-void Detector::TakeReports(std::vector<Report>& done) {
+void Detector::TakeReports(double t, std::vector<Report>& done) {
   for (Report& r : done) {
-    Emit(r.host_t, "report",
-         {{"kind", ReportKindName(r.kind)}, {"type", r.type}, {"title", r.title},
-          {"lines", r.lines}});
+    r.discounted = Contradiction(r, std::max(r.host_t, t));
+    nlohmann::json data = {{"kind", ReportKindName(r.kind)}, {"type", r.type}, {"title", r.title},
+                           {"lines", r.lines}};
+    if (!r.discounted.empty()) data["discounted"] = r.discounted;
+    Emit(r.host_t, "report", data);
     reports_.push_back(std::move(r));
   }
   done.clear();
+}
+
+// A soft lockup report says its CPU did not schedule for N seconds, measured
+// on the guest's own clock. That vCPU's heartbeat thread is pinned to it and
+// sleeps on that CPU's timers, so while the CPU is stuck it cannot beat. If
+// the vCPU beat all through the N seconds before the report (host time), the
+// CPU was scheduling and the watchdog was misled by its clock (seen once under
+// TCG: four CPUs' watchdogs, an idle one among them, fired at once with no
+// heartbeat gap). Such a report is kept and shown, not believed; the heartbeats
+// still judge the run. A vCPU silent for at least half the claimed time
+// confirms the report, and so does a window the heartbeats do not cover.
+std::string Detector::Contradiction(const Report& r, double now) const {
+  static const RE2 kStuck(R"(CPU#(\d+) stuck for (\d+)s)");
+  if (r.type != "soft-lockup" || r.lines.empty() || !first_heartbeat_) return "";
+  int cpu = 0, claimed = 0;
+  if (!RE2::PartialMatch(r.lines[0], kStuck, &cpu, &claimed)) return "";
+  if (cpu < 0 || cpu >= config_.vcpus || claimed <= 0) return "";
+  double b = r.host_t;
+  double a = std::max(b - claimed, *first_heartbeat_);
+  if (b - a < 0.5 * claimed) return "";
+  double silence = LongestSilence(static_cast<size_t>(cpu), a, b, now);
+  if (silence >= 0.5 * claimed) return "";
+  return "vCPU " + std::to_string(cpu) + " beat all through the " + std::to_string(claimed) +
+         "s it claims (longest silence " + Fmt(silence) + "): the CPU was scheduling";
+}
+
+double Detector::LongestSilence(size_t v, double a, double b, double now) const {
+  auto overlap = [&](double s, double e) { return std::max(0.0, std::min(e, b) - std::max(s, a)); };
+  if (!seen_[v]) return b - a;
+  double longest = overlap(last_host_[v], now);  // the silence still open
+  for (const Gap& g : gaps_) {
+    if (g.vcpu == static_cast<int>(v)) longest = std::max(longest, overlap(g.host_start, g.host_end));
+  }
+  // Shorter silences are not kept as gaps; each is below the stall threshold.
+  return longest;
 }
 
 void Detector::Line(double t, const std::string& raw) {
@@ -115,7 +159,7 @@ void Detector::Line(double t, const std::string& raw) {
   std::vector<Report> done;
   bool was_open = parser_.open();
   parser_.Line(t, line, &done);
-  TakeReports(done);
+  TakeReports(t, done);
   if (!was_open && parser_.open() && !report_deadline_) {
     // A crash or lockup report opened: read on briefly for its stack, then stop.
     report_deadline_ = t + config_.report_grace_s;
@@ -232,10 +276,8 @@ void Detector::Tick(double t) {
   if (report_deadline_ && t >= *report_deadline_) {
     std::vector<Report> done;
     parser_.Flush(&done);
-    TakeReports(done);
-    bool serious = std::any_of(reports_.begin(), reports_.end(), [](const Report& r) {
-      return r.kind == ReportKind::kCrash || r.kind == ReportKind::kLockup;
-    });
+    TakeReports(t, done);
+    bool serious = std::any_of(reports_.begin(), reports_.end(), Serious);
     report_deadline_.reset();
     if (serious) Decide(t, "kernel report");
   }
@@ -422,7 +464,7 @@ void Detector::Finish(double t) {
   if (!tail.empty()) Line(partial_t_, tail);
   std::vector<Report> done;
   parser_.Flush(&done);
-  TakeReports(done);
+  TakeReports(t, done);
   finished_ = true;
   decided_ = true;
 
@@ -431,6 +473,7 @@ void Detector::Finish(double t) {
   const Report* crash = nullptr;
   const Report* lockup = nullptr;
   for (const Report& r : reports_) {
+    if (!Serious(r)) continue;
     if (r.kind == ReportKind::kCrash && !crash) crash = &r;
     if (r.kind == ReportKind::kLockup && !lockup) lockup = &r;
   }

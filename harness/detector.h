@@ -129,7 +129,12 @@ class Detector {
   void Status(double t, const AgentStatus& status);
   void Emit(double t, const std::string& type, nlohmann::json data);
   void Decide(double t, const std::string& reason);
-  void TakeReports(std::vector<Report>& done);
+  // Completed reports, judged against the heartbeats as of host time t.
+  void TakeReports(double t, std::vector<Report>& done);
+  // Why vCPU heartbeats contradict a watchdog report, or "" (see detector.cc).
+  std::string Contradiction(const Report& r, double now) const;
+  // The longest stretch of [a, b] (host time) in which vCPU v did not beat.
+  double LongestSilence(size_t v, double a, double b, double now) const;
   void Classify(Freeze& f) const;
   // The first stressor that reported zero operations, or "".
   std::string IdleStressor() const;

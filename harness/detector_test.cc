@@ -362,6 +362,83 @@ TEST(Detector, GuestClockJumpIsReported) {
   EXPECT_EQ(s.det().verdict(), Verdict::kPass);
 }
 
+// Soft lockup reports as the kernel prints them, CPU#cpu stuck for `secs`.
+void SoftLockup(Script& s, int cpu, int secs, const std::string& func) {
+  std::string c = std::to_string(cpu);
+  s.Kernel("[   60.1] watchdog: BUG: soft lockup - CPU#" + c + " stuck for " + std::to_string(secs) +
+           "s! [stress:9" + c + "]");
+  s.Kernel("[   60.1] CPU: " + c + " PID: 9" + c + " Comm: stress Not tainted 6.1.0-57-amd64 #1");
+  s.Kernel("[   60.1] RIP: e030:" + func + "+0x12/0x40");
+  s.Kernel("[   60.1] Call Trace:");
+  s.Kernel("[   60.1]  <TASK>");
+  s.Kernel("[   60.1]  </TASK>");
+}
+
+// Every CPU's watchdog fired at once while every vCPU kept beating: the guest
+// clock leapt, nobody was stuck (seen once on a healthy 4-vCPU guest under TCG).
+TEST(Detector, SoftLockupOnAVcpuThatKeptBeatingIsNotBelieved) {
+  Script s(4);
+  s.Run(30);
+  SoftLockup(s, 0, 23, "__cond_resched");
+  SoftLockup(s, 3, 23, "cpu_bringup_and_idle");
+  s.Beat(10);
+  EXPECT_FALSE(s.det().decided());
+  s.Done();
+  EXPECT_EQ(s.det().verdict(), Verdict::kPass) << s.det().title();
+  ASSERT_EQ(s.det().reports().size(), 2u);
+  for (const Report& r : s.det().reports()) {
+    EXPECT_EQ(r.type, "soft-lockup");
+    EXPECT_NE(r.discounted.find("beat all through the 23s"), std::string::npos) << r.discounted;
+  }
+}
+
+TEST(Detector, SoftLockupOnASilentVcpuIsLockup) {
+  Script s(4);
+  s.Run(10);
+  s.Beat(22, {2});
+  SoftLockup(s, 2, 22, "try_to_wake_up");
+  s.Beat(4, {2});
+  EXPECT_TRUE(s.det().decided());
+  s.det().Finish(s.t());
+  EXPECT_EQ(s.det().verdict(), Verdict::kLockup);
+  EXPECT_EQ(s.det().title(), "BUG: soft lockup in try_to_wake_up");
+  EXPECT_TRUE(s.det().reports()[0].discounted.empty());
+}
+
+// The vCPU was silent for half the claim and beats again by the time the
+// report is read: still confirmed.
+TEST(Detector, SoftLockupOnAVcpuSilentHalfTheClaimIsLockup) {
+  Script s(2);
+  s.Run(20);
+  s.Beat(12, {1});
+  s.Beat(10);
+  SoftLockup(s, 1, 22, "xen_qlock_wait");
+  s.Beat(4);
+  s.det().Finish(s.t());
+  EXPECT_EQ(s.det().verdict(), Verdict::kLockup);
+}
+
+// Heartbeats that cover too little of the claim, or a CPU the guest does not
+// have, cannot contradict it.
+TEST(Detector, SoftLockupTheHeartbeatsCannotJudgeIsBelieved) {
+  {
+    Script s(2);
+    s.Run(8);
+    SoftLockup(s, 1, 22, "xen_qlock_wait");
+    s.Beat(4);
+    s.det().Finish(s.t());
+    EXPECT_EQ(s.det().verdict(), Verdict::kLockup);
+  }
+  {
+    Script s(2);
+    s.Run(30);
+    SoftLockup(s, 5, 22, "xen_qlock_wait");
+    s.Beat(4);
+    s.det().Finish(s.t());
+    EXPECT_EQ(s.det().verdict(), Verdict::kLockup);
+  }
+}
+
 TEST(Detector, HangReportIsLockup) {
   Script s;
   s.Run(5);

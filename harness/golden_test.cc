@@ -1,6 +1,7 @@
 // Golden console logs: each file under testdata/console/ starts with the
-// expected TITLE: (of the most severe kernel report, "-" if none), VERDICT:
-// ("verdict: verdict title") and REPORTS: (every report's type, in order) and
+// expected TITLE: (of the most severe kernel report the detector believes, "-"
+// if none), VERDICT: ("verdict: verdict title") and REPORTS: (every report's
+// type, in order, "(not believed)" after those the heartbeats contradict) and
 // a blank line; the rest is a console log, from a real blackout run (real_*) or
 // in the formats the kernel and Xen print. Run with BLACKOUT_UPDATE_GOLDEN=1 to
 // rewrite the headers from what the detector says now (then read the diff).
@@ -51,11 +52,13 @@ TEST_P(GoldenLog, MatchesItsHeader) {
   Golden g = Split(ReadFile(path));
   Analysis a = AnalyzeConsole(g.body, {});
   std::string reports;
-  for (const Report& r : a.reports) reports += (reports.empty() ? "" : ",") + r.type;
+  for (const Report& r : a.reports) {
+    reports += (reports.empty() ? "" : ",") + r.type + (r.discounted.empty() ? "" : "(not believed)");
+  }
   const Report* worst = nullptr;
   for (ReportKind kind : {ReportKind::kCrash, ReportKind::kLockup, ReportKind::kWarning, ReportKind::kNote}) {
     for (const Report& r : a.reports) {
-      if (!worst && r.kind == kind) worst = &r;
+      if (!worst && r.kind == kind && r.discounted.empty()) worst = &r;
     }
   }
   std::string title = worst ? worst->title : "-";

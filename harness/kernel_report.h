@@ -34,6 +34,10 @@ struct Report {
   std::string title;  // "BUG: soft lockup in foo"
   double host_t = 0;  // when the first line arrived
   std::vector<std::string> lines;
+  // Set by the detector when the heartbeats contradict the report (a soft
+  // lockup on a vCPU that kept beating): why it is not believed. Such a report
+  // is kept and shown but decides nothing.
+  std::string discounted;
 };
 
 class ReportParser {

@@ -314,6 +314,7 @@ RunOutcome RunOnce(const RunRequest& req) {
     for (const Report& r : detector->reports()) {
       reports.push_back({{"kind", ReportKindName(r.kind)}, {"type", r.type}, {"title", r.title},
                          {"host_t_s", r.host_t}});
+      if (!r.discounted.empty()) reports.back()["discounted"] = r.discounted;
     }
     result["gaps"] = gaps;
     result["freezes"] = freezes;

@@ -13,7 +13,7 @@ trap cleanup EXIT
 fail() {
   echo "FAIL: $*" >&2
   for f in "$T"/results/*/result.json; do
-    [ -f "$f" ] && jq '{verdict, title, error, freezes, timings}' "$f" >&2
+    [ -f "$f" ] && jq '{verdict, title, error, freezes, reports, clock_jumps: .stats.clock_jumps, timings}' "$f" >&2
   done
   exit 1
 }
