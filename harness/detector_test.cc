@@ -388,7 +388,7 @@ TEST(Detector, SoftLockupOnAVcpuThatKeptBeatingIsNotBelieved) {
   ASSERT_EQ(s.det().reports().size(), 2u);
   for (const Report& r : s.det().reports()) {
     EXPECT_EQ(r.type, "soft-lockup");
-    EXPECT_NE(r.discounted.find("beat all through the 23s"), std::string::npos) << r.discounted;
+    EXPECT_NE(r.discounted.find("beat all through the 23.00s"), std::string::npos) << r.discounted;
   }
 }
 
@@ -436,6 +436,55 @@ TEST(Detector, SoftLockupTheHeartbeatsCannotJudgeIsBelieved) {
     s.Beat(4);
     s.det().Finish(s.t());
     EXPECT_EQ(s.det().verdict(), Verdict::kLockup);
+  }
+}
+
+// An RCU stall report as 6.1 prints it, naming `cpus`; `extra` goes before
+// the closing "(detected by ...)" line.
+void RcuStall(Script& s, const std::vector<int>& cpus, const std::string& extra = "") {
+  s.Kernel("[   60.2] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:");
+  for (int c : cpus) {
+    s.Kernel("[   60.2] rcu: \t" + std::to_string(c) +
+             "-...0: (1 ticks this GP) idle=9d74/1/0x4000000000000000 softirq=30/30 fqs=2062");
+  }
+  if (!extra.empty()) s.Kernel("[   60.2] rcu: \t" + extra);
+  s.Kernel("[   60.2] \t(detected by 0, t=5252 jiffies, g=8061, q=85 ncpus=4)");
+  s.Kernel("[   60.2] Sending NMI from CPU 0 to CPUs 1:");
+}
+
+TEST(Detector, RcuStallOnVcpusThatKeptBeatingIsNotBelieved) {
+  Script s(4);
+  s.Run(30);
+  RcuStall(s, {1, 3});
+  s.Beat(10);
+  EXPECT_FALSE(s.det().decided());
+  s.Done();
+  EXPECT_EQ(s.det().verdict(), Verdict::kPass) << s.det().title();
+  ASSERT_EQ(s.det().reports().size(), 1u);
+  EXPECT_NE(s.det().reports()[0].discounted.find("vCPU 1,3 beat all through the 5.25s"), std::string::npos)
+      << s.det().reports()[0].discounted;
+}
+
+TEST(Detector, RcuStallWithOneSilentVcpuIsLockup) {
+  Script s(4);
+  s.Run(10);
+  s.Beat(22, {3});
+  RcuStall(s, {1, 3});
+  s.Beat(4, {3});
+  s.det().Finish(s.t());
+  EXPECT_EQ(s.det().verdict(), Verdict::kLockup);
+  EXPECT_TRUE(s.det().reports()[0].discounted.empty());
+}
+
+TEST(Detector, RcuStallThatNamesNoStuckCpuIsBelieved) {
+  for (const char* extra : {"Tasks blocked on level-0 rcu_node (CPUs 0-3): P123",
+                            "rcu_preempt kthread starved for 5252 jiffies! g8061 f0x0"}) {
+    Script s(4);
+    s.Run(30);
+    RcuStall(s, {1}, extra);
+    s.Beat(4);
+    s.det().Finish(s.t());
+    EXPECT_EQ(s.det().verdict(), Verdict::kLockup) << extra;
   }
 }
 
