@@ -145,7 +145,8 @@ std::string Detector::Contradiction(const Report& r, double now) const {
   }
   if (longest >= 0.5 * claimed) return "";
   return "vCPU " + VcpuList(cpus) + " beat all through the " + Fmt(claimed) +
-         " it claims (longest silence " + Fmt(longest) + "): the CPU was scheduling";
+         " it claims (longest silence " + Fmt(longest) + "): " +
+         (cpus.size() > 1 ? "the CPUs were" : "the CPU was") + " scheduling";
 }
 
 double Detector::LongestSilence(size_t v, double a, double b, double now) const {
