@@ -144,8 +144,10 @@ std::string Detector::Contradiction(const Report& r, double now) const {
     longest = std::max(longest, LongestSilence(static_cast<size_t>(cpu), a, b, now));
   }
   if (longest >= 0.5 * claimed) return "";
-  return "vCPU " + VcpuList(cpus) + " beat all through the " + Fmt(claimed) +
-         " it claims (longest silence " + Fmt(longest) + "): " +
+  // Silences under the stall threshold are not kept, so that is all we know.
+  std::string silence = longest < config_.stall_s ? "no silence over " + Fmt(config_.stall_s)
+                                                  : "longest silence " + Fmt(longest);
+  return "vCPU " + VcpuList(cpus) + " beat all through the " + Fmt(claimed) + " it claims (" + silence + "): " +
          (cpus.size() > 1 ? "the CPUs were" : "the CPU was") + " scheduling";
 }
 

@@ -132,7 +132,11 @@ struct AnalyzeFlags {
 // One line per notable event, for people.
 std::string Describe(const DetectorEvent& e) {
   const nlohmann::json& d = e.data;
-  if (e.type == "report") return d["kind"].get<std::string>() + ": " + d["title"].get<std::string>();
+  if (e.type == "report") {
+    std::string s = d["kind"].get<std::string>() + ": " + d["title"].get<std::string>();
+    if (d.contains("discounted")) s += " (not believed: " + d["discounted"].get<std::string>() + ")";
+    return s;
+  }
   if (e.type == "freeze") {
     char buf[160];
     std::snprintf(buf, sizeof buf, "%.2fs %s freeze of vCPU %s (%s)", d["length_s"].get<double>(),
