@@ -70,6 +70,13 @@ TEST_F(HtmlReportTest, ConsoleTextIsEscapedEverywhere) {
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // nothing fetched
 }
 
+TEST_F(HtmlReportTest, ReportNotBelievedSaysSo) {
+  result_["reports"][0]["discounted"] = "vCPU 1 beat all through the 22.00s it claims";
+  Timeline t = ReadTimeline(dir_, result_);
+  std::string svg = TimelineSvg(t, result_);
+  EXPECT_NE(svg.find("<title>INFO: task x blocked (not believed: vCPU 1 beat all through"), std::string::npos);
+}
+
 TEST_F(HtmlReportTest, MissingRunDirectoryIsAnEmptyTimeline) {
   Timeline t = ReadTimeline(dir_ + "/gone", result_);
   EXPECT_EQ(t.vcpus, 2);
