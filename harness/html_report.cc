@@ -143,10 +143,9 @@ std::string TimelineSvg(const Timeline& t, const nlohmann::json& result) {
     for (const nlohmann::json& r : result["reports"]) {
       if (!r.is_object() || !r.contains("host_t_s") || !r["host_t_s"].is_number()) continue;
       double px = x(r["host_t_s"].get<double>());
-      std::string title = r.value("title", std::string());
-      if (r.contains("discounted") && r["discounted"].is_string()) {
-        title += " (not believed: " + r["discounted"].get<std::string>() + ")";
-      }
+      std::string discounted =
+          r.contains("discounted") && r["discounted"].is_string() ? r["discounted"].get<std::string>() : "";
+      std::string title = ShownTitle(r.value("title", std::string()), discounted);
       svg += "<g class=\"kmsg\"><line x1=\"" + F("%.1f", px) + "\" x2=\"" + F("%.1f", px) + "\" y1=\"" +
              F("%.0f", top - 4) + "\" y2=\"" + F("%.0f", top + lanes * lane) +
              "\" stroke=\"#55f\" stroke-dasharray=\"3,2\"/><title>" + E(title) + "</title><text x=\"" +

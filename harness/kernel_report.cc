@@ -7,6 +7,10 @@
 
 namespace blackout {
 
+std::string ShownTitle(const std::string& title, const std::string& discounted) {
+  return discounted.empty() ? title : title + " (not believed: " + discounted + ")";
+}
+
 const char* ReportKindName(ReportKind kind) {
   switch (kind) {
     case ReportKind::kCrash: return "crash";

@@ -35,10 +35,14 @@ struct Report {
   double host_t = 0;  // when the first line arrived
   std::vector<std::string> lines;
   // Set by the detector when the heartbeats contradict the report (a soft
-  // lockup on a vCPU that kept beating): why it is not believed. Such a report
-  // is kept and shown but decides nothing.
+  // lockup or RCU stall on vCPUs that kept beating): why it is not believed.
+  // Such a report is kept and shown but decides nothing.
   std::string discounted;
 };
+
+// A report's title as people see it: "TITLE (not believed: WHY)" when the
+// detector discounted it, else the title.
+std::string ShownTitle(const std::string& title, const std::string& discounted);
 
 class ReportParser {
  public:

@@ -133,9 +133,8 @@ struct AnalyzeFlags {
 std::string Describe(const DetectorEvent& e) {
   const nlohmann::json& d = e.data;
   if (e.type == "report") {
-    std::string s = d["kind"].get<std::string>() + ": " + d["title"].get<std::string>();
-    if (d.contains("discounted")) s += " (not believed: " + d["discounted"].get<std::string>() + ")";
-    return s;
+    return d["kind"].get<std::string>() + ": " +
+           ShownTitle(d["title"].get<std::string>(), d.value("discounted", std::string()));
   }
   if (e.type == "freeze") {
     char buf[160];

@@ -48,9 +48,8 @@ void FlushEvents(Detector& detector, RunDir& dir) {
       Log("heartbeat gap: vCPU " + std::to_string(e.data["vcpu"].get<int>()) + " silent for " +
           Secs(e.data["length_s"].get<double>()));
     } else if (e.type == "report") {
-      std::string line = "kernel: " + StripEscapes(e.data["title"].get<std::string>());
-      if (e.data.contains("discounted")) line += " (not believed: " + e.data["discounted"].get<std::string>() + ")";
-      Log(line);
+      Log("kernel: " + StripEscapes(ShownTitle(e.data["title"].get<std::string>(),
+                                               e.data.value("discounted", std::string()))));
     } else if (e.type == "agent" && e.data.value("event", "") == "workload-start") {
       Log("workload started: " + e.data.value("stressors", std::string("none")));
     } else if (e.type == "stop") {
