@@ -1,7 +1,5 @@
 #include "harness/detector.h"
 
-#include <re2/re2.h>
-
 #include <algorithm>
 #include <cstring>
 #include <cstdio>
@@ -103,37 +101,12 @@ void Detector::TakeReports(double t, std::vector<Report>& done) {
 // the run. A named vCPU silent for half the claim or more confirms the report,
 // and so does a window the heartbeats do not cover or cannot resolve (half the
 // claim within the stall threshold: shorter silences are not kept).
-//   soft lockup: "CPU#N stuck for Ss!": S seconds.
-//   RCU stall:   the "N-....: (" lines after it name the CPUs; "t=J jiffies"
-//                is at least J/1000 s (no kernel ticks faster than 1000 Hz;
-//                Debian's 250 Hz makes the real claim four times longer,
-//                and any window shorter than the claim is still silent when
-//                the claim is true). Reports that blame blocked tasks or a
-//                starved grace-period kthread name no stuck CPU: believed.
+// The claim (Report::stuck_cpus, stuck_s) is read by the report parser;
+// reports that name no stuck CPU are believed.
 std::string Detector::Contradiction(const Report& r, double now) const {
-  static const RE2 kStuck(R"(CPU#(\d+) stuck for (\d+)s)");
-  static const RE2 kRcuCpu(R"(rcu:\s+(\d+)-\S*:\s*\()");
-  static const RE2 kRcuJiffies(R"(\bt=(\d+) jiffies)");
-  static const RE2 kRcuNoCpu(R"(Tasks blocked on|kthread starved|All QSes seen)");
-  if (r.lines.empty() || !first_heartbeat_) return "";
-  std::vector<int> cpus;
-  double claimed = 0;
-  if (r.type == "soft-lockup") {
-    int cpu = 0, secs = 0;
-    if (!RE2::PartialMatch(r.lines[0], kStuck, &cpu, &secs)) return "";
-    cpus.push_back(cpu);
-    claimed = secs;
-  } else if (r.type == "rcu-stall") {
-    for (const std::string& line : r.lines) {
-      int cpu = 0;
-      long jiffies = 0;
-      if (RE2::PartialMatch(line, kRcuNoCpu)) return "";
-      if (RE2::PartialMatch(line, kRcuCpu, &cpu)) cpus.push_back(cpu);
-      if (RE2::PartialMatch(line, kRcuJiffies, &jiffies)) claimed = std::max(claimed, jiffies / 1000.0);
-    }
-  } else {
-    return "";
-  }
+  if (!first_heartbeat_) return "";
+  const std::vector<int>& cpus = r.stuck_cpus;
+  const double claimed = r.stuck_s;
   if (cpus.empty() || claimed <= 0 || 0.5 * claimed <= config_.stall_s) return "";
   double b = r.host_t;
   double a = std::max(b - claimed, *first_heartbeat_);

@@ -215,6 +215,38 @@ std::vector<std::string> ReportPatterns() {
 }
 ReportParser::~ReportParser() = default;
 
+namespace {
+
+// Fills in report->stuck_cpus and stuck_s (see Report) from the first line's
+// captures (soft lockup) or the lines after it (RCU stall).
+void ReadClaim(const std::vector<std::string>& captures, Report* report) {
+  if (report->type == "soft-lockup" && captures.size() >= 2) {
+    int cpu = 0, secs = 0;
+    if (RE2::FullMatch(captures[0], R"((\d+))", &cpu) && RE2::FullMatch(captures[1], R"((\d+))", &secs)) {
+      report->stuck_cpus = {cpu};
+      report->stuck_s = secs;
+    }
+  } else if (report->type == "rcu-stall") {
+    static const RE2 kCpu(R"(rcu:\s+(\d+)-\S*:\s*\()");
+    static const RE2 kJiffies(R"(\bt=(\d+) jiffies)");
+    static const RE2 kNoCpu(R"(Tasks blocked on|kthread starved|All QSes seen)");
+    std::vector<int> cpus;
+    double secs = 0;
+    for (const std::string& line : report->lines) {
+      int cpu = 0;
+      long jiffies = 0;
+      if (RE2::PartialMatch(line, kNoCpu)) return;
+      if (RE2::PartialMatch(line, kCpu, &cpu)) cpus.push_back(cpu);
+      if (RE2::PartialMatch(line, kJiffies, &jiffies)) secs = std::max(secs, static_cast<double>(jiffies) / 1000.0);
+    }
+    if (secs <= 0) return;
+    report->stuck_cpus = cpus;
+    report->stuck_s = secs;
+  }
+}
+
+}  // namespace
+
 void ReportParser::Close(std::vector<Report>* done) {
   if (!open_) return;
   std::string title = open_->pattern->title;
@@ -229,6 +261,7 @@ void ReportParser::Close(std::vector<Report>* done) {
     title.replace(func_at, 6, func.empty() ? "" : " in " + func);
   }
   open_->report.title = title;
+  ReadClaim(open_->captures, &open_->report);
   done->push_back(std::move(open_->report));
   open_.reset();
 }

@@ -34,6 +34,14 @@ struct Report {
   std::string title;  // "BUG: soft lockup in foo"
   double host_t = 0;  // when the first line arrived
   std::vector<std::string> lines;
+  // What a watchdog report claims: the CPUs it names as stuck and for how
+  // long at least, in guest seconds (soft lockup: "CPU#N stuck for Ss";
+  // RCU stall: its "N-....: (" lines and t=J jiffies, at least J/1000 s since
+  // no kernel ticks faster than 1000 Hz). Empty when the report names no
+  // stuck CPU: other kinds, and RCU stalls that blame blocked tasks or a
+  // starved grace-period kthread.
+  std::vector<int> stuck_cpus;
+  double stuck_s = 0;
   // Set by the detector when the heartbeats contradict the report (a soft
   // lockup or RCU stall on vCPUs that kept beating): why it is not believed.
   // Such a report is kept and shown but decides nothing.

@@ -29,6 +29,36 @@ TEST(KernelReport, SoftLockupTitledByRip) {
   EXPECT_EQ(r[0].title, "BUG: soft lockup in try_to_wake_up");
 }
 
+TEST(KernelReport, WatchdogReportsSayWhichCpusAreStuckAndHowLong) {
+  auto soft = ParseAll({"[   48.1] watchdog: BUG: soft lockup - CPU#3 stuck for 22s! [migrate:123]"});
+  ASSERT_EQ(soft.size(), 1u);
+  EXPECT_EQ(soft[0].stuck_cpus, std::vector<int>{3});
+  EXPECT_EQ(soft[0].stuck_s, 22);
+
+  auto rcu = ParseAll({
+      "[   60.2] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+      "[   60.2] rcu: \t1-...0: (1 ticks this GP) idle=9d74/1/0x4000000000000000 softirq=30/30 fqs=2062",
+      "[   60.2] rcu: \t3-...!: (0 ticks this GP) idle=2a1c/1/0x4000000000000000 softirq=12/12 fqs=2062",
+      "[   60.2] \t(detected by 0, t=5252 jiffies, g=8061, q=85 ncpus=4)",
+  });
+  ASSERT_EQ(rcu.size(), 1u);
+  EXPECT_EQ(rcu[0].stuck_cpus, (std::vector<int>{1, 3}));
+  EXPECT_DOUBLE_EQ(rcu[0].stuck_s, 5.252);
+
+  // Blaming blocked tasks names no stuck CPU, nor does a report of another kind.
+  auto tasks = ParseAll({
+      "[   60.2] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+      "[   60.2] rcu: \t1-...0: (1 ticks this GP) idle=9d74/1/0x4000000000000000 softirq=30/30 fqs=2062",
+      "[   60.2] rcu: \tTasks blocked on level-0 rcu_node (CPUs 0-3): P123",
+      "[   60.2] \t(detected by 0, t=5252 jiffies, g=8061, q=85 ncpus=4)",
+      "[   70.0] INFO: task blackout-agent:77 blocked for more than 10 seconds.",
+  });
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_TRUE(tasks[0].stuck_cpus.empty());
+  EXPECT_TRUE(tasks[1].stuck_cpus.empty());
+  EXPECT_EQ(tasks[1].stuck_s, 0);
+}
+
 TEST(KernelReport, PanicAfterOopsJoinsIt) {
   auto r = ParseAll({
       "[   10.0] BUG: kernel NULL pointer dereference, address: 0000000000000000",
