@@ -35,28 +35,34 @@ TEST(KernelReport, WatchdogReportsSayWhichCpusAreStuckAndHowLong) {
   EXPECT_EQ(soft[0].stuck_cpus, std::vector<int>{3});
   EXPECT_EQ(soft[0].stuck_s, 22);
 
-  auto rcu = ParseAll({
-      "[   60.2] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
-      "[   60.2] rcu: \t1-...0: (1 ticks this GP) idle=9d74/1/0x4000000000000000 softirq=30/30 fqs=2062",
-      "[   60.2] rcu: \t3-...!: (0 ticks this GP) idle=2a1c/1/0x4000000000000000 softirq=12/12 fqs=2062",
-      "[   60.2] \t(detected by 0, t=5252 jiffies, g=8061, q=85 ncpus=4)",
-  });
-  ASSERT_EQ(rcu.size(), 1u);
+  // An RCU stall as 6.1 prints it, naming CPUs 1 and 3 (and `extra` if given),
+  // then a hung task.
+  auto rcu_stall = [](const std::string& extra) {
+    std::vector<std::string> lines = {
+        "[   60.2] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+        "[   60.2] rcu: \t1-...0: (1 ticks this GP) idle=9d74/1/0x4000000000000000 softirq=30/30 fqs=2062",
+        "[   60.2] rcu: \t3-...!: (0 ticks this GP) idle=2a1c/1/0x4000000000000000 softirq=12/12 fqs=2062",
+        "[   60.2] \t(detected by 0, t=5252 jiffies, g=8061, q=85 ncpus=4)",
+        "[   70.0] INFO: task blackout-agent:77 blocked for more than 10 seconds.",
+    };
+    if (!extra.empty()) lines.insert(lines.begin() + 3, "[   60.2] rcu: \t" + extra);
+    return ParseAll(lines);
+  };
+  auto rcu = rcu_stall("");
+  ASSERT_EQ(rcu.size(), 2u);
   EXPECT_EQ(rcu[0].stuck_cpus, (std::vector<int>{1, 3}));
   EXPECT_DOUBLE_EQ(rcu[0].stuck_s, 5.252);
+  // A hung task is not a claim about CPUs.
+  EXPECT_TRUE(rcu[1].stuck_cpus.empty());
+  EXPECT_EQ(rcu[1].stuck_s, 0);
 
-  // Blaming blocked tasks names no stuck CPU, nor does a report of another kind.
-  auto tasks = ParseAll({
-      "[   60.2] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
-      "[   60.2] rcu: \t1-...0: (1 ticks this GP) idle=9d74/1/0x4000000000000000 softirq=30/30 fqs=2062",
-      "[   60.2] rcu: \tTasks blocked on level-0 rcu_node (CPUs 0-3): P123",
-      "[   60.2] \t(detected by 0, t=5252 jiffies, g=8061, q=85 ncpus=4)",
-      "[   70.0] INFO: task blackout-agent:77 blocked for more than 10 seconds.",
-  });
-  ASSERT_EQ(tasks.size(), 2u);
-  EXPECT_TRUE(tasks[0].stuck_cpus.empty());
-  EXPECT_TRUE(tasks[1].stuck_cpus.empty());
-  EXPECT_EQ(tasks[1].stuck_s, 0);
+  // Blaming blocked tasks or a starved kthread names no stuck CPU.
+  for (const char* extra : {"Tasks blocked on level-0 rcu_node (CPUs 0-3): P123",
+                            "rcu_preempt kthread starved for 5252 jiffies! g8061 f0x0"}) {
+    auto blamed = rcu_stall(extra);
+    ASSERT_EQ(blamed.size(), 2u);
+    EXPECT_TRUE(blamed[0].stuck_cpus.empty()) << extra;
+  }
 }
 
 TEST(KernelReport, PanicAfterOopsJoinsIt) {
