@@ -229,7 +229,10 @@ RunConfig BuildCandidate(const GitBuild& build, const BisectCandidate& candidate
   if (!build.workload.empty() && fs::exists(checkout + "/" + build.workload)) {
     YamlReader reader(build.workload + " (built from " + rev.substr(0, 12) + ")");
     auto node = reader.Parse(ReadFile(checkout + "/" + build.workload));
-    if (node) cfg.workload = ParseWorkload(*node, reader, &cfg.workload);
+    if (node) {
+      cfg.workload = ParseWorkloadValue(*node, reader, cfg.workload);
+      for (const std::string& problem : WorkloadMisfits(cfg.workload, cfg.guest.vcpus)) reader.Error(*node, problem);
+    }
     try {
       reader.Checkpoint();
     } catch (const ConfigError& e) {

@@ -2,10 +2,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "base/error.h"
+#include "base/fsutil.h"
 #include "kernels/catalogue.h"
 
 namespace blackout {
@@ -83,44 +85,9 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r) {
   }
   if (YAML::Node g = n["guest"]; g.IsDefined()) c.guest = ParseGuest(g, r, c.guest);
   if (YAML::Node w = n["workload"]; w.IsDefined()) {
-    if (w.IsScalar()) {
-      if (const Workload* found = FindWorkload(w.Scalar())) {
-        c.workload = *found;
-      } else {
-        r.Error(w, "unknown workload '" + w.Scalar() + "' (see: blackout workloads list)");
-      }
-    } else if (w.IsMap()) {
-      const Workload* base = &c.workload;
-      if (YAML::Node name = w["name"]; name.IsDefined() && name.IsScalar()) {
-        base = FindWorkload(name.Scalar());
-        if (!base && !w["stressors"].IsDefined()) {
-          r.Error(name, "unknown workload '" + name.Scalar() + "' and no 'stressors' to define it");
-          base = &c.workload;
-        }
-      }
-      c.workload = ParseWorkload(w, r, base);
-    } else {
-      r.Error(w, "'workload' must be a name or a mapping");
-    }
+    c.workload = ParseWorkloadValue(w, r, c.workload);
   }
-  for (const FaultSpec& f : c.workload.faults) {
-    if (f.kind == "freeze" && f.vcpu >= c.guest.vcpus) {
-      r.Error(n["workload"], "fault freeze names vCPU " + std::to_string(f.vcpu) + " but the guest has " +
-                                 std::to_string(c.guest.vcpus));
-    }
-  }
-  for (const StressorSpec& s : c.workload.stressors) {
-    auto cpus = s.params.find("cpus");
-    if (cpus == s.params.end()) continue;
-    std::istringstream list(cpus->second);
-    for (std::string cpu; std::getline(list, cpu, ',');) {
-      if (std::stoi(cpu) >= c.guest.vcpus) {
-        r.Error(n["workload"], "stressor " + s.kind + " is placed on vCPU " + cpu + " but the guest has " +
-                                   std::to_string(c.guest.vcpus));
-        break;
-      }
-    }
-  }
+  for (const std::string& problem : WorkloadMisfits(c.workload, c.guest.vcpus)) r.Error(n["workload"], problem);
   if (YAML::Node t = n["thresholds"]; t.IsDefined() &&
       r.CheckMap(t, "thresholds", {"stall", "lockup", "boot", "heartbeat"})) {
     if (auto v = r.Seconds(t, "stall")) c.thresholds.stall_s = *v;
@@ -172,6 +139,71 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r) {
     }
   }
   return c;
+}
+
+Workload ParseWorkloadValue(const YAML::Node& w, YamlReader& r, const Workload& current) {
+  if (w.IsScalar()) {
+    if (const Workload* found = FindWorkload(w.Scalar())) return *found;
+    r.Error(w, "unknown workload '" + w.Scalar() + "' (see: blackout workloads list)");
+    return current;
+  }
+  if (!w.IsMap()) {
+    r.Error(w, "'workload' must be a name or a mapping");
+    return current;
+  }
+  // A name that is no built-in starts a workload of its own (from nothing).
+  const Workload* base = &current;
+  if (YAML::Node name = w["name"]; name.IsDefined() && name.IsScalar()) {
+    base = FindWorkload(name.Scalar());
+    if (!base && !w["stressors"].IsDefined()) {
+      r.Error(name, "unknown workload '" + name.Scalar() + "' and no 'stressors' to define it");
+      base = &current;
+    }
+  }
+  return ParseWorkload(w, r, base);
+}
+
+std::vector<std::string> WorkloadMisfits(const Workload& workload, int vcpus) {
+  std::vector<std::string> out;
+  for (const FaultSpec& f : workload.faults) {
+    if (f.kind == "freeze" && f.vcpu >= vcpus) {
+      out.push_back("fault freeze names vCPU " + std::to_string(f.vcpu) + " but the guest has " +
+                    std::to_string(vcpus));
+    }
+  }
+  for (const StressorSpec& s : workload.stressors) {
+    auto cpus = s.params.find("cpus");
+    if (cpus == s.params.end()) continue;
+    std::istringstream list(cpus->second);
+    for (std::string cpu; std::getline(list, cpu, ',');) {
+      if (std::stoi(cpu) >= vcpus) {
+        out.push_back("stressor " + s.kind + " is placed on vCPU " + cpu + " but the guest has " +
+                      std::to_string(vcpus));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+Workload WorkloadByNameOrFile(const std::string& arg, const Workload& current) {
+  if (const Workload* found = FindWorkload(arg)) return *found;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(arg, ec)) {
+    throw ConfigError({"--workload: '" + arg + "' is neither a built-in workload (see: blackout workloads list) nor a file"});
+  }
+  YamlReader r(arg);
+  std::string text;
+  try {
+    text = ReadFile(arg);
+  } catch (const InfraError& e) {
+    throw ConfigError({std::string("--workload: ") + e.what()});
+  }
+  auto node = r.Parse(text);
+  if (!node) r.Checkpoint();
+  Workload w = ParseWorkloadValue(*node, r, current);
+  r.Checkpoint();
+  return w;
 }
 
 RunConfig LoadConfig(const std::string& path) {

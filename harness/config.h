@@ -53,4 +53,19 @@ void ParseKernelSpec(const YAML::Node& node, YamlReader& reader, KernelSpec* spe
 // Reads and parses a file. Throws ConfigError (also for an unreadable file).
 RunConfig LoadConfig(const std::string& path);
 
+// A `workload:` value: a built-in name, or a mapping that starts from the
+// built-in its `name` names (else from `current`) and overrides parts of it.
+// Problems go to the reader.
+Workload ParseWorkloadValue(const YAML::Node& node, YamlReader& reader, const Workload& current);
+
+// What keeps a workload off a guest with this many vCPUs: faults and
+// stressors placed on vCPUs it does not have. Empty when it fits.
+std::vector<std::string> WorkloadMisfits(const Workload& workload, int vcpus);
+
+// A workload named on the command line: a built-in name, or a YAML file with
+// a workload definition (as `blackout workloads show` prints one; its `name`
+// may name a built-in to start from, as in a run config). Throws ConfigError,
+// with file:line:column for a bad file.
+Workload WorkloadByNameOrFile(const std::string& arg, const Workload& current);
+
 }  // namespace blackout

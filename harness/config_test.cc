@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "base/error.h"
+#include "base/fsutil.h"
 
 namespace blackout {
 namespace {
@@ -134,6 +137,49 @@ TEST(Config, UnreadableFileIsAConfigError) {
 
 TEST(Config, EmptyFileIsTheDefault) {
   EXPECT_EQ(ParseConfig("", "x").workload.name, "pv-spinlock-race");
+}
+
+// --workload FILE: the definition `blackout workloads show` prints, edited.
+TEST(Config, WorkloadFromAFile) {
+  std::string dir = MakeScratchDir();
+  Workload current = DefaultConfig().workload;
+  EXPECT_EQ(WorkloadByNameOrFile("smoke", current).name, "smoke");
+
+  std::string path = dir + "/w.yaml";
+  WriteFileAtomic(path, "name: smoke\nduration: 12s\nfaults:\n  - {kind: freeze, vcpu: 1, at: 3s, length: 5s}\n");
+  Workload w = WorkloadByNameOrFile(path, current);
+  EXPECT_EQ(w.name, "smoke");
+  EXPECT_EQ(w.duration_s, 12);
+  EXPECT_EQ(w.stressors.size(), FindWorkload("smoke")->stressors.size());  // from the built-in
+  ASSERT_EQ(w.faults.size(), 1u);
+  EXPECT_EQ(w.faults[0].vcpu, 1);
+  EXPECT_TRUE(WorkloadMisfits(w, 2).empty());
+  ASSERT_EQ(WorkloadMisfits(w, 1).size(), 1u);
+  EXPECT_EQ(WorkloadMisfits(w, 1)[0], "fault freeze names vCPU 1 but the guest has 1");
+
+  // No name: it overrides the workload it is given.
+  WriteFileAtomic(path, "duration: 7s\n");
+  w = WorkloadByNameOrFile(path, current);
+  EXPECT_EQ(w.name, current.name);
+  EXPECT_EQ(w.duration_s, 7);
+
+  // Errors: file:line:column, every one at once; neither a name nor a file.
+  WriteFileAtomic(path, "name: smoke\nduration: 12q\nstresors: []\n");
+  try {
+    WorkloadByNameOrFile(path, current);
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.problems().size(), 2u);
+    EXPECT_EQ(e.problems()[0].rfind(path + ":3:1: unknown key 'stresors'", 0), 0u) << e.problems()[0];
+    EXPECT_EQ(e.problems()[1].rfind(path + ":2:11: 'duration'", 0), 0u) << e.problems()[1];
+  }
+  try {
+    WorkloadByNameOrFile(dir + "/nosuch.yaml", current);
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(e.problems()[0].find("is neither a built-in workload"), std::string::npos) << e.problems()[0];
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
