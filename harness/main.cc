@@ -59,6 +59,20 @@ const char kExitCodes[] = R"(Exit codes of run:
   6 build-failure a git kernel did not build
   64 bad usage or config    130 interrupted)";
 
+const char kTestExitCodes[] = R"(Exit codes of test (for git bisect run):
+  0   good: the verdict is not in --bad
+  1   bad: the verdict is in --bad
+  125 skip: boot-failure, infra-error, build-failure, or this commit's kernel
+      cannot be used (image missing, not a bzImage, no Xen PV support)
+  128 a flag, the run config or the workload file is wrong: git bisect run stops
+  130 interrupted (git bisect run stops))";
+
+const char kBisectExitCodes[] = R"(Exit codes of bisect start and resume:
+  0 found: one candidate holds 1 - alpha
+  1 ended without a culprit: undecided, no-repro or budget (see the report)
+  5 infra-error: the host or harness failed
+  64 bad usage or plan    130 interrupted (bisect resume continues))";
+
 struct RunFlags {
   std::string config_path;
   std::string results = "blackout-results";
@@ -82,14 +96,17 @@ KernelSpec SpecByName(const std::string& name) {
   return s;
 }
 
-int CmdRun(const RunFlags& f) {
+// The run the flags ask for (config file, then flags over it). Throws
+// ConfigError.
+RunRequest RequestFromFlags(const RunFlags& f) {
   RunConfig config = f.config_path.empty() ? DefaultConfig() : LoadConfig(f.config_path);
   // Flags override the file.
   if (!f.kernel.empty()) config.kernel = SpecByName(f.kernel);
   if (!f.workload.empty()) {
-    const Workload* w = FindWorkload(f.workload);
-    if (!w) throw ConfigError({"--workload: unknown workload '" + f.workload + "' (see: blackout workloads list)"});
-    config.workload = *w;
+    config.workload = WorkloadByNameOrFile(f.workload, config.workload);
+    std::vector<std::string> misfits = WorkloadMisfits(config.workload, config.guest.vcpus);
+    for (std::string& m : misfits) m = "--workload " + f.workload + ": " + m;
+    if (!misfits.empty()) throw ConfigError(misfits);
   }
   if (!f.duration.empty()) {
     auto d = ParseDuration(f.duration);
@@ -112,6 +129,11 @@ int CmdRun(const RunFlags& f) {
   req.echo_console = f.console;
   req.dump_memory = f.dump_memory;
   req.interrupted = &g_interrupted;
+  return req;
+}
+
+// Runs it and prints the verdict line; returns run's exit code.
+int Execute(const RunRequest& req) {
   RunOutcome out = RunOnce(req);
   std::printf("%s: %s (%s)\n", VerdictName(out.verdict), out.title.c_str(), out.run_dir.c_str());
   std::fflush(stdout);
@@ -119,6 +141,8 @@ int CmdRun(const RunFlags& f) {
   if (out.interrupted) return kExitInterrupted;
   return VerdictExitCode(out.verdict);
 }
+
+int CmdRun(const RunFlags& f) { return Execute(RequestFromFlags(f)); }
 
 struct AnalyzeFlags {
   std::string path;
@@ -375,23 +399,38 @@ int CmdBisectReset(const BisectFlags& f) {
   return 0;
 }
 
-// `blackout test`: one run, judged for git bisect run: 0 good, 1 bad, 125 skip.
+// `blackout test`: one run, judged for git bisect run: 0 good, 1 bad, 125
+// skip. git bisect run counts 1..127 (but 125) as bad and stops at anything
+// over 127, so a problem that is the same for every commit (a flag, the run
+// config, the workload file) exits 128: it must stop the bisection, not skip
+// every commit (125) or call it bad (64). What depends on the commit (its
+// kernel image missing or no bzImage, no Xen PV support, a failed build, a
+// boot that never gave a heartbeat) and infra errors are skips.
+constexpr int kExitStopBisect = 128;
+
+int StopBisect(const std::vector<std::string>& problems) {
+  for (const std::string& p : problems) std::fprintf(stderr, "blackout: %s\n", p.c_str());
+  std::fprintf(stderr, "blackout: test exits %d so that git bisect run stops\n", kExitStopBisect);
+  return kExitStopBisect;
+}
+
 int CmdTest(const RunFlags& f, const std::vector<std::string>& bad_list) {
   std::set<Verdict> bad;
-  for (const std::string& b : bad_list) {
-    auto v = ParseVerdict(b);
-    if (!v || *v == Verdict::kPass || *v == Verdict::kBootFailure || *v == Verdict::kInfraError ||
-        *v == Verdict::kBuildFailure) {
-      throw ConfigError({"--bad: '" + b + "' is not one of stall, lockup, crash"});
-    }
-    bad.insert(*v);
-  }
-  int code;
+  RunRequest req;
   try {
-    code = CmdRun(f);
-  } catch (const ConfigError&) {
-    return 125;
+    for (const std::string& b : bad_list) {
+      auto v = ParseVerdict(b);
+      if (!v || *v == Verdict::kPass || *v == Verdict::kBootFailure || *v == Verdict::kInfraError ||
+          *v == Verdict::kBuildFailure) {
+        throw ConfigError({"--bad: '" + b + "' is not one of stall, lockup, crash"});
+      }
+      bad.insert(*v);
+    }
+    req = RequestFromFlags(f);
+  } catch (const ConfigError& e) {
+    return StopBisect(e.problems());
   }
+  int code = Execute(req);
   if (code == kExitInterrupted) return code;
   if (code == kExitUsage || code == VerdictExitCode(Verdict::kBootFailure) ||
       code == VerdictExitCode(Verdict::kInfraError) || code == VerdictExitCode(Verdict::kBuildFailure)) {
@@ -499,7 +538,6 @@ void AddFilters(CLI::App* app, RunFilter& f, bool with_limit) {
 int Main(int argc, char** argv) {
   CLI::App app{"blackout: boots Xen PV guests, drives IO and scheduler stress, and detects\n"
                "lockups and short freezes from per-vCPU heartbeats on the serial console."};
-  app.footer(kExitCodes);
   app.set_version_flag("--version", BLACKOUT_VERSION);
   app.require_subcommand(1);
   bool quiet = false;
@@ -511,7 +549,8 @@ int Main(int argc, char** argv) {
   run->add_option("--results", rf.results, "results root; each run gets a directory in it")
       ->capture_default_str();
   run->add_option("--kernel", rf.kernel, "catalogue name or package[=version] (default: linux-image-amd64)");
-  run->add_option("--workload", rf.workload, "built-in workload name (see: blackout workloads list)");
+  run->add_option("--workload", rf.workload,
+                  "built-in workload name (see: blackout workloads list), or a workload YAML file");
   run->add_option("--duration", rf.duration, "workload duration, e.g. 60s, 10m, 8h");
   run->add_option("--accel", rf.accel, "auto, kvm or tcg")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   run->add_flag("--keep-scratch", rf.keep_scratch, "keep the initramfs and sockets in /tmp");
@@ -546,9 +585,10 @@ int Main(int argc, char** argv) {
   test->add_option("-c,--config", tf.config_path, "YAML run config");
   test->add_option("--results", tf.results, "results root")->capture_default_str();
   test->add_option("--kernel", tf.kernel, "catalogue name or package[=version]");
-  test->add_option("--workload", tf.workload, "built-in workload name");
+  test->add_option("--workload", tf.workload, "built-in workload name, or a workload YAML file");
   test->add_option("--duration", tf.duration, "workload duration");
   test->add_option("--bad", test_bad, "verdicts that count as bad")->capture_default_str();
+  test->footer(kTestExitCodes);
 
   SimulateFlags sf;
   BisectFlags bf;
@@ -559,7 +599,9 @@ int Main(int argc, char** argv) {
   bstart->add_option("-c,--config", bf.config_path, "the bisect plan (YAML)")->required();
   bstart->add_option("--good", bf.good, "the old end: a series name or git revision (default: the plan's)");
   bstart->add_option("--bad", bf.bad, "the new end: a series name or git revision (default: the plan's)");
+  bstart->footer(kBisectExitCodes);
   CLI::App* bresume = bisect->add_subcommand("resume", "continue the current bisection after a crash or Ctrl-C");
+  bresume->footer(kBisectExitCodes);
   CLI::App* bstatus = bisect->add_subcommand("status", "posterior, runs so far, estimated p, runs left");
   CLI::App* blog = bisect->add_subcommand("log", "print the current bisection's log (JSON lines)");
   CLI::App* breset = bisect->add_subcommand("reset", "forget the current bisection (its log stays)");
@@ -628,11 +670,13 @@ int Main(int argc, char** argv) {
   analyze->add_flag("--json", af.json, "print the analysis as JSON");
   analyze->footer("Exit code: the verdict's, as for run.");
 
+  app.footer(kExitCodes);  // set last: subcommands would inherit it
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
-    return code == 0 ? 0 : kExitUsage;
+    if (code == 0) return 0;
+    return test->parsed() ? StopBisect({}) : kExitUsage;
   }
   SetLogQuiet(quiet);
   InstallSignalHandlers();
