@@ -91,6 +91,11 @@ double ZChannelCapacity(double p) {
   return std::log2(1 + (1 - s) * std::pow(s, s / (1 - s)));
 }
 
+int RunsToTrust(double p, double alpha) {
+  if (p >= 1) return 1;
+  return std::max(1, static_cast<int>(std::ceil(std::log(alpha) / std::log1p(-p) - 1e-9)));
+}
+
 Bisector::Bisector(BisectModel model) : model_(model) {
   size_t n = static_cast<size_t>(std::max(2, model_.n));
   model_.n = static_cast<int>(n);

@@ -195,5 +195,20 @@ TEST(BisectSim, EarlyHangsDoNotFoolTheUnknownP) {
   EXPECT_LT(r.mean_runs, 45);
 }
 
+TEST(Bisect, RunsToTrustIsTheFewestThatABadBuildPassesWithAtMostAlpha) {
+  EXPECT_EQ(RunsToTrust(0.1, 0.01), 44);
+  EXPECT_EQ(RunsToTrust(0.3, 0.01), 13);
+  EXPECT_EQ(RunsToTrust(0.5, 0.01), 7);
+  EXPECT_EQ(RunsToTrust(1, 0.01), 1);
+  EXPECT_EQ(RunsToTrust(0.9, 0.01), 2);
+  for (double p : {0.05, 0.2, 0.37, 0.5, 0.8}) {
+    for (double alpha : {0.05, 0.01, 0.001}) {
+      int n = RunsToTrust(p, alpha);
+      EXPECT_LE(std::pow(1 - p, n), alpha * (1 + 1e-9)) << p << " " << alpha;
+      EXPECT_GT(std::pow(1 - p, n - 1), alpha) << p << " " << alpha;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace blackout

@@ -60,8 +60,8 @@ const char kExitCodes[] = R"(Exit codes of run:
   64 bad usage or config    130 interrupted)";
 
 const char kTestExitCodes[] = R"(Exit codes of test (for git bisect run):
-  0   good: the verdict is not in --bad
-  1   bad: the verdict is in --bad
+  0   good: no run's verdict is in --bad (with --runs or --p: all runs passed)
+  1   bad: a run's verdict is in --bad (the runs stop at the first)
   125 skip: boot-failure, infra-error, build-failure, or this commit's kernel
       cannot be used (image missing, not a bzImage, no Xen PV support)
   128 a flag, the run config or the workload file is wrong: git bisect run stops
@@ -414,11 +414,22 @@ int StopBisect(const std::vector<std::string>& problems) {
   return kExitStopBisect;
 }
 
-int CmdTest(const RunFlags& f, const std::vector<std::string>& bad_list) {
+struct TestFlags {
+  std::vector<std::string> bad = {"lockup", "stall", "crash"};
+  int runs = 0;        // at most this many runs; 0: from p, else one
+  double p = 0;        // the hang rate per run of a bad build, when known
+  double alpha = 0.01; // with p: the chance a bad build passes them all
+};
+
+// One run, or up to N for a hang that shows only sometimes (bad at the first
+// bad verdict, good when all pass): git bisect run's model, with N chosen
+// from the hang rate instead of guessed.
+int CmdTest(const RunFlags& f, const TestFlags& t) {
   std::set<Verdict> bad;
   RunRequest req;
+  int runs = 1;
   try {
-    for (const std::string& b : bad_list) {
+    for (const std::string& b : t.bad) {
       auto v = ParseVerdict(b);
       if (!v || *v == Verdict::kPass || *v == Verdict::kBootFailure || *v == Verdict::kInfraError ||
           *v == Verdict::kBuildFailure) {
@@ -426,18 +437,39 @@ int CmdTest(const RunFlags& f, const std::vector<std::string>& bad_list) {
       }
       bad.insert(*v);
     }
+    if (t.runs > 0 && t.p > 0) throw ConfigError({"give --runs or --p, not both"});
+    if (t.p > 0) runs = RunsToTrust(t.p, t.alpha);
+    if (t.runs > 0) runs = t.runs;
     req = RequestFromFlags(f);
   } catch (const ConfigError& e) {
     return StopBisect(e.problems());
   }
-  int code = Execute(req);
-  if (code == kExitInterrupted) return code;
-  if (code == kExitUsage || code == VerdictExitCode(Verdict::kBootFailure) ||
-      code == VerdictExitCode(Verdict::kInfraError) || code == VerdictExitCode(Verdict::kBuildFailure)) {
-    return 125;
+  for (int i = 1; i <= runs; ++i) {
+    std::string which = "run " + std::to_string(i) + " of " + std::to_string(runs);
+    if (runs > 1) Log("test: " + which);
+    int code = Execute(req);
+    if (code == kExitInterrupted) return code;
+    if (code == kExitUsage || code == VerdictExitCode(Verdict::kBootFailure) ||
+        code == VerdictExitCode(Verdict::kInfraError) || code == VerdictExitCode(Verdict::kBuildFailure)) {
+      Log("test: skip (" + which + ")");
+      return 125;
+    }
+    for (Verdict v : bad) {
+      if (code == VerdictExitCode(v)) {
+        Log("test: bad (" + which + ")");
+        return 1;
+      }
+    }
   }
-  for (Verdict v : bad) {
-    if (code == VerdictExitCode(v)) return 1;
+  if (runs > 1) {
+    std::string why;
+    if (t.p > 0) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, ": a build that hangs in %.0f%% of its runs passes %d in a row %.2f%% of the time",
+                    100 * t.p, runs, 100 * std::pow(1 - t.p, runs));
+      why = buf;
+    }
+    Log("test: good (" + std::to_string(runs) + " runs passed)" + why);
   }
   return 0;
 }
@@ -579,15 +611,24 @@ int Main(int argc, char** argv) {
   kgc->add_option("--max-size", kmax, "keep at most this much")->capture_default_str();
 
   RunFlags tf;
-  std::vector<std::string> test_bad = {"lockup", "stall", "crash"};
+  TestFlags testf;
   CLI::App* test = app.add_subcommand(
-      "test", "one run judged for `git bisect run`: exit 0 good, 1 bad, 125 skip (boot-failure, infra-error)");
+      "test", "a build judged for `git bisect run`: exit 0 good, 1 bad, 125 skip, 128 stop (see test --help)");
   test->add_option("-c,--config", tf.config_path, "YAML run config");
   test->add_option("--results", tf.results, "results root")->capture_default_str();
   test->add_option("--kernel", tf.kernel, "catalogue name or package[=version]");
   test->add_option("--workload", tf.workload, "built-in workload name, or a workload YAML file");
   test->add_option("--duration", tf.duration, "workload duration");
-  test->add_option("--bad", test_bad, "verdicts that count as bad")->capture_default_str();
+  test->add_option("--bad", testf.bad, "verdicts that count as bad")->capture_default_str();
+  test->add_option("--runs", testf.runs, "run up to N times: bad at the first bad verdict, good if all pass")
+      ->check(CLI::Range(1, 10000));
+  test->add_option("--p", testf.p,
+                   "the hang rate per run of a bad build, if known: runs as often as it takes for a bad "
+                   "build to pass them all with at most --alpha")
+      ->check(CLI::Range(0.001, 1.0));
+  test->add_option("--alpha", testf.alpha, "with --p: the chance a bad build passes")
+      ->check(CLI::Range(1e-9, 0.5))
+      ->capture_default_str();
   test->footer(kTestExitCodes);
 
   SimulateFlags sf;
@@ -695,7 +736,7 @@ int Main(int argc, char** argv) {
     if (*bstatus) return CmdBisectStatus(bf);
     if (*blog) return CmdBisectLog(bf);
     if (*breset) return CmdBisectReset(bf);
-    if (*test) return CmdTest(tf, test_bad);
+    if (*test) return CmdTest(tf, testf);
     if (*rshow) return CmdResultsShow(resf, run_id);
     if (*rimport) return CmdResultsImport(resf, import_dirs);
     if (*rbis) return CmdResultsBisections(resf);

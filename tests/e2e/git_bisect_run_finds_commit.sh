@@ -3,7 +3,8 @@
 # A repository of four commits keeps its workload in workload.yaml (a
 # workload definition, as `blackout workloads show` prints one); from the
 # third commit on it holds a real guest-internal freeze (vCPU 1 for 5 s), so
-# those commits stall. git bisect must name the third commit after real boots.
+# those commits stall. git bisect must name the third commit after real boots,
+# with `--runs 2`: two runs of a good commit, one of a bad one.
 # Then the exit codes git bisect run relies on: 125 (skip) for a commit whose
 # kernel cannot be used, and 128 for a broken workload file, which makes git
 # bisect run stop instead of calling every commit bad or skipping them all.
@@ -32,13 +33,18 @@ commit "four: notes only"
 third=$(git rev-parse HEAD~1)
 
 git bisect start HEAD HEAD~3 >/dev/null || fail "git bisect start"
-git bisect run "$BLACKOUT" test --workload workload.yaml --results "$T/results" > "$T/bisect.txt" 2>&1
+git bisect run "$BLACKOUT" test --workload workload.yaml --runs 2 --results "$T/results" > "$T/bisect.txt" 2>&1
 rc=$?
 cat "$T/bisect.txt"
 [ "$rc" -eq 0 ] || fail "git bisect run exit $rc"
 [ "$(git rev-parse refs/bisect/bad)" = "$third" ] || fail "git bisect named $(git rev-parse refs/bisect/bad), want $third"
 grep -q "^$third is the first bad commit" "$T/bisect.txt" || fail "no 'first bad commit' line for $third"
+# git bisect tests the second and third commits: the good one runs twice, the
+# bad one stops at its first (stalled) run.
 runs=$(ls -d "$T"/results/*/ | wc -l)
+[ "$runs" -eq 3 ] || fail "$runs runs, want 3 (two of the good commit, one of the bad)"
+grep -q "test: good (2 runs passed)" "$T/bisect.txt" || fail "no 'test: good (2 runs passed)' line"
+grep -q "test: bad (run 1 of 2)" "$T/bisect.txt" || fail "no 'test: bad (run 1 of 2)' line"
 # Each run's verdict must match its commit: a stall for the third, a pass before it.
 for f in "$T"/results/*/result.json; do
   jq -e '.verdict == "pass" or (.verdict == "stall" and (.freezes[0].vcpus == [1]))' "$f" >/dev/null ||
