@@ -64,7 +64,8 @@ const char kTestExitCodes[] = R"(Exit codes of test (for git bisect run):
   1   bad: a run's verdict is in --bad (the runs stop at the first)
   125 skip: boot-failure, infra-error, build-failure, or this commit's kernel
       cannot be used (image missing, not a bzImage, no Xen PV support)
-  128 a flag, the run config or the workload file is wrong: git bisect run stops
+  128 a flag, the run config or the workload file is wrong, or the host failed
+      before the run could start (e.g. --results not writable): git bisect run stops
   130 interrupted (git bisect run stops))";
 
 const char kBisectExitCodes[] = R"(Exit codes of bisect start and resume:
@@ -399,13 +400,14 @@ int CmdBisectReset(const BisectFlags& f) {
   return 0;
 }
 
-// `blackout test`: one run, judged for git bisect run: 0 good, 1 bad, 125
-// skip. git bisect run counts 1..127 (but 125) as bad and stops at anything
-// over 127, so a problem that is the same for every commit (a flag, the run
-// config, the workload file) exits 128: it must stop the bisection, not skip
-// every commit (125) or call it bad (64). What depends on the commit (its
-// kernel image missing or no bzImage, no Xen PV support, a failed build, a
-// boot that never gave a heartbeat) and infra errors are skips.
+// `blackout test` answers git bisect run: 0 good, 1 bad, 125 skip. git bisect
+// run counts 1..127 (but 125) as bad and stops at anything over 127, so a
+// problem that is the same for every commit (a flag, the run config, the
+// workload file, a results store it cannot open) exits 128: it must stop the
+// bisection, not skip every commit (125) or call it bad (64, 5). What depends
+// on the commit (its kernel image missing or no bzImage, no Xen PV support, a
+// failed build, a boot that never gave a heartbeat) and a run's infra-error
+// verdict are skips.
 constexpr int kExitStopBisect = 128;
 
 int StopBisect(const std::vector<std::string>& problems) {
@@ -447,7 +449,12 @@ int CmdTest(const RunFlags& f, const TestFlags& t) {
   for (int i = 1; i <= runs; ++i) {
     std::string which = "run " + std::to_string(i) + " of " + std::to_string(runs);
     if (runs > 1) Log("test: " + which);
-    int code = Execute(req);
+    int code;
+    try {
+      code = Execute(req);
+    } catch (const Error& e) {
+      return StopBisect({e.what()});
+    }
     if (code == kExitInterrupted) return code;
     if (code == kExitUsage || code == VerdictExitCode(Verdict::kBootFailure) ||
         code == VerdictExitCode(Verdict::kInfraError) || code == VerdictExitCode(Verdict::kBuildFailure)) {

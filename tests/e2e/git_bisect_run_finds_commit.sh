@@ -6,8 +6,9 @@
 # those commits stall. git bisect must name the third commit after real boots,
 # with `--runs 2`: two runs of a good commit, one of a bad one.
 # Then the exit codes git bisect run relies on: 125 (skip) for a commit whose
-# kernel cannot be used, and 128 for a broken workload file, which makes git
-# bisect run stop instead of calling every commit bad or skipping them all.
+# kernel cannot be used, and 128 for a broken workload file or a results store
+# that cannot be opened, which makes git bisect run stop instead of calling
+# every commit bad or skipping them all.
 . "$(dirname "$0")/lib.sh"
 BLACKOUT=$(realpath "$BLACKOUT")  # git bisect run runs it from the tree
 repo="$T/tree"
@@ -66,6 +67,9 @@ rc=$?
 cat "$T/stop.txt"
 [ "$rc" -eq 128 ] || fail "a broken workload file: exit $rc, want 128"
 grep -q "broken.yaml:2:11: 'duration'" "$T/stop.txt" || fail "the error does not name broken.yaml:2:11"
+"$BLACKOUT" test --results /proc/blackout-results 2> "$T/proc.txt"
+rc=$?
+[ "$rc" -eq 128 ] || fail "a results store that cannot be opened: exit $rc, want 128: $(cat "$T/proc.txt")"
 git bisect start HEAD HEAD~3 >/dev/null || fail "git bisect start (again)"
 git bisect run "$BLACKOUT" test --workload "$T/broken.yaml" --results "$T/stop-results" > "$T/stopped.txt" 2>&1
 rc=$?
