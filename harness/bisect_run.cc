@@ -147,7 +147,12 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
       if (!name) r.Error(c, "a candidate needs a 'name'");
       cand.name = name.value_or("?");
       if (c["kernel"].IsDefined()) ParseKernelSpec(c["kernel"], r, &cand.config.kernel);
-      if (c["workload"].IsDefined()) cand.config.workload = ParseWorkload(c["workload"], r, &base.workload);
+      if (YAML::Node w = c["workload"]; w.IsDefined()) {
+        cand.config.workload = ParseWorkloadValue(w, r, base.workload);
+        for (const std::string& problem : WorkloadMisfits(cand.config.workload, cand.config.guest.vcpus)) {
+          r.Error(w, problem);
+        }
+      }
       plan.candidates.push_back(cand);
     }
   } else if (git.IsDefined() && r.CheckMap(git, "git", {"repo", "good", "bad", "build", "image", "modules", "config", "workload"})) {

@@ -251,6 +251,19 @@ TEST(BisectPlan, ErrorsWithPositions) {
   }
 }
 
+// A candidate's own workload is checked against the guest like the run's.
+TEST(BisectPlan, CandidateWorkloadMustFitTheGuest) {
+  try {
+    ParseBisectPlan("run: {guest: {vcpus: 2}}\nseries:\n  - name: a\n  - name: b\n"
+                    "    workload: {faults: [{kind: freeze, vcpu: 3, length: 1s}]}\n",
+                    "plan.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.problems().size(), 1u);
+    EXPECT_EQ(e.problems()[0], "plan.yaml:5:15: fault freeze names vCPU 3 but the guest has 2");
+  }
+}
+
 TEST(BisectPlan, CatalogueSeriesByName) {
   BisectPlan plan = ParseBisectPlan("run: {workload: smoke}\nseries: debian-6.1\n", "plan.yaml",
                                     "debian-6.1.0-50", "debian-6.1.0-53");
