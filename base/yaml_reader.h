@@ -40,7 +40,11 @@ class YamlReader {
   std::optional<uint64_t> Bytes(const YAML::Node& map, const std::string& key);
   std::optional<bool> Bool(const YAML::Node& map, const std::string& key);
 
+  const std::string& source() const { return source_; }
   const std::vector<std::string>& errors() const { return errors_; }
+  // Takes over another document's problems as they are (each names its own
+  // file and position): a document that refers to another one.
+  void Adopt(const YamlReader& other) { errors_.insert(errors_.end(), other.errors_.begin(), other.errors_.end()); }
   // Throws ConfigError with every problem recorded so far, if any.
   void Checkpoint() const;
 

@@ -23,7 +23,8 @@ RunConfig ParseConfig(const std::string& text, const std::string& source) {
   YamlReader r(source);
   auto root = r.Parse(text);
   if (!root) r.Checkpoint();
-  RunConfig c = ParseConfigNode(*root, r);
+  std::string dir = std::filesystem::path(source).parent_path().string();
+  RunConfig c = ParseConfigNode(*root, r, dir.empty() ? "." : dir);
   c.source = source;
   r.Checkpoint();
   return c;
@@ -72,7 +73,19 @@ void ParseKernelSpec(const YAML::Node& k, YamlReader& r, KernelSpec* spec) {
   }
 }
 
-RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r) {
+namespace {
+
+// `workload: ./mine.yaml`: built-in names hold neither a '/' nor a YAML suffix.
+bool NamesAFile(const std::string& value) {
+  auto ends = [&](const std::string& suffix) {
+    return value.size() > suffix.size() && value.compare(value.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return value.find('/') != std::string::npos || ends(".yaml") || ends(".yml");
+}
+
+}  // namespace
+
+RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r, const std::optional<std::string>& workload_dir) {
   RunConfig c = DefaultConfig();
   if (!r.CheckMap(n, "config", {"kernel", "xen", "guest", "workload", "thresholds", "accel", "inject"})) {
     return c;
@@ -85,7 +98,20 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r) {
   }
   if (YAML::Node g = n["guest"]; g.IsDefined()) c.guest = ParseGuest(g, r, c.guest);
   if (YAML::Node w = n["workload"]; w.IsDefined()) {
-    c.workload = ParseWorkloadValue(w, r, c.workload);
+    if (w.IsScalar() && !FindWorkload(w.Scalar()) && NamesAFile(w.Scalar())) {
+      std::filesystem::path file = w.Scalar();
+      std::error_code ec;
+      if (!workload_dir) {
+        r.Error(w, "a bisect plan holds its workload itself (a built-in name or a mapping; start from `blackout "
+                   "workloads show NAME`), so that resume and replay run the same one");
+      } else if (file = std::filesystem::path(*workload_dir) / file; !std::filesystem::is_regular_file(file, ec)) {
+        r.Error(w, "workload file " + file.string() + " does not exist");
+      } else {
+        c.workload = ParseWorkloadFile(file.string(), r, c.workload);
+      }
+    } else {
+      c.workload = ParseWorkloadValue(w, r, c.workload);
+    }
   }
   for (const std::string& problem : WorkloadMisfits(c.workload, c.guest.vcpus)) r.Error(n["workload"], problem);
   if (YAML::Node t = n["thresholds"]; t.IsDefined() &&
@@ -186,22 +212,33 @@ std::vector<std::string> WorkloadMisfits(const Workload& workload, int vcpus) {
   return out;
 }
 
+Workload ParseWorkloadFile(const std::string& path, YamlReader& into, const Workload& current) {
+  YamlReader file(path);
+  Workload w = current;
+  try {
+    if (auto node = file.Parse(ReadFile(path))) {
+      // A file naming a file would let two files name each other.
+      if (node->IsScalar() && !FindWorkload(node->Scalar())) {
+        file.Error(*node, "a workload file holds a mapping (see: blackout workloads show NAME) or a built-in's name");
+      } else {
+        w = ParseWorkloadValue(*node, file, current);
+      }
+    }
+  } catch (const InfraError& e) {
+    file.Error(e.what());
+  }
+  into.Adopt(file);
+  return w;
+}
+
 Workload WorkloadByNameOrFile(const std::string& arg, const Workload& current) {
   if (const Workload* found = FindWorkload(arg)) return *found;
   std::error_code ec;
   if (!std::filesystem::is_regular_file(arg, ec)) {
     throw ConfigError({"--workload: '" + arg + "' is neither a built-in workload (see: blackout workloads list) nor a file"});
   }
-  YamlReader r(arg);
-  std::string text;
-  try {
-    text = ReadFile(arg);
-  } catch (const InfraError& e) {
-    throw ConfigError({std::string("--workload: ") + e.what()});
-  }
-  auto node = r.Parse(text);
-  if (!node) r.Checkpoint();
-  Workload w = ParseWorkloadValue(*node, r, current);
+  YamlReader r("--workload");
+  Workload w = ParseWorkloadFile(arg, r, current);
   r.Checkpoint();
   return w;
 }

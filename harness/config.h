@@ -3,6 +3,7 @@
 // from the embedded defaults.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,11 +47,16 @@ RunConfig DefaultConfig();
 // Parses YAML text; `source` names it in messages. Throws ConfigError.
 RunConfig ParseConfig(const std::string& text, const std::string& source);
 // The same from a parsed node; problems go to the reader (no checkpoint).
-RunConfig ParseConfigNode(const YAML::Node& node, YamlReader& reader);
+// `workload: FILE` (a value ending in .yaml or .yml, or holding a '/') is read
+// relative to workload_dir; without one (a bisect plan, whose stored text must
+// be all that a resume or a replay needs) such a value is an error.
+RunConfig ParseConfigNode(const YAML::Node& node, YamlReader& reader,
+                          const std::optional<std::string>& workload_dir = std::nullopt);
 // A kernel given as "package" or {package, version}.
 void ParseKernelSpec(const YAML::Node& node, YamlReader& reader, KernelSpec* spec);
 
-// Reads and parses a file. Throws ConfigError (also for an unreadable file).
+// Reads and parses a file (its `workload: FILE` relative to the file's own
+// directory). Throws ConfigError (also for an unreadable file).
 RunConfig LoadConfig(const std::string& path);
 
 // A `workload:` value: a built-in name, or a mapping that starts from the
@@ -61,6 +67,11 @@ Workload ParseWorkloadValue(const YAML::Node& node, YamlReader& reader, const Wo
 // What keeps a workload off a guest with this many vCPUs: faults and
 // stressors placed on vCPUs it does not have. Empty when it fits.
 std::vector<std::string> WorkloadMisfits(const Workload& workload, int vcpus);
+
+// The workload a file defines: a mapping as `blackout workloads show` prints
+// one (its `name` may name a built-in to start from), or a built-in's name.
+// Problems go to `into`, each placed in the file.
+Workload ParseWorkloadFile(const std::string& path, YamlReader& into, const Workload& current);
 
 // A workload named on the command line: a built-in name, or a YAML file with
 // a workload definition (as `blackout workloads show` prints one; its `name`

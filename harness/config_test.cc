@@ -182,5 +182,56 @@ TEST(Config, WorkloadFromAFile) {
   std::filesystem::remove_all(dir);
 }
 
+// `workload: FILE` in a run config: read next to the config, wherever blackout
+// runs from; the file's own problems carry the file's positions and come with
+// the config's, all at once.
+TEST(Config, WorkloadFileNextToTheConfig) {
+  std::string dir = MakeScratchDir();
+  WriteFileAtomic(dir + "/w.yaml", "name: smoke\nduration: 9s\nfaults:\n  - {kind: freeze, vcpu: 1, length: 2s}\n");
+  WriteFileAtomic(dir + "/run.yaml", "guest: {vcpus: 2}\nworkload: w.yaml\n");
+  RunConfig c = LoadConfig(dir + "/run.yaml");
+  EXPECT_EQ(c.workload.name, "smoke");
+  EXPECT_EQ(c.workload.duration_s, 9);
+  ASSERT_EQ(c.workload.faults.size(), 1u);
+  EXPECT_EQ(c.workload.stressors.size(), FindWorkload("smoke")->stressors.size());
+
+  auto problems = [&](const std::string& run_yaml) {
+    WriteFileAtomic(dir + "/run.yaml", run_yaml);
+    try {
+      LoadConfig(dir + "/run.yaml");
+    } catch (const ConfigError& e) {
+      return e.problems();
+    }
+    return std::vector<std::string>{};
+  };
+  // The fault names vCPU 1: a one-vCPU guest cannot take it (placed at the reference).
+  auto p = problems("guest: {vcpus: 1}\nworkload: ./w.yaml\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], dir + "/run.yaml:2:11: fault freeze names vCPU 1 but the guest has 1");
+
+  p = problems("workload: sub/none.yml\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], dir + "/run.yaml:1:11: workload file " + dir + "/sub/none.yml does not exist");
+
+  WriteFileAtomic(dir + "/w.yaml", "name: smoke\nduration: 12q\n");
+  p = problems("accel: warp\nworkload: w.yaml\n");
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].rfind(dir + "/w.yaml:2:11: 'duration'", 0), 0u) << p[0];
+  EXPECT_EQ(p[1].rfind(dir + "/run.yaml:1:8: 'accel'", 0), 0u) << p[1];
+
+  // A file that names a file would let two files name each other.
+  WriteFileAtomic(dir + "/w.yaml", "w.yaml\n");
+  p = problems("workload: w.yaml\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].rfind(dir + "/w.yaml:1:1: a workload file holds a mapping", 0), 0u) << p[0];
+
+  // Text parsed without a file behind it (a bisect plan's run) takes no file.
+  YamlReader r("plan.yaml");
+  ParseConfigNode(*r.Parse("workload: w.yaml\n"), r);
+  ASSERT_EQ(r.errors().size(), 1u);
+  EXPECT_EQ(r.errors()[0].rfind("plan.yaml:1:11: a bisect plan holds its workload itself", 0), 0u) << r.errors()[0];
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace blackout
