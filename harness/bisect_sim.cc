@@ -1,5 +1,6 @@
 #include "harness/bisect_sim.h"
 
+#include <algorithm>
 #include <random>
 
 namespace blackout {
@@ -26,7 +27,7 @@ SimResult SimulateBayes(const SimConfig& cfg) {
     BisectModel m;
     m.n = cfg.n;
     m.q = cfg.q;
-    if (cfg.p_known) m.p = cfg.p;
+    if (cfg.p_known) m.p = std::min(1.0, cfg.p * cfg.told_p);
     Bisector b(m);
     int runs = 0, rounds = 0;
     while (!b.Done(cfg.alpha) && runs < cfg.max_runs) {

@@ -14,6 +14,9 @@ struct SimConfig {
   double p = 0.3;
   double q = 0;
   bool p_known = false;
+  // With p_known, the engine is told p * told_p (at most 1): below 1 it is
+  // told too small a rate (safe, slower), above 1 too large (fast, wrong more).
+  double told_p = 1;
   double alpha = 0.01;
   int slots = 1;
   int trials = 1000;

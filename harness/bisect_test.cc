@@ -195,6 +195,26 @@ TEST(BisectSim, EarlyHangsDoNotFoolTheUnknownP) {
   EXPECT_LT(r.mean_runs, 45);
 }
 
+// A plan's `p:` is a promise the engine believes. Guessed low it costs runs
+// (about what not knowing p costs) and keeps the answer; guessed high it
+// saves runs and loses the answer (measured: 54% right when told twice p).
+TEST(BisectSim, APGuessedLowCostsRunsAndAPGuessedHighCostsTheAnswer) {
+  SimConfig c;
+  c.n = 64;
+  c.p = 0.3;
+  c.trials = 300;
+  c.p_known = true;
+  SimResult right = SimulateBayes(c);
+  c.told_p = 0.5;
+  SimResult low = SimulateBayes(c);
+  c.told_p = 2;
+  SimResult high = SimulateBayes(c);
+  EXPECT_GE(low.accuracy, 0.99);
+  EXPECT_GT(low.mean_runs, right.mean_runs * 1.4);
+  EXPECT_LT(high.mean_runs, right.mean_runs);
+  EXPECT_LT(high.accuracy, 0.8);
+}
+
 TEST(Bisect, RunsToTrustIsTheFewestThatABadBuildPassesWithAtMostAlpha) {
   EXPECT_EQ(RunsToTrust(0.1, 0.01), 44);
   EXPECT_EQ(RunsToTrust(0.3, 0.01), 13);

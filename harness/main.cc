@@ -219,13 +219,16 @@ struct SimulateFlags {
   double q = 0;
   int slots = 1;
   uint64_t seed = 1;
+  double told_p = 1;
 };
 
 // The engine against a synthetic world, beside git bisect with k repeats tuned
 // to the same accuracy and the information bound log2(n)/C(p).
 int CmdSimulate(const SimulateFlags& f) {
-  std::printf("%6s %5s | %-17s | %-17s %7s | %-20s %6s\n", "n", "p", "bayes, p unknown", "bayes, p known",
-              "bound", "git bisect (k)", "ratio");
+  char known_title[32] = "bayes, p known";
+  if (f.told_p != 1) std::snprintf(known_title, sizeof known_title, "bayes, told %gp", f.told_p);
+  std::printf("%6s %5s | %-17s | %-17s %7s | %-20s %6s\n", "n", "p", "bayes, p unknown", known_title, "bound",
+              "git bisect (k)", "ratio");
   for (int n : f.n) {
     for (double p : f.p) {
       SimConfig c;
@@ -236,6 +239,7 @@ int CmdSimulate(const SimulateFlags& f) {
       c.slots = f.slots;
       c.trials = f.trials;
       c.seed = f.seed;
+      c.told_p = f.told_p;
       SimResult unknown = SimulateBayes(c);
       c.p_known = true;
       SimResult known = SimulateBayes(c);
@@ -662,6 +666,10 @@ int Main(int argc, char** argv) {
   simulate->add_option("--q", sf.q, "false-positive rate on the good side")->capture_default_str();
   simulate->add_option("--slots", sf.slots, "runs per round (parallel guests)")->capture_default_str();
   simulate->add_option("--seed", sf.seed, "random seed")->capture_default_str();
+  simulate->add_option("--told-p", sf.told_p,
+                       "the p-known column tells the engine p times this (a plan's p: guessed low or high)")
+      ->check(CLI::Range(0.01, 100.0))
+      ->capture_default_str();
 
   ResultsFlags resf;
   CLI::App* results = app.add_subcommand("results", "the results store: list, show and import runs (alone: list)");
