@@ -15,6 +15,7 @@
 #include "base/units.h"
 #include "base/yaml_reader.h"
 #include "kernels/catalogue.h"
+#include "results/stats.h"
 
 namespace blackout {
 namespace {
@@ -361,6 +362,31 @@ BisectionRow BisectionSummary(const BisectPlan& plan, const BisectRecord& record
   return b;
 }
 
+std::string GivenPWarning(const BisectPlan& plan, const BisectRecord& record, int culprit) {
+  // The hanging side of the culprit: it and the later builds for a regression,
+  // the earlier ones for a fix.
+  int hangs = 0, runs = 0;
+  for (const BisectStep& s : record.steps) {
+    bool hanging_side = plan.model.regression ? s.candidate >= culprit : s.candidate < culprit;
+    if (!hanging_side || s.outcome == Outcome::kSkip) continue;
+    ++runs;
+    hangs += s.outcome == Outcome::kHang;
+  }
+  if (runs < 5) return "";
+  // 99%: status is read again and again, and a false alarm would restart a
+  // bisection for nothing.
+  Interval i = WilsonInterval(hangs, runs, 0.99);
+  if (*plan.model.p <= i.high) return "";
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "warning: the plan's p %.2f looks too high: the hanging side of the top candidate hung in %d of "
+                "%d runs (99%% interval %.2f-%.2f). The engine believes p, and a p set too high names the wrong "
+                "culprit (see: blackout bisect simulate --told-p 2); start again without p, or with the "
+                "interval's low end\n",
+                *plan.model.p, hangs, runs, i.low, i.high);
+  return buf;
+}
+
 std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record) {
   Bisector engine = Replay(plan, record);
   BisectState st = engine.State();
@@ -384,6 +410,7 @@ std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record
                 st.runs, st.p_estimate, plan.model.p ? " (given)" : "", std::ceil(st.expected_runs_left));
   out << buf;
   if (record.steps.empty()) return out.str();
+  if (plan.model.p) out << GivenPWarning(plan, record, st.best);
   // Evidence on both sides of the most likely culprit.
   int culprit = st.best;
   int before = culprit - 1;  // the last candidate that behaves like the old end

@@ -115,8 +115,13 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
 BisectionRow BisectionSummary(const BisectPlan& plan, const BisectRecord& record, const std::string& dir,
                               const std::string& status);
 
+// When the plan gives p: a warning line if the runs on the hanging side of
+// `culprit` make that p implausibly high (above the 99% Wilson interval of
+// its hang rate, after at least 5 runs), else "".
+std::string GivenPWarning(const BisectPlan& plan, const BisectRecord& record, int culprit);
+
 // The status or final report, for people: top candidates, runs, p, runs left,
-// and the evidence on both sides of the most likely culprit.
+// the warning above, and the evidence on both sides of the most likely culprit.
 std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record);
 
 }  // namespace blackout

@@ -264,6 +264,35 @@ TEST(BisectPlan, CandidateWorkloadMustFitTheGuest) {
   }
 }
 
+// A plan's p that the runs contradict is called out in status and report: the
+// engine believes it, and a p too high names the wrong culprit.
+TEST(DescribeBisection, WarnsWhenTheRunsMakeTheGivenPTooHigh) {
+  auto plan_with = [](const std::string& bisect) {
+    return ParseBisectPlan("series: [{name: a}, {name: b}, {name: c}, {name: d}]\nbisect: {" + bisect + "}\n",
+                           "plan.yaml");
+  };
+  BisectPlan plan = plan_with("p: 0.9");
+  BisectRecord rec;
+  rec.steps.push_back({1, Outcome::kQuiet, "pass", "", "runs/1"});
+  rec.steps.push_back({2, Outcome::kHang, "stall", "", "runs/2"});
+  for (int i = 0; i < 19; ++i) rec.steps.push_back({3, i < 2 ? Outcome::kHang : Outcome::kQuiet, "", "", ""});
+  std::string text = DescribeBisection(plan, rec);
+  EXPECT_NE(text.find("warning: the plan's p 0.90 looks too high: the hanging side of the top candidate hung in 3 of "
+                      "20 runs (99% interval 0.04-0.44)"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(DescribeBisection(plan_with("p: 0.3"), rec).find("warning"), std::string::npos);
+  EXPECT_EQ(DescribeBisection(plan_with(""), rec).find("warning"), std::string::npos);  // p unknown
+
+  // A fix search: the hanging side is before the first quiet build (c here).
+  rec.steps.clear();
+  rec.steps.push_back({2, Outcome::kQuiet, "pass", "", "runs/1"});
+  rec.steps.push_back({1, Outcome::kHang, "stall", "", "runs/2"});
+  for (int i = 0; i < 19; ++i) rec.steps.push_back({0, i < 2 ? Outcome::kHang : Outcome::kQuiet, "", "", ""});
+  text = DescribeBisection(plan_with("p: 0.9, terms: fix"), rec);
+  EXPECT_NE(text.find("hung in 3 of 20 runs"), std::string::npos) << text;
+}
+
 TEST(BisectPlan, CatalogueSeriesByName) {
   BisectPlan plan = ParseBisectPlan("run: {workload: smoke}\nseries: debian-6.1\n", "plan.yaml",
                                     "debian-6.1.0-50", "debian-6.1.0-53");
