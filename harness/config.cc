@@ -1,9 +1,6 @@
 #include "harness/config.h"
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "base/error.h"
@@ -244,11 +241,13 @@ Workload WorkloadByNameOrFile(const std::string& arg, const Workload& current) {
 }
 
 RunConfig LoadConfig(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError({"read config " + path + ": " + std::strerror(errno)});
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseConfig(ss.str(), path);
+  std::string text;
+  try {
+    text = ReadFile(path);
+  } catch (const InfraError& e) {
+    throw ConfigError({std::string("config: ") + e.what()});
+  }
+  return ParseConfig(text, path);
 }
 
 }  // namespace blackout
