@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `git bisect run blackout test` inside a git tree, as an engineer would use it.
-# A repository of four commits keeps its workload in workload.yaml (a
-# workload definition, as `blackout workloads show` prints one); from the
+# A repository of four commits keeps its run config in run.yaml and the
+# workload it names in workload.yaml (a workload definition, as `blackout
+# workloads show` prints one, read relative to run.yaml); from the
 # third commit on it holds a real guest-internal freeze (vCPU 1 for 5 s), so
 # those commits stall. git bisect must name the third commit after real boots,
 # with `--runs 2`: two runs of a good commit, one of a bad one.
@@ -15,6 +16,7 @@ repo="$T/tree"
 git init -q "$repo" || fail "git init"
 cd "$repo" || fail "cd $repo"
 commit() { git add -A && git -c user.name=blackout -c user.email=blackout@localhost commit -qm "$1" || fail "commit $1"; }
+echo "workload: workload.yaml" > run.yaml
 cat > workload.yaml <<'YAML'
 name: smoke
 duration: 12s
@@ -34,7 +36,7 @@ commit "four: notes only"
 third=$(git rev-parse HEAD~1)
 
 git bisect start HEAD HEAD~3 >/dev/null || fail "git bisect start"
-git bisect run "$BLACKOUT" test --workload workload.yaml --runs 2 --results "$T/results" > "$T/bisect.txt" 2>&1
+git bisect run "$BLACKOUT" test -c run.yaml --runs 2 --results "$T/results" > "$T/bisect.txt" 2>&1
 rc=$?
 cat "$T/bisect.txt"
 [ "$rc" -eq 0 ] || fail "git bisect run exit $rc"
@@ -67,6 +69,13 @@ rc=$?
 cat "$T/stop.txt"
 [ "$rc" -eq 128 ] || fail "a broken workload file: exit $rc, want 128"
 grep -q "broken.yaml:2:11: 'duration'" "$T/stop.txt" || fail "the error does not name broken.yaml:2:11"
+# The same file named by a run config elsewhere: found beside the config, not
+# in the tree blackout runs in, and placed in its own file.
+mkdir -p "$T/cfg" && cp "$T/broken.yaml" "$T/cfg/" && echo "workload: broken.yaml" > "$T/cfg/run.yaml"
+"$BLACKOUT" test -c "$T/cfg/run.yaml" --results "$T/stop-results" 2> "$T/stop-cfg.txt"
+rc=$?
+[ "$rc" -eq 128 ] || fail "a run config naming a broken workload file: exit $rc, want 128"
+grep -q "cfg/broken.yaml:2:11: 'duration'" "$T/stop-cfg.txt" || fail "the error does not name cfg/broken.yaml:2:11: $(cat "$T/stop-cfg.txt")"
 "$BLACKOUT" test --results /proc/blackout-results 2> "$T/proc.txt"
 rc=$?
 [ "$rc" -eq 128 ] || fail "a results store that cannot be opened: exit $rc, want 128: $(cat "$T/proc.txt")"
