@@ -40,7 +40,6 @@ class YamlReader {
   std::optional<uint64_t> Bytes(const YAML::Node& map, const std::string& key);
   std::optional<bool> Bool(const YAML::Node& map, const std::string& key);
 
-  const std::string& source() const { return source_; }
   const std::vector<std::string>& errors() const { return errors_; }
   // Takes over another document's problems as they are (each names its own
   // file and position): a document that refers to another one.
