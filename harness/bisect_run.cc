@@ -233,12 +233,10 @@ RunConfig BuildCandidate(const GitBuild& build, const BisectCandidate& candidate
   if (!build.modules.empty()) cfg.kernel.modules = checkout + "/" + build.modules;
   if (!build.config.empty()) cfg.kernel.config = checkout + "/" + build.config;
   if (!build.workload.empty() && fs::exists(checkout + "/" + build.workload)) {
-    YamlReader reader(build.workload + " (built from " + rev.substr(0, 12) + ")");
-    auto node = reader.Parse(ReadFile(checkout + "/" + build.workload));
-    if (node) {
-      cfg.workload = ParseWorkloadValue(*node, reader, cfg.workload);
-      for (const std::string& problem : WorkloadMisfits(cfg.workload, cfg.guest.vcpus)) reader.Error(*node, problem);
-    }
+    std::string shown_as = build.workload + " (built from " + rev.substr(0, 12) + ")";
+    YamlReader reader(shown_as);
+    cfg.workload = ParseWorkloadFile(checkout + "/" + build.workload, reader, cfg.workload, shown_as);
+    for (const std::string& problem : WorkloadMisfits(cfg.workload, cfg.guest.vcpus)) reader.Error(problem);
     try {
       reader.Checkpoint();
     } catch (const ConfigError& e) {

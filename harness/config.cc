@@ -209,8 +209,9 @@ std::vector<std::string> WorkloadMisfits(const Workload& workload, int vcpus) {
   return out;
 }
 
-Workload ParseWorkloadFile(const std::string& path, YamlReader& into, const Workload& current) {
-  YamlReader file(path);
+Workload ParseWorkloadFile(const std::string& path, YamlReader& into, const Workload& current,
+                           const std::string& shown_as) {
+  YamlReader file(shown_as.empty() ? path : shown_as);
   Workload w = current;
   try {
     if (auto node = file.Parse(ReadFile(path))) {

@@ -70,8 +70,10 @@ std::vector<std::string> WorkloadMisfits(const Workload& workload, int vcpus);
 
 // The workload a file defines: a mapping as `blackout workloads show` prints
 // one (its `name` may name a built-in to start from), or a built-in's name.
-// Problems go to `into`, each placed in the file.
-Workload ParseWorkloadFile(const std::string& path, YamlReader& into, const Workload& current);
+// Problems go to `into`, each placed in the file (named `shown_as` in them
+// when given, else by its path).
+Workload ParseWorkloadFile(const std::string& path, YamlReader& into, const Workload& current,
+                           const std::string& shown_as = "");
 
 // A workload named on the command line: a built-in name, or a YAML file with
 // a workload definition (as `blackout workloads show` prints one; its `name`
