@@ -164,7 +164,28 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
                   std::chrono::milliseconds(static_cast<int64_t>(options.timeout_s * 1000));
   int status = 0;
   auto sleep = std::chrono::milliseconds(1);
+  // Output read so far for on_output, from the file the child writes.
+  off_t shown = 0;
+  auto next_report = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  auto report = [&] {
+    if (!options.on_output) return;
+    int rfd = open(out_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (rfd < 0) return;
+    std::string chunk;
+    char buf[65536];
+    ssize_t n;
+    while ((n = pread(rfd, buf, sizeof buf, shown)) > 0) {
+      chunk.append(buf, static_cast<size_t>(n));
+      shown += n;
+    }
+    close(rfd);
+    if (!chunk.empty()) options.on_output(chunk);
+  };
   while (!ReapNoHang(pid, &status)) {
+    if (options.on_output && std::chrono::steady_clock::now() >= next_report) {
+      report();
+      next_report = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    }
     if (std::chrono::steady_clock::now() >= deadline) {
       kill(-pid, SIGKILL);
       kill(pid, SIGKILL);
@@ -175,6 +196,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
     std::this_thread::sleep_for(sleep);
     if (sleep < std::chrono::milliseconds(50)) sleep *= 2;
   }
+  report();
   if (!result.timed_out) {
     if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
     if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);

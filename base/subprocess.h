@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct CommandOptions {
   double timeout_s = 600;
   std::string cwd;                  // empty: inherit
   std::vector<std::string> env;     // "KEY=VALUE" added to our environment
+  // Called from the waiting thread about twice a second with the output
+  // written since the last call (a long build's progress for the status line).
+  std::function<void(const std::string& chunk)> on_output;
 };
 
 struct CommandResult {

@@ -9,8 +9,8 @@
 #include <sstream>
 #include <string>
 
-#include "harness/detector.h"
-#include "harness/kernel_report.h"
+#include "harness/detect/detector.h"
+#include "harness/detect/kernel_report.h"
 
 namespace {
 

@@ -10,7 +10,7 @@ trap 'rm -rf "$T"' EXIT
 # A large log from the real runs' console logs (heartbeats, kernel messages,
 # reports), repeated.
 while [ "$(stat -c %s "$T/big.log" 2>/dev/null || echo 0)" -lt $((size_mb * 1000000)) ]; do
-  for f in harness/testdata/console/*.log; do tail -n +5 "$f" >> "$T/big.log"; done
+  for f in harness/detect/testdata/console/*.log; do tail -n +5 "$f" >> "$T/big.log"; done
 done
 build/bench/detector_perftest --patterns > "$T/patterns.ere"
 cat "$T/big.log" > /dev/null  # warm the page cache for both

@@ -9,7 +9,7 @@
 #include <random>
 #include <string>
 
-#include "guests/agent/protocol.h"
+#include "base/protocol.h"
 
 int main(int argc, char** argv) {
   if (argc != 4 || std::string(argv[1]) != "gen") {

@@ -7,7 +7,7 @@
 #include "base/error.h"
 #include "base/fsutil.h"
 #include "base/subprocess.h"
-#include "guests/agent/protocol.h"
+#include "base/protocol.h"
 #include "guests/initramfs.h"
 #include "guests/libclosure.h"
 #include "guests/modules.h"
@@ -38,7 +38,7 @@ const char kDom0InitScript[] = R"sh(#!/bin/busybox sh
 mkdir -p /dev/pts /run /var/lock /var/run/xen /var/run/xenstored /var/lib/xen /var/lib/xenstored /var/log/xen /etc/xen
 /bin/busybox mount -t devpts devpts /dev/pts  # xenconsoled gives each domU console a pty
 touch /etc/xen/xl.conf
-say() { echo "blackout-dom0: $*"; }
+say() { echo "@DOM0MARKER@$*"; }
 fail() { say "error $*"; sleep 2; poweroff -f; }
 NONCE=$(cat /etc/blackout/nonce)
 X=@XENBIN@
@@ -54,15 +54,15 @@ evidence() {
   xl sysrq blackout-domu w; xl sysrq blackout-domu l
   for k in d q r; do xl debug-keys $k; done
   xl dmesg | tail -n 300
-  say "evidence-end"
+  say "@EVIDENCEEND@"
 }
 # The host asks for evidence over the console while the domU still exists.
 stty -echo < /dev/console 2> /dev/null
 ( while read -r line; do
-    case "$line" in *"@BX1 $NONCE dom0-evidence"*) evidence ;; esac
+    case "$line" in *"@COMMAND@$NONCE @EVIDENCE@"*) evidence ;; esac
   done ) < /dev/console &
 say "toolstack-up"
-{ xl create -c /etc/blackout/domu.cfg < /dev/null; echo $? > /tmp/xl.rc; } 2>&1 | /bin/blackout-agent relay 'domU| '
+{ xl create -c /etc/blackout/domu.cfg < /dev/null; echo $? > /tmp/xl.rc; } 2>&1 | /bin/blackout-agent relay '@DOMUPREFIX@'
 rc=$(cat /tmp/xl.rc)
 say "domu-exited xl=$rc"
 [ "$rc" = 0 ] || xl list blackout-domu > /dev/null 2>&1 || fail "xl create exit $rc"
@@ -244,7 +244,16 @@ BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, c
   }
   std::string guest_bin = tools.bin_dir.substr(tools.root.size());  // /usr/lib/xen-4.17/bin
   std::string init = kDom0InitScript;
-  init.replace(init.find("@XENBIN@"), 8, guest_bin);
+  // The console protocol's words (base/protocol.h), spelled once.
+  for (const auto& [key, value] :
+       std::initializer_list<std::pair<std::string, std::string>>{{"@XENBIN@", guest_bin},
+                                                                  {"@DOM0MARKER@", protocol::kDom0Marker},
+                                                                  {"@COMMAND@", protocol::kCommandMarker},
+                                                                  {"@EVIDENCE@", protocol::kCommandDom0Evidence},
+                                                                  {"@EVIDENCEEND@", protocol::kDom0EvidenceEnd},
+                                                                  {"@DOMUPREFIX@", protocol::kDomUPrefix}}) {
+    for (size_t at; (at = init.find(key)) != std::string::npos;) init.replace(at, key.size(), value);
+  }
   // The agent is dom0's console relay.
   Initramfs img = BaseImage(in, init);
   for (const char* dir : {"boot", "run", "var/run", "var/lib", "var/log"}) img.AddDir(dir);
@@ -280,11 +289,8 @@ BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, c
 }  // namespace
 
 BootSpec AssembleBoot(const BootInputs& in) {
-  const std::string& type = in.guest.type;
-  bool xen = type == "xen-pv-dom0" || type == "xen-pv-domu";
-  if (!xen && type != "hvm") {
-    throw ConfigError({"guest type '" + type + "' is not supported (xen-pv-dom0, xen-pv-domu and hvm are)"});
-  }
+  const GuestType& type = in.guest.Type();  // throws ConfigError for an unknown type
+  bool xen = type.xen;
   if (xen && !in.kernel.xen_pv) {
     throw ConfigError({"kernel " + in.kernel.package + " " + in.kernel.version +
                        " lacks CONFIG_XEN_PV=y: it cannot boot as a Xen PV guest"});
@@ -335,7 +341,7 @@ BootSpec AssembleBoot(const BootInputs& in) {
     // that tells a Xen-specific hang from a generic one. The raw vmlinux boots
     // through its PVH entry (no decompression); the console is the serial port.
     BootSpec b;
-    b.guest_type = type;
+    b.guest_type = type.name;
     b.cpus = in.guest.vcpus;
     b.memory_mb = mem_mb;
     b.kernel = in.kernel.vmlinux;
@@ -345,7 +351,7 @@ BootSpec AssembleBoot(const BootInputs& in) {
     b.drives = drives;
     return b;
   }
-  if (type == "xen-pv-domu") return AssembleDomU(in, initramfs, kernel_cmdline, drives);
+  if (type.dom0_toolstack) return AssembleDomU(in, initramfs, kernel_cmdline, drives);
   CheckNoComma("kernel command line", kernel_cmdline);
   CheckNoComma("kernel path", in.kernel.vmlinux);
   CheckNoComma("initramfs path", initramfs);

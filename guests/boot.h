@@ -5,7 +5,7 @@
 // with an initramfs holding Xen's toolstack and the domU's kernel (a gzip'd
 // vmlinux: libxc decodes gzip fast) and initramfs; dom0's init starts
 // xenstored, xen-init-dom0 and xenconsoled and runs `xl create -c`, relaying
-// the domU's console with kDomUPrefix on each line.
+// the domU's console with protocol::kDomUPrefix on each line.
 //
 // xen-pv-dom0 (the default and fastest PV path): QEMU loads Xen as a multiboot
 // kernel; the kernel under test (its raw ELF vmlinux, so Xen skips the xz
@@ -72,8 +72,6 @@ std::string XlConfig(const GuestSpec& guest, const std::string& kernel, const st
 // then the host's). Returns the binaries' paths in the image.
 std::vector<std::string> AddXenToolstack(Initramfs& img, const XenToolsArtifact& tools);
 
-// The prefix dom0 puts before each line of the domU's console.
-inline constexpr char kDomUPrefix[] = "domU| ";
 
 // Builds the initramfs into scratch_dir and returns the boot. Throws
 // ConfigError for an unusable kernel (no Xen PV) or a command line with commas.

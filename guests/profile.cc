@@ -1,11 +1,10 @@
 #include "guests/profile.h"
 
+#include "base/error.h"
 #include "guests/builtin_profiles.h"
 
 namespace blackout {
 namespace {
-
-const char kTypes[] = "xen-pv-dom0, xen-pv-domu, hvm";
 
 // Reads the keys present in node onto g (every key optional).
 void ReadGuestKeys(const YAML::Node& node, YamlReader& r, GuestSpec* g) {
@@ -23,7 +22,7 @@ void ReadGuestKeys(const YAML::Node& node, YamlReader& r, GuestSpec* g) {
   memory(node, &g->memory);
   if (auto x = r.String(node, "xen_cmdline")) g->xen_cmdline = *x;
   if (auto k = r.String(node, "kernel_cmdline")) {
-    if (k->find(',') != std::string::npos && g->type == "xen-pv-dom0") {
+    if (k->find(',') != std::string::npos && g->Type().multiboot_cmdline) {
       r.Error(node["kernel_cmdline"],
               "'kernel_cmdline' cannot contain a comma (QEMU splits multiboot modules at commas)");
     } else {
@@ -31,7 +30,7 @@ void ReadGuestKeys(const YAML::Node& node, YamlReader& r, GuestSpec* g) {
     }
   }
   if (auto d = r.String(node, "disks")) {
-    std::string want = g->type == "xen-pv-domu" ? "xen-blkfront" : "virtio-blk";
+    const std::string& want = g->Type().disks;
     if (*d != want) {
       r.Error(node["disks"], "guest type " + g->type + " attaches disks as " + want + ", not '" + *d + "'");
     } else {
@@ -39,7 +38,7 @@ void ReadGuestKeys(const YAML::Node& node, YamlReader& r, GuestSpec* g) {
     }
   }
   if (YAML::Node d = node["dom0"]; d.IsDefined()) {
-    if (g->type != "xen-pv-domu") {
+    if (!g->Type().dom0_toolstack) {
       r.Error(d, "'dom0' sizing applies to guest type xen-pv-domu only");
     } else if (r.CheckMap(d, "dom0", {"vcpus", "memory"})) {
       if (auto v = r.Int(d, "vcpus", 1, 64)) g->dom0_vcpus = static_cast<int>(*v);
@@ -49,6 +48,12 @@ void ReadGuestKeys(const YAML::Node& node, YamlReader& r, GuestSpec* g) {
 }
 
 }  // namespace
+
+const GuestType& GuestSpec::Type() const {
+  const GuestType* t = FindGuestType(type);
+  if (!t) throw ConfigError({"guest type '" + type + "' is not supported (known: " + GuestTypeNames() + ")"});
+  return *t;
+}
 
 const std::vector<GuestSpec>& GuestProfiles() {
   static const std::vector<GuestSpec> all = [] {
@@ -60,7 +65,7 @@ const std::vector<GuestSpec>& GuestProfiles() {
       if (node && r.CheckMap(*node, "guest profile",
                              {"type", "vcpus", "memory", "xen_cmdline", "kernel_cmdline", "disks", "dom0"})) {
         if (auto t = r.String(*node, "type")) g.type = *t;
-        g.disks = g.type == "xen-pv-domu" ? "xen-blkfront" : "virtio-blk";
+        if (FindGuestType(g.type)) g.disks = g.Type().disks;
         ReadGuestKeys(*node, r, &g);
       }
       r.Checkpoint();  // a broken built-in is a bug in blackout; the unit tests catch it
@@ -82,7 +87,7 @@ GuestSpec ParseGuest(const YAML::Node& node, YamlReader& r, const GuestSpec& cur
   GuestSpec g = current;
   if (node.IsScalar()) {
     if (const GuestSpec* p = FindGuestProfile(node.Scalar())) return *p;
-    r.Error(node, "guest type '" + node.Scalar() + "' is not supported (known: " + kTypes + ")");
+    r.Error(node, "guest type '" + node.Scalar() + "' is not supported (known: " + GuestTypeNames() + ")");
     return g;
   }
   if (!r.CheckMap(node, "guest",
@@ -95,7 +100,7 @@ GuestSpec ParseGuest(const YAML::Node& node, YamlReader& r, const GuestSpec& cur
       g = *p;
       g.fast = fast;
     } else {
-      r.Error(node["type"], "guest type '" + *t + "' is not supported (known: " + kTypes + ")");
+      r.Error(node["type"], "guest type '" + *t + "' is not supported (known: " + GuestTypeNames() + ")");
     }
   }
   ReadGuestKeys(node, r, &g);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/yaml_reader.h"
+#include "guests/guest_type.h"
 
 namespace blackout {
 
@@ -28,9 +29,12 @@ struct GuestSpec {
   int dom0_vcpus = 1;
   uint64_t dom0_memory = 512ull << 20;
 
+  // What the type needs (never null for a spec that came through ParseGuest
+  // or the profiles; an unknown type is an error there).
+  const GuestType& Type() const;
   // /dev/vd or /dev/xvd: the guest's name for its workload disks, before the letter.
-  std::string DiskDevicePrefix() const { return disks == "xen-blkfront" ? "/dev/xvd" : "/dev/vd"; }
-  bool xen() const { return type != "hvm"; }
+  std::string DiskDevicePrefix() const { return Type().disk_bus == DiskBus::kXenBlkfront ? "/dev/xvd" : "/dev/vd"; }
+  bool xen() const { return Type().xen; }
 };
 
 // The built-in profiles, one per guest type.

@@ -7,8 +7,8 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "harness/host_faults.h"
-#include "harness/host_stats.h"
+#include "harness/vm/host_faults.h"
+#include "harness/detect/host_stats.h"
 
 namespace blackout {
 namespace {

@@ -9,9 +9,9 @@
 #include <chrono>
 #include <vector>
 
-#include "harness/backend.h"
+#include "harness/vm/backend.h"
 #include "harness/config.h"
-#include "harness/detector.h"
+#include "harness/detect/detector.h"
 #include "results/run_dir.h"
 
 namespace blackout {

@@ -15,10 +15,11 @@
 #include "base/subprocess.h"
 #include "base/units.h"
 #include "guests/boot.h"
-#include "harness/accel.h"
-#include "harness/detector.h"
+#include "harness/vm/accel.h"
+#include "harness/detect/detector.h"
+#include "harness/evidence.h"
 #include "harness/monitor.h"
-#include "harness/qemu_backend.h"
+#include "harness/vm/qemu_backend.h"
 #include "kernels/kernel.h"
 #include "results/run_dir.h"
 #include "results/store.h"
@@ -78,62 +79,6 @@ nlohmann::json ConfigJson(const RunConfig& c) {
           {"inject", inject}};
 }
 
-// Evidence on a bad verdict, while the VM still runs: the guest's own view
-// (sysrq blocked tasks and all-CPU backtraces, if it still answers), QEMU's
-// registers of every vCPU, Xen's dumps through its debug keys, and optionally
-// the whole guest memory.
-void GatherEvidence(Instance& vm, RunDir& dir, HostClock::time_point start, const std::string& guest_type,
-                    const std::string& nonce, bool guest_was_up, bool dump_memory) {
-  Log("gathering evidence");
-  bool xen = guest_type != "hvm";
-  if (guest_type == "xen-pv-domu") {
-    // dom0 answers for the domU: xl list, the domU's sysrq w and l through
-    // xenstore, Xen's debug keys d q r and Xen's log (xl dmesg).
-    vm.WriteConsole("@BX1 " + nonce + " dom0-evidence\r");
-    std::string out = DrainConsole(vm, dir, start, 60, std::string(kDom0Marker) + "evidence-end");
-    if (out.find(std::string(kDom0Marker) + "evidence-end") == std::string::npos) {
-      out += "blackout: dom0 did not finish its evidence within 60s\n";
-    }
-    dir.WriteEvidence("dom0-xl.txt", out);
-  } else if (guest_was_up) {
-    // The agent reads console commands; a guest that no longer schedules it
-    // simply does not answer, and the file says so.
-    vm.WriteConsole("@BX1 " + nonce + " sysrq wl\r");
-    std::string out = DrainConsole(vm, dir, start, 4);
-    if (out.find("sysrq") == std::string::npos) out += "blackout: the guest did not answer the sysrq request\n";
-    dir.WriteEvidence("guest-sysrq.txt", out);
-  }
-  try {
-    dir.WriteEvidence("qemu-registers.txt", vm.Diagnose());
-  } catch (const InfraError& e) {
-    dir.WriteEvidence("qemu-registers.txt", std::string("unavailable: ") + e.what() + "\n");
-  }
-  if (dump_memory) {
-    try {
-      vm.DumpMemory(dir.File("evidence/memory.elf"));
-    } catch (const InfraError& e) {
-      dir.WriteEvidence("memory.txt", std::string("dump failed: ") + e.what() + "\n");
-    }
-  }
-  if (xen) {
-    // Three Ctrl-A switch the serial input to Xen; then 'd' (registers and
-    // stacks of all vCPUs), 'q' (domains), 'r' (scheduler); three more switch back.
-    vm.WriteConsole("\x01\x01\x01");
-    std::string out = DrainConsole(vm, dir, start, 0.5);
-    for (const char* key : {"d", "q", "r"}) {
-      vm.WriteConsole(key);
-      out += DrainConsole(vm, dir, start, 2.5);
-    }
-    vm.WriteConsole("\x01\x01\x01");
-    if (out.find("(XEN)") == std::string::npos) {
-      out += "blackout: Xen did not answer its debug keys (it halts once dom0 has crashed with "
-             "'noreboot')\n";
-    }
-    dir.WriteEvidence("xen-debug-keys.txt", out);
-  }
-  dir.Flush();
-}
-
 // The last n console lines a person would read: heartbeat records left out.
 std::vector<std::string> TailLines(const std::string& path, size_t n) {
   std::ifstream in(path);
@@ -157,8 +102,119 @@ std::string NewNonce() {
   return buf;
 }
 
+PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string& nonce, const std::string& scratch,
+                                         const std::string& cache, nlohmann::json& result) {
+  const GuestType& type = cfg.guest.Type();
+  // The kernel under test and the hypervisor, from packages (cached).
+  Status("kernel: " + cfg.kernel.Describe());
+  KernelArtifact kernel = FetchKernel(cfg.kernel, cache);
+  result["kernel"] = {{"package", kernel.package}, {"version", kernel.version},
+                      {"release", kernel.release}, {"sha256", kernel.sha256},
+                      {"xen_pv", kernel.xen_pv}};
+  XenArtifact xen;
+  if (type.xen) {
+    Status("hypervisor: " + cfg.xen_package);
+    xen = FetchXen(cfg.xen_package, cfg.xen_version, cache);
+    result["xen"] = {{"package", xen.package}, {"version", xen.version}};
+  }
+  // A domU's dom0 runs Debian's default kernel and Xen's toolstack.
+  KernelArtifact dom0_kernel;
+  XenToolsArtifact xen_tools;
+  if (type.dom0_toolstack) {
+    Status("dom0: kernel and Xen toolstack");
+    dom0_kernel = FetchKernel(KernelSpec{}, cache);
+    xen_tools = FetchXenTools(xen, cache);
+    result["dom0"] = {{"kernel", {{"package", dom0_kernel.package}, {"version", dom0_kernel.version}}},
+                      {"xen_tools", xen_tools.version},
+                      {"vcpus", cfg.guest.dom0_vcpus},
+                      {"memory_mb", cfg.guest.dom0_memory >> 20}};
+  }
+
+  // The accelerator: KVM only when it demonstrably runs a guest.
+  std::string busybox = FindBusybox();
+  Status("accelerator: probing");
+  AccelChoice accel = ChooseAccel(cfg.accel, kernel.bzimage, busybox, cache);
+  result["accel"] = {{"mode", accel.mode}, {"reason", accel.reason}};
+  Log("accelerator " + accel.mode + " (" + accel.reason + ")");
+
+  // The boot: initramfs with busybox, the agent and the workload.
+  Status("boot: assembling the initramfs");
+  BootInputs in;
+  in.guest = cfg.guest;
+  in.kernel = kernel;
+  in.xen = xen;
+  in.nonce = nonce;
+  in.heartbeat_ms = cfg.thresholds.heartbeat_ms;
+  in.workload_conf = AgentConf(cfg.workload, type.disk_bus);
+  in.modules = RequiredModules(cfg.workload, type.disk_bus);
+  in.dom0_kernel = dom0_kernel;
+  in.xen_tools = xen_tools;
+  in.disks = cfg.workload.disks;
+  in.tools = WorkloadTools(cfg.workload);
+  in.files = WorkloadFiles(cfg.workload);
+  in.agent_path = FindAgent();
+  in.busybox_path = busybox;
+  in.scratch_dir = scratch;
+  PreparedBoot out;
+  out.boot = AssembleBoot(in);
+  out.accel = accel.mode;
+  ClearStatus();
+  return out;
+}
+
+Backend& PackageEnvironment::backend() {
+  static QemuBackend qemu;
+  return qemu;
+}
+
+namespace {
+
+// The detector, configured from the thresholds and the guest type.
+DetectorConfig DetectorFor(const RunConfig& cfg, const std::string& nonce) {
+  DetectorConfig dc;
+  dc.nonce = nonce;
+  dc.vcpus = cfg.guest.vcpus;
+  dc.heartbeat_s = cfg.thresholds.heartbeat_ms / 1000.0;
+  dc.stall_s = cfg.thresholds.stall_s;
+  dc.lockup_s = cfg.thresholds.lockup_s;
+  dc.boot_s = cfg.thresholds.boot_s;
+  dc.workload_s = cfg.workload.duration_s;
+  dc.guest_prefix = cfg.guest.Type().console_prefix;
+  return dc;
+}
+
+// What the detector knows, into result.json's fields.
+void RecordDetector(const Detector& d, const RunDir& dir, nlohmann::json& result) {
+  nlohmann::json gaps = nlohmann::json::array();
+  for (const Gap& g : d.gaps()) {
+    gaps.push_back({{"vcpu", g.vcpu}, {"host_start_s", g.host_start}, {"length_s", g.length()},
+                    {"guest_start_s", g.guest_start}, {"guest_advance_s", g.guest_advance()}});
+  }
+  nlohmann::json freezes = nlohmann::json::array();
+  for (const Freeze& f : d.Freezes()) freezes.push_back(FreezeJson(f));
+  nlohmann::json reports = nlohmann::json::array();
+  for (const Report& r : d.reports()) {
+    reports.push_back({{"kind", ReportKindName(r.kind)}, {"type", r.type}, {"title", r.title},
+                       {"host_t_s", r.host_t}});
+    if (!r.discounted.empty()) reports.back()["discounted"] = r.discounted;
+  }
+  result["gaps"] = gaps;
+  result["freezes"] = freezes;
+  result["reports"] = reports;
+  result["stats"] = d.Stats();
+  result["stats"]["console_omitted_bytes"] = dir.ConsoleOmitted();
+  result["workload_done"] = d.workload_done();
+  if (auto fh = d.first_heartbeat()) result["timings"]["first_heartbeat_s"] = *fh;
+}
+
+double Seconds(HostClock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
 RunOutcome RunOnce(const RunRequest& req) {
   const RunConfig& cfg = req.config;
+  PackageEnvironment packages;
+  RunEnvironment& env = req.env ? *req.env : packages;
   std::string cache = req.cache_dir.empty() ? CacheDir() : req.cache_dir;
   std::string nonce = NewNonce();
   std::string id = UtcStamp("%Y%m%dT%H%M%SZ") + "-" + nonce.substr(0, 8);
@@ -186,80 +242,27 @@ RunOutcome RunOnce(const RunRequest& req) {
   HostClock::time_point start;
   bool build_failed = false;
   try {
-    // 1. The kernel under test and the hypervisor, from packages (cached).
-    KernelArtifact kernel = FetchKernel(cfg.kernel, cache);
-    result["kernel"] = {{"package", kernel.package}, {"version", kernel.version},
-                        {"release", kernel.release}, {"sha256", kernel.sha256},
-                        {"xen_pv", kernel.xen_pv}};
-    XenArtifact xen;
-    if (cfg.guest.type != "hvm") {
-      xen = FetchXen(cfg.xen_package, cfg.xen_version, cache);
-      result["xen"] = {{"package", xen.package}, {"version", xen.version}};
-    }
-    // xen-pv-domu: dom0 runs Debian's default kernel and Xen's toolstack.
-    KernelArtifact dom0_kernel;
-    XenToolsArtifact xen_tools;
-    if (cfg.guest.type == "xen-pv-domu") {
-      dom0_kernel = FetchKernel(KernelSpec{}, cache);
-      xen_tools = FetchXenTools(xen, cache);
-      result["dom0"] = {{"kernel", {{"package", dom0_kernel.package}, {"version", dom0_kernel.version}}},
-                        {"xen_tools", xen_tools.version},
-                        {"vcpus", cfg.guest.dom0_vcpus},
-                        {"memory_mb", cfg.guest.dom0_memory >> 20}};
-    }
-
-    // 2. The accelerator: KVM only when it demonstrably runs a guest.
-    std::string busybox = FindBusybox();
-    AccelChoice accel = ChooseAccel(cfg.accel, kernel.bzimage, busybox, cache);
-    result["accel"] = {{"mode", accel.mode}, {"reason", accel.reason}};
-    Log("accelerator " + accel.mode + " (" + accel.reason + ")");
-
-    // 3. The boot: initramfs with busybox, the agent and the workload.
-    // Scratch left by runs that were SIGKILLed goes first.
+    // 1. Scratch for the boot's files; what SIGKILLed runs left goes first.
     if (int swept = SweepOrphanScratch()) Log("removed " + std::to_string(swept) + " scratch directories of dead runs");
     scratch = MakeScratchDir();
-    BootInputs in;
-    in.guest = cfg.guest;
-    in.kernel = kernel;
-    in.xen = xen;
-    in.nonce = nonce;
-    in.heartbeat_ms = cfg.thresholds.heartbeat_ms;
-    DiskBus bus = cfg.guest.disks == "xen-blkfront" ? DiskBus::kXenBlkfront : DiskBus::kVirtio;
-    in.workload_conf = AgentConf(cfg.workload, bus);
-    in.modules = RequiredModules(cfg.workload, bus);
-    in.dom0_kernel = dom0_kernel;
-    in.xen_tools = xen_tools;
-    in.disks = cfg.workload.disks;
-    in.tools = WorkloadTools(cfg.workload);
-    in.files = WorkloadFiles(cfg.workload);
-    in.agent_path = FindAgent();
-    in.busybox_path = busybox;
-    in.scratch_dir = scratch;
-    BootSpec boot = AssembleBoot(in);
 
-    // 4. The detector, configured from the thresholds.
-    DetectorConfig dc;
-    dc.nonce = nonce;
-    dc.vcpus = cfg.guest.vcpus;
-    dc.heartbeat_s = cfg.thresholds.heartbeat_ms / 1000.0;
-    dc.stall_s = cfg.thresholds.stall_s;
-    dc.lockup_s = cfg.thresholds.lockup_s;
-    dc.boot_s = cfg.thresholds.boot_s;
-    dc.workload_s = cfg.workload.duration_s;
-    if (cfg.guest.type == "xen-pv-domu") dc.guest_prefix = kDomUPrefix;
-    detector.emplace(dc, 0.0);
+    // 2. The kernel, hypervisor, accelerator and initramfs.
+    PreparedBoot prepared = env.Prepare(cfg, nonce, scratch, cache, result);
 
-    // 5. Start the VM; host time zero is the moment we launch it.
+    // 3. The detector, configured from the thresholds.
+    detector.emplace(DetectorFor(cfg, nonce), 0.0);
+
+    // 4. Start the VM; host time zero is the moment we launch it.
     StartOptions so;
-    so.accel = accel.mode;
+    so.accel = prepared.accel;
     so.socket_dir = scratch;
     so.log_path = dir.File("qemu.log");
-    result["command"] = QemuCommand(boot, so);
+    result["command"] = env.backend().CommandFor(prepared.boot, so);
     start = HostClock::now();
-    vm = QemuBackend().Start(boot, so);
+    vm = env.backend().Start(prepared.boot, so);
     Log("VM started (pid " + std::to_string(vm->pid()) + "), waiting for heartbeats");
 
-    // 6. Watch it until the detector decides.
+    // 5. Watch it until the detector decides.
     MonitorOptions mo;
     mo.inject = cfg.inject;
     mo.interrupted = req.interrupted;
@@ -268,14 +271,17 @@ RunOutcome RunOnce(const RunRequest& req) {
     detector->Finish(decided_t);
     FlushEvents(*detector, dir);
 
-    // 7. Evidence on a bad verdict while the VM is still there, then stop it.
+    // 6. Evidence on a bad verdict while the VM is still there, then stop it.
     bool clean;
     std::string status;
     bool alive = !vm->Exited(&clean, &status);
-    Verdict v = detector->verdict();
-    if (alive && v != Verdict::kPass && !(req.interrupted && req.interrupted->load())) {
-      GatherEvidence(*vm, dir, start, boot.guest_type, nonce,
-                     detector->first_heartbeat().has_value(), req.dump_memory);
+    if (alive && detector->verdict() != Verdict::kPass && !(req.interrupted && req.interrupted->load())) {
+      EvidenceRequest er;
+      er.type = &cfg.guest.Type();
+      er.nonce = nonce;
+      er.guest_was_up = detector->first_heartbeat().has_value();
+      er.dump_memory = req.dump_memory;
+      GatherEvidence(*vm, dir, start, er);
     }
     vm->Stop();
     result["timings"]["decided_s"] = decided_t;
@@ -289,50 +295,31 @@ RunOutcome RunOnce(const RunRequest& req) {
     if (detector) detector->InfraFailure(0, e.what());
     result["error"] = e.what();
   } catch (const InfraError& e) {
-    if (detector) {
-      double t = vm ? std::chrono::duration<double>(HostClock::now() - start).count() : 0;
-      detector->InfraFailure(t, e.what());
-    }
+    if (detector) detector->InfraFailure(vm ? Seconds(HostClock::now() - start) : 0, e.what());
     result["error"] = e.what();
   }
   if (vm) vm->Stop();
+  ClearStatus();
 
-  // 8. The result, written once and atomically.
+  // 7. The verdict: the detector's, or why the run never got that far.
   if (detector) {
-    detector->Finish(std::chrono::duration<double>(HostClock::now() - start).count());
+    detector->Finish(Seconds(HostClock::now() - start));
     FlushEvents(*detector, dir);
     out.verdict = detector->verdict();
     out.title = detector->title();
-    nlohmann::json gaps = nlohmann::json::array();
-    for (const Gap& g : detector->gaps()) {
-      gaps.push_back({{"vcpu", g.vcpu}, {"host_start_s", g.host_start}, {"length_s", g.length()},
-                      {"guest_start_s", g.guest_start}, {"guest_advance_s", g.guest_advance()}});
-    }
-    nlohmann::json freezes = nlohmann::json::array();
-    for (const Freeze& f : detector->Freezes()) freezes.push_back(FreezeJson(f));
-    nlohmann::json reports = nlohmann::json::array();
-    for (const Report& r : detector->reports()) {
-      reports.push_back({{"kind", ReportKindName(r.kind)}, {"type", r.type}, {"title", r.title},
-                         {"host_t_s", r.host_t}});
-      if (!r.discounted.empty()) reports.back()["discounted"] = r.discounted;
-    }
-    result["gaps"] = gaps;
-    result["freezes"] = freezes;
-    result["reports"] = reports;
-    result["stats"] = detector->Stats();
-    result["stats"]["console_omitted_bytes"] = dir.ConsoleOmitted();
-    result["workload_done"] = detector->workload_done();
-    if (auto fh = detector->first_heartbeat()) result["timings"]["first_heartbeat_s"] = *fh;
+    RecordDetector(*detector, dir, result);
   } else {
     out.verdict = build_failed ? Verdict::kBuildFailure : Verdict::kInfraError;
     out.title = result.value("error", std::string("run failed before the VM started"));
     if (build_failed) out.title = out.title.substr(0, out.title.find('\n'));
   }
+
+  // 8. The result, written once and atomically, then indexed.
   out.interrupted = req.interrupted && req.interrupted->load();
   result["verdict"] = VerdictName(out.verdict);
   result["title"] = out.title;
   result["interrupted"] = out.interrupted;
-  result["timings"]["total_s"] = std::chrono::duration<double>(HostClock::now() - wall0).count();
+  result["timings"]["total_s"] = Seconds(HostClock::now() - wall0);
   result["console_tail"] = TailLines(dir.File("console.log"), 40);
   dir.WriteResult(result);
   // The run directory is the record; a store that fails now is settled from
@@ -343,8 +330,8 @@ RunOutcome RunOnce(const RunRequest& req) {
     Log(std::string("results store: ") + e.what() + " (the next blackout indexes " + dir.path() + ")");
   }
 
-  // A kept scratch directory is the user's now: without its owner file no
-  // later run sweeps it.
+  // 9. Scratch: a kept directory is the user's now (without its owner file
+  // no later run sweeps it).
   if (!scratch.empty() && req.keep_scratch) std::remove((scratch + "/owner").c_str());
   if (!scratch.empty() && !req.keep_scratch) {
     std::error_code ec;

@@ -1,16 +1,49 @@
 // One run, top to bottom: resolve the kernel and hypervisor, assemble the
-// boot, start the VM, monitor it to a verdict, gather evidence on a bad one,
-// stop the VM and write the run directory.
+// boot, start the VM through the environment's backend, monitor it to a
+// verdict, gather evidence on a bad one, stop the VM and write the run
+// directory.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
+#include "guests/boot.h"
 #include "harness/config.h"
+#include "harness/vm/backend.h"
 #include "results/verdict.h"
 
 namespace blackout {
+
+// A boot ready to start: what the backend needs and the accelerator chosen.
+struct PreparedBoot {
+  BootSpec boot;
+  std::string accel = "tcg";
+};
+
+// What a run needs from the world beyond its config: the boot (kernel,
+// hypervisor, accelerator, initramfs) and the backend that starts the VM.
+// The real one (PackageEnvironment) fetches packages and starts QEMU; unit
+// tests of the run loop pass a fake.
+class RunEnvironment {
+ public:
+  virtual ~RunEnvironment() = default;
+  // Resolves what the config names and assembles the boot into scratch,
+  // recording what it resolved (kernel, xen, dom0, accel) in result. Throws
+  // ConfigError, InfraError or KernelBuildError.
+  virtual PreparedBoot Prepare(const RunConfig& config, const std::string& nonce, const std::string& scratch,
+                               const std::string& cache_dir, nlohmann::json& result) = 0;
+  virtual Backend& backend() = 0;
+};
+
+// Debian's packages (or a .deb, an image, a git build) booted under QEMU.
+class PackageEnvironment : public RunEnvironment {
+ public:
+  PreparedBoot Prepare(const RunConfig& config, const std::string& nonce, const std::string& scratch,
+                       const std::string& cache_dir, nlohmann::json& result) override;
+  Backend& backend() override;
+};
 
 struct RunRequest {
   RunConfig config;
@@ -22,6 +55,7 @@ struct RunRequest {
   bool dump_memory = false;  // full guest memory (ELF) into evidence/ on a bad verdict
   const std::atomic<bool>* interrupted = nullptr;
   std::string bisection;  // the bisection this run is a step of, if any
+  RunEnvironment* env = nullptr;  // nullptr: a PackageEnvironment
 };
 
 struct RunOutcome {

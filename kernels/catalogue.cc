@@ -79,4 +79,13 @@ const Catalogue& BuiltinCatalogue() {
   return cat;
 }
 
+KernelSpec KernelSpecByName(const std::string& name) {
+  if (const CatalogueKernel* k = BuiltinCatalogue().Find(name)) return k->spec;
+  KernelSpec s;
+  size_t eq = name.find('=');
+  s.package = name.substr(0, eq);
+  s.version = eq == std::string::npos ? "" : name.substr(eq + 1);
+  return s;
+}
+
 }  // namespace blackout

@@ -30,6 +30,10 @@ struct Catalogue {
 // The built-in catalogue. A broken built-in is a bug (the unit tests load it).
 const Catalogue& BuiltinCatalogue();
 
+// What a command line's kernel name means: a catalogue name, else an apt
+// package, optionally "package=version".
+KernelSpec KernelSpecByName(const std::string& name);
+
 // Parses catalogue text; throws ConfigError with file:line for every problem
 // (unknown source, missing sha256 on a deb, a series naming an unknown kernel).
 Catalogue ParseCatalogue(const std::string& text, const std::string& source);

@@ -16,55 +16,15 @@
 #include "base/subprocess.h"
 #include "kernels/apt.h"
 #include "kernels/bzimage.h"
+#include "kernels/cache.h"
 #include "kernels/deb.h"
+#include "kernels/git_build.h"
 #include "kernels/kconfig.h"
 #include "kernels/builtin_fragments.h"
 
 namespace blackout {
 namespace fs = std::filesystem;
 namespace {
-
-// Marks an entry as used now, for `blackout kernels gc`.
-void Touch(const std::string& dir) {
-  std::error_code ec;
-  fs::last_write_time(dir + "/.complete", fs::file_time_type::clock::now(), ec);
-}
-
-std::string SafeKey(std::string key) {
-  for (char& c : key) {
-    if (c == ':' || c == '/') c = '_';
-  }
-  return key;
-}
-
-// The entry <cache>/apt/<key>, filled by `fill` into a private temporary
-// directory and renamed into place, under a lock: concurrent blackouts wait for
-// one another, and a crash mid-fill leaves only a temporary that the next fill
-// removes.
-std::string CacheEntry(const std::string& cache_dir, const std::string& key,
-                       const std::function<void(const std::string& tmp)>& fill, const std::string& kind = "apt") {
-  std::string root = cache_dir + "/" + kind;
-  MakeDirs(root);
-  std::string dir = root + "/" + SafeKey(key);
-  FileLock lock(dir + ".lock");
-  if (fs::exists(dir + "/.complete")) {
-    Touch(dir);
-    return dir;
-  }
-  for (const auto& e : fs::directory_iterator(root)) {
-    std::string name = e.path().filename().string();
-    if (name.rfind(SafeKey(key) + ".tmp.", 0) == 0) fs::remove_all(e.path());
-  }
-  std::string tmp = dir + ".tmp." + std::to_string(getpid());
-  MakeDirs(tmp);
-  fill(tmp);
-  WriteFileAtomic(tmp + "/.complete", key + "\n");
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  fs::rename(tmp, dir, ec);
-  if (ec) throw InfraError("install cache entry " + dir + ": " + ec.message());
-  return dir;
-}
 
 std::string FindOne(const std::string& dir, const std::string& prefix) {
   if (!fs::is_directory(dir)) return "";
@@ -175,128 +135,6 @@ KernelArtifact FetchPathKernel(const KernelSpec& spec, const std::string& cache_
   return k;
 }
 
-std::string BuiltinFragment(const std::string& name) {
-  for (const BuiltinFile& f : kBuiltinFragmentFiles) {
-    if (std::string(f.name) == name + ".config") return f.text;
-  }
-  return "";
-}
-
-// sha256 of a text, through a file (sha256sum is what we have).
-std::string Sha256Text(const std::string& dir, const std::string& text) {
-  std::string tmp = dir + "/.hash." + std::to_string(getpid());
-  WriteFileAtomic(tmp, text);
-  std::string sha = Sha256File(tmp);
-  fs::remove(tmp);
-  return sha;
-}
-
-KernelArtifact FetchGitKernel(const KernelSpec& spec, const std::string& cache_dir) {
-  CommandOptions git;
-  git.timeout_s = 600;
-  CommandResult c = RunCommand({"git", "-C", spec.repo, "rev-parse", "--verify", spec.rev + "^{commit}"}, git);
-  if (!c.ok()) throw ConfigError({"kernel git " + spec.repo + ": unknown revision '" + spec.rev + "'"});
-  std::string commit = c.output.substr(0, c.output.find('\n'));
-  // The config, as text: the base and each fragment's contents.
-  std::vector<std::string> fragments;
-  std::string identity = "base " + spec.config_base + "\n";
-  for (const std::string& f : spec.fragments) {
-    std::string text = BuiltinFragment(f);
-    if (text.empty()) {
-      if (!fs::exists(f)) throw ConfigError({"kernel config fragment '" + f + "': neither a kernels/configs name nor a file"});
-      text = ReadFile(f);
-    }
-    fragments.push_back(text);
-    identity += "fragment " + f + "\n" + text;
-  }
-  bool base_file = spec.config_base.find('/') != std::string::npos;
-  if (base_file) identity += ReadFile(spec.config_base);
-  MakeDirs(cache_dir + "/git-build");
-  std::string config_id = Sha256Text(cache_dir + "/git-build", identity).substr(0, 16);
-  std::string repo_abs = fs::absolute(spec.repo).lexically_normal().string();
-  std::string build_id = Sha256Text(cache_dir + "/git-build", repo_abs + "\n" + config_id).substr(0, 16);
-  std::string root = cache_dir + "/git-build/" + build_id;
-  std::string log = root + "/logs/" + commit + ".log";
-
-  std::string dir = CacheEntry(cache_dir, commit + "_" + config_id, [&](const std::string& tmp) {
-    FileLock lock(root + ".lock");  // one build at a time in a build directory
-    MakeDirs(root + "/logs");
-    std::string src = root + "/src", out = root + "/out";
-    if (!fs::exists(src + "/.git")) RunChecked({"git", "clone", "-q", "--shared", "--no-checkout", spec.repo, src}, git);
-    RunChecked({"git", "-C", src, "checkout", "-q", "--detach", "--force", commit}, git);
-    std::string ccache = FindProgram("ccache");
-    std::vector<std::string> make = {"make", "-C", src, "O=" + out};
-    if (!ccache.empty()) make.push_back("CC=ccache gcc");
-    CommandOptions m;
-    m.timeout_s = 6 * 3600;
-    m.env = {"CCACHE_DIR=" + cache_dir + "/ccache", "KBUILD_BUILD_TIMESTAMP=blackout", "KBUILD_BUILD_USER=blackout",
-             "KBUILD_BUILD_HOST=blackout"};
-    std::string transcript;
-    auto step = [&](std::vector<std::string> argv) {
-      transcript += "$ " + CommandLine(argv) + "\n";
-      CommandResult r = RunCommand(argv, m);
-      transcript += r.output;
-      WriteFileAtomic(log, transcript);
-      if (!r.ok()) {
-        throw KernelBuildError("kernel build of " + commit.substr(0, 12) + " failed: " + CommandLine(argv) +
-                                   " (exit " + std::to_string(r.exit_code) + "), log " + log + "\n" +
-                                   OutputTail(r.output, 15),
-                               log);
-      }
-    };
-    auto t0 = std::chrono::steady_clock::now();
-    Log("building kernel " + commit.substr(0, 12) + " from " + spec.repo + " in " + root);
-    // Configure once per build directory; later commits only olddefconfig.
-    if (!fs::exists(out + "/.config") || !fs::exists(out + "/.blackout-config-" + config_id)) {
-      MakeDirs(out);
-      if (base_file) {
-        WriteFileAtomic(out + "/.config", ReadFile(spec.config_base));
-      } else {
-        std::vector<std::string> argv = make;
-        argv.push_back(spec.config_base);
-        step(argv);
-      }
-      WriteFileAtomic(out + "/.config", MergeConfig(ReadFile(out + "/.config"), fragments));
-      WriteFileAtomic(out + "/.blackout-config-" + config_id, identity);
-    }
-    std::vector<std::string> olddef = make;
-    olddef.push_back("olddefconfig");
-    step(olddef);
-    std::vector<std::string> missing = MissingOptions(ReadFile(out + "/.config"), fragments);
-    if (!missing.empty()) {
-      std::vector<std::string> problems;
-      for (const std::string& o : missing) problems.push_back("kernel config lacks " + o + " after olddefconfig (a dependency is off)");
-      throw ConfigError(problems);
-    }
-    std::vector<std::string> build = make;
-    build.push_back("-j" + std::to_string(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN))));
-    build.push_back("bzImage");
-    step(build);
-    std::vector<std::string> rel = make;
-    rel.insert(rel.begin() + 1, "-s");
-    rel.push_back("kernelrelease");
-    std::string release = RunChecked(rel, m);
-    fs::copy_file(out + "/arch/x86/boot/bzImage", tmp + "/bzImage");
-    fs::copy_file(out + "/vmlinux", tmp + "/vmlinux");
-    fs::copy_file(out + "/.config", tmp + "/config");
-    fs::copy_file(log, tmp + "/build.log");
-    WriteFileAtomic(tmp + "/release", release.substr(0, release.find('\n')) + "\n");
-    Log("kernel " + commit.substr(0, 12) + " built in " + std::to_string(static_cast<int>(Since(t0))) + "s");
-  }, "git");
-  KernelArtifact k;
-  k.package = "git " + spec.repo;
-  k.version = commit;
-  k.release = ReadFile(dir + "/release");
-  k.release = k.release.substr(0, k.release.find('\n'));
-  k.sha256 = commit;
-  k.dir = dir;
-  k.bzimage = dir + "/bzImage";
-  k.vmlinux = dir + "/vmlinux";
-  k.config = dir + "/config";
-  k.xen_pv = ConfigValue(ReadFile(k.config), "XEN_PV") == "y";
-  return k;
-}
-
 }  // namespace
 
 std::vector<std::string> BuiltinFragmentNames() {
@@ -314,14 +152,13 @@ KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir)
   if (spec.source == "path") return FetchPathKernel(spec, cache_dir);
   AptPackage pkg;
   // A fully named build that is already cached needs no apt at all.
-  std::string pinned = cache_dir + "/apt/" + SafeKey(spec.package + "_" + spec.version);
-  if (!spec.version.empty() && fs::exists(pinned + "/.complete")) {
+  if (!spec.version.empty() && !CachedEntry(cache_dir, "apt", AptEntryKey(spec.package, spec.version)).empty()) {
     pkg.name = spec.package;
     pkg.version = spec.version;
   } else {
     pkg = AptResolve(spec.package, spec.version);
   }
-  std::string dir = CacheEntry(cache_dir, pkg.name + "_" + pkg.version, [&](const std::string& tmp) {
+  std::string dir = CacheEntry(cache_dir, AptEntryKey(pkg.name, pkg.version), [&](const std::string& tmp) {
     auto t0 = std::chrono::steady_clock::now();
     Log("fetching kernel " + pkg.name + "=" + pkg.version + " with apt-get download");
     std::string deb = AptDownload(pkg, tmp);
@@ -334,52 +171,10 @@ KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir)
   return FromUnpacked(dir, pkg.name, pkg.version);
 }
 
-std::vector<CacheEntryInfo> ListCache(const std::string& cache_dir) {
-  std::vector<CacheEntryInfo> out;
-  for (const char* kind : {"apt", "deb", "path", "git"}) {
-    std::string root = cache_dir + "/" + kind;
-    if (!fs::is_directory(root)) continue;
-    for (const auto& e : fs::directory_iterator(root)) {
-      if (!e.is_directory() || !fs::exists(e.path() / ".complete")) continue;
-      CacheEntryInfo info;
-      info.path = e.path().string();
-      std::error_code ec;
-      for (const auto& f : fs::recursive_directory_iterator(e.path(), ec)) {
-        if (f.is_regular_file(ec)) info.bytes += f.file_size(ec);
-      }
-      auto t = fs::last_write_time(e.path() / ".complete", ec);
-      info.last_used = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-      out.push_back(info);
-    }
-  }
-  return out;
-}
-
-std::vector<CacheEntryInfo> TrimCache(const std::string& cache_dir, uint64_t max_bytes) {
-  std::vector<CacheEntryInfo> all = ListCache(cache_dir);
-  uint64_t total = 0;
-  for (const auto& e : all) total += e.bytes;
-  std::sort(all.begin(), all.end(), [](const CacheEntryInfo& a, const CacheEntryInfo& b) {
-    return a.last_used < b.last_used;
-  });
-  std::vector<CacheEntryInfo> removed;
-  for (const CacheEntryInfo& e : all) {
-    if (total <= max_bytes) break;
-    // Take the entry's lock so a run that is filling or using it is not cut.
-    FileLock lock(e.path + ".lock");
-    std::error_code ec;
-    fs::remove_all(e.path, ec);
-    if (ec) continue;
-    total -= e.bytes;
-    removed.push_back(e);
-  }
-  return removed;
-}
-
 XenArtifact FetchXen(const std::string& package, const std::string& version,
                      const std::string& cache_dir) {
   AptPackage pkg = AptResolve(package, version);
-  std::string dir = CacheEntry(cache_dir, pkg.name + "_" + pkg.version, [&](const std::string& tmp) {
+  std::string dir = CacheEntry(cache_dir, AptEntryKey(pkg.name, pkg.version), [&](const std::string& tmp) {
     Log("fetching hypervisor " + pkg.name + "=" + pkg.version + " with apt-get download");
     std::string deb = AptDownload(pkg, tmp);
     ExtractDeb(deb, tmp, [](const std::string& p) { return p.rfind("boot/", 0) == 0; });

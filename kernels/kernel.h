@@ -88,18 +88,6 @@ struct XenToolsArtifact {
 };
 XenToolsArtifact FetchXenTools(const XenArtifact& xen, const std::string& cache_dir);
 
-// The cache entries (<cache>/apt/*, <cache>/deb/*, <cache>/path/*) with their
-// size and when they were last used.
-struct CacheEntryInfo {
-  std::string path;
-  uint64_t bytes = 0;
-  int64_t last_used = 0;  // seconds since the epoch
-};
-std::vector<CacheEntryInfo> ListCache(const std::string& cache_dir);
-// Removes least recently used entries until the cache holds at most max_bytes.
-// Returns the entries removed. Entries in use (locked) are skipped.
-std::vector<CacheEntryInfo> TrimCache(const std::string& cache_dir, uint64_t max_bytes);
-
 // "y"/"m"/"" for CONFIG_name in a kernel config file's text.
 std::string ConfigValue(const std::string& config_text, const std::string& name);
 

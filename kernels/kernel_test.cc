@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "kernels/cache.h"
 #include "kernels/deb.h"
 #include "kernels/fake_kernel_test_util.h"
 

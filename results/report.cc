@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "results/verdict.h"
 #include "results/json_get.h"
 
 namespace blackout {
@@ -32,7 +33,7 @@ std::string ConsoleTail(const nlohmann::json& result) {
 
 // Bad for the kernel (failure) or bad for the harness (error)?
 bool KernelFault(const std::string& verdict) {
-  return verdict == "stall" || verdict == "lockup" || verdict == "crash" || verdict == "boot-failure";
+  return IsHang(verdict) || verdict == "boot-failure";
 }
 
 // The last `max` bytes of text, starting at a UTF-8 character boundary.

@@ -153,4 +153,15 @@ void RunDir::Flush() {
   std::fflush(events_);
 }
 
+std::optional<double> RecordedTime(const std::string& line, std::string* rest) {
+  if (line.size() < 4 || line[0] != '[' || line[1] != '+') return std::nullopt;
+  size_t close = line.find("] ");
+  if (close == std::string::npos) return std::nullopt;
+  char* end = nullptr;
+  double t = std::strtod(line.c_str() + 2, &end);
+  if (end != line.c_str() + close) return std::nullopt;
+  *rest = line.substr(close + 2);
+  return t;
+}
+
 }  // namespace blackout

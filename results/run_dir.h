@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -91,5 +92,9 @@ class RunDir {
 
 // Formats a line prefix "[+12.345678] ".
 std::string TimePrefix(double t);
+
+// Host time of a recorded console.log line ("[+12.5] ...", as AppendConsole
+// writes it) and the text after the stamp; nullopt for a line without one.
+std::optional<double> RecordedTime(const std::string& line, std::string* rest);
 
 }  // namespace blackout

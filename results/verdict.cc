@@ -36,4 +36,22 @@ int VerdictExitCode(Verdict v) {
   return 5;
 }
 
+std::string ShownTitle(const std::string& title, const std::string& discounted) {
+  return discounted.empty() ? title : title + " (not believed: " + discounted + ")";
+}
+
+bool IsHang(Verdict v) { return v == Verdict::kStall || v == Verdict::kLockup || v == Verdict::kCrash; }
+
+bool IsJudged(Verdict v) { return v == Verdict::kPass || IsHang(v); }
+
+bool IsHang(const std::string& verdict) {
+  auto v = ParseVerdict(verdict);
+  return v && IsHang(*v);
+}
+
+bool IsJudged(const std::string& verdict) {
+  auto v = ParseVerdict(verdict);
+  return v && IsJudged(*v);
+}
+
 }  // namespace blackout

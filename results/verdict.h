@@ -16,6 +16,21 @@ enum class Verdict { kPass, kStall, kLockup, kCrash, kBootFailure, kInfraError, 
 const char* VerdictName(Verdict v);
 std::optional<Verdict> ParseVerdict(const std::string& name);
 
+// The one home of what verdicts mean, so that history, reports, `blackout
+// test` and bisection agree. A hang: the kernel stalled, locked up or
+// crashed (stall, lockup, crash), the verdicts a user may count as bad.
+bool IsHang(Verdict v);
+// A run that says something about the kernel's hang rate: pass or a hang.
+// boot-failure, infra-error and build-failure say nothing about it.
+bool IsJudged(Verdict v);
+// The same over a verdict's name, as the store and result.json hold it.
+bool IsHang(const std::string& verdict);
+bool IsJudged(const std::string& verdict);
+
+// A kernel report's title as people see it: "TITLE (not believed: WHY)"
+// when the detector discounted it, else the title.
+std::string ShownTitle(const std::string& title, const std::string& discounted);
+
 // Exit codes of `blackout run`: pass 0, stall 1, lockup 2, crash 3,
 // boot-failure 4, infra-error 5, build-failure 6. (Usage and config errors exit 64, an
 // interrupted run 130.)

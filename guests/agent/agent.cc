@@ -63,7 +63,7 @@
 #include <thread>
 #include <vector>
 
-#include "guests/agent/protocol.h"
+#include "base/protocol.h"
 
 namespace {
 

@@ -1,0 +1,224 @@
+#include "harness/bisect/driver.h"
+
+#include <filesystem>
+#include <future>
+#include <mutex>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/subprocess.h"
+#include "base/units.h"
+#include "base/yaml_reader.h"
+#include "kernels/catalogue.h"
+#include "results/stats.h"
+
+namespace blackout {
+namespace {
+
+std::string Percent(double p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 100 * p);
+  return buf;
+}
+
+}  // namespace
+
+const char* BisectEndName(BisectEnd end) {
+  switch (end) {
+    case BisectEnd::kFound: return "found";
+    case BisectEnd::kUndecided: return "undecided";
+    case BisectEnd::kNoRepro: return "no-repro";
+    case BisectEnd::kBudget: return "budget";
+    case BisectEnd::kInterrupted: return "interrupted";
+  }
+  return "?";
+}
+
+Outcome OutcomeOf(const BisectPlan& plan, Verdict v) {
+  if (plan.bad_verdicts.count(v)) return Outcome::kHang;
+  if (v == Verdict::kPass) return Outcome::kQuiet;
+  // A verdict that is neither (boot-failure, infra-error, or a kind of failure
+  // the user did not count as bad) cannot say anything about the hang.
+  if (IsHang(v)) return Outcome::kQuiet;
+  return Outcome::kSkip;
+}
+
+Bisector Replay(const BisectPlan& plan, const BisectRecord& record) {
+  Bisector b(plan.model);
+  for (const BisectStep& s : record.steps) b.Record(s.candidate, s.outcome);
+  return b;
+}
+
+BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectWorld& world,
+                         const std::function<void(const std::string&)>& say_once, const std::function<void()>& on_step) {
+  BisectRecord record = LoadBisectLog(dir);
+  Bisector engine = Replay(plan, record);
+  int step = static_cast<int>(record.steps.size());
+  // Parallel slots report from several threads: one line at a time.
+  std::mutex say_mu;
+  auto say = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(say_mu);
+    say_once(line);
+  };
+  if (step > 0) say("resuming after " + std::to_string(step) + " recorded runs");
+  // One candidate's run, with its infra-error retries.
+  auto run_one = [&](int c, int number, bool calibrating) {
+    const BisectCandidate& cand = plan.candidates[static_cast<size_t>(c)];
+    CandidateResult r;
+    for (int attempt = 0; attempt <= plan.infra_retries; ++attempt) {
+      say("run " + std::to_string(number) + ": candidate " + std::to_string(c) + " (" + cand.name + ")" +
+          (calibrating ? ", calibrating" : ""));
+      r = world.Run(cand);
+      if (r.interrupted) return r;
+      if (r.build_failed || r.verdict == Verdict::kBuildFailure) {
+        r.build_failed = true;
+        say("build failed (" + r.title + "): skipping");
+        break;
+      }
+      if (r.verdict != Verdict::kInfraError) break;
+      say("infra-error (" + r.title + "): " + (attempt < plan.infra_retries ? "retrying" : "skipping"));
+    }
+    return r;
+  };
+  // Persist before the engine moves on: a crash after the append loses nothing.
+  auto record_one = [&](int c, const CandidateResult& r) {
+    Outcome o = r.build_failed ? Outcome::kSkip : OutcomeOf(plan, r.verdict);
+    BisectStep s{c, o, r.build_failed ? "build-failure" : VerdictName(r.verdict), r.title, r.run_dir};
+    AppendBisectStep(dir, s, ++step);
+    engine.Record(c, o);
+    if (on_step) on_step();
+    BisectState st = engine.State();
+    say("  " + s.verdict + " -> " + OutcomeName(o) + "; most likely culprit " +
+        plan.candidates[static_cast<size_t>(st.best)].name + " at " + Percent(st.best_probability));
+  };
+  for (;;) {
+    if (engine.Done(plan.alpha)) return BisectEnd::kFound;
+    if (step >= plan.max_runs) return BisectEnd::kBudget;
+    if (engine.Calibrating() && engine.HangingEndRuns() >= plan.calibration_limit) return BisectEnd::kNoRepro;
+    std::vector<int> next = engine.Next(plan.slots);
+    if (next.empty()) return BisectEnd::kUndecided;
+    bool calibrating = engine.Calibrating();
+    if (next.size() > 1 && world.Parallel()) {
+      // The round's runs at once (one guest per slot); recorded in order once
+      // all are back. An interrupted run is not recorded: resume does it again.
+      std::vector<std::future<CandidateResult>> running;
+      for (size_t i = 0; i < next.size(); ++i) {
+        running.push_back(std::async(std::launch::async, run_one, next[i], step + 1 + static_cast<int>(i), calibrating));
+      }
+      std::vector<CandidateResult> results;
+      for (auto& f : running) results.push_back(f.get());
+      bool interrupted = false;
+      for (size_t i = 0; i < next.size(); ++i) {
+        if (results[i].interrupted) {
+          interrupted = true;
+        } else {
+          record_one(next[i], results[i]);
+        }
+      }
+      if (interrupted) return BisectEnd::kInterrupted;
+      continue;
+    }
+    for (int c : next) {
+      CandidateResult r = run_one(c, step + 1, calibrating);
+      if (r.interrupted) return BisectEnd::kInterrupted;
+      record_one(c, r);
+    }
+  }
+}
+
+BisectionRow BisectionSummary(const BisectPlan& plan, const BisectRecord& record, const std::string& dir,
+                              const std::string& status) {
+  BisectState st = Replay(plan, record).State();
+  BisectionRow b;
+  b.id = std::filesystem::path(dir).filename().string();
+  b.path = dir;
+  b.started_at = record.config.value("started_at", "");
+  b.updated_at = UtcStamp("%Y-%m-%dT%H:%M:%SZ");
+  b.mode = plan.build ? "git" : "series";
+  b.search = plan.model.regression ? "regression" : "fix";
+  if (!plan.candidates.empty()) {
+    b.good = plan.candidates.front().name;
+    b.bad = plan.candidates.back().name;
+  }
+  b.status = status;
+  if (st.best >= 0) b.culprit = plan.candidates[static_cast<size_t>(st.best)].name;
+  b.probability = st.best_probability;
+  b.runs = st.runs;
+  b.p_estimate = st.p_estimate;
+  return b;
+}
+
+std::string GivenPWarning(const BisectPlan& plan, const BisectRecord& record, int culprit) {
+  // The hanging side of the culprit: it and the later builds for a regression,
+  // the earlier ones for a fix.
+  int hangs = 0, runs = 0;
+  for (const BisectStep& s : record.steps) {
+    bool hanging_side = plan.model.regression ? s.candidate >= culprit : s.candidate < culprit;
+    if (!hanging_side || s.outcome == Outcome::kSkip) continue;
+    ++runs;
+    hangs += s.outcome == Outcome::kHang;
+  }
+  if (runs < 5) return "";
+  // 99%: status is read again and again, and a false alarm would restart a
+  // bisection for nothing.
+  Interval i = WilsonInterval(hangs, runs, 0.99);
+  if (*plan.model.p <= i.high) return "";
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "warning: the plan's p %.2f looks too high: the hanging side of the top candidate hung in %d of "
+                "%d runs (99%% interval %.2f-%.2f). The engine believes p, and a p set too high names the wrong "
+                "culprit (see: blackout bisect simulate --told-p 2); start again without p, or with the "
+                "interval's low end\n",
+                *plan.model.p, hangs, runs, i.low, i.high);
+  return buf;
+}
+
+std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record) {
+  Bisector engine = Replay(plan, record);
+  BisectState st = engine.State();
+  std::vector<double> post = engine.Posterior();
+  std::ostringstream out;
+  bool done = engine.Done(plan.alpha);
+  const char* what = plan.model.regression ? "first hanging build (regression)" : "first quiet build (fix)";
+  out << (done ? "found the " : "looking for the ") << what << " among " << plan.candidates.size()
+      << " candidates\n";
+  std::vector<int> order(post.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return post[static_cast<size_t>(a)] > post[static_cast<size_t>(b)]; });
+  out << "top candidates:\n";
+  for (size_t i = 0; i < std::min<size_t>(5, order.size()); ++i) {
+    size_t c = static_cast<size_t>(order[i]);
+    if (post[c] <= 0) break;
+    out << "  " << Percent(post[c]) << "  " << c << " " << plan.candidates[c].name << "\n";
+  }
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "runs: %d; p (hang rate on the hanging side) ~ %.2f%s; ~%.0f more runs expected\n",
+                st.runs, st.p_estimate, plan.model.p ? " (given)" : "", std::ceil(st.expected_runs_left));
+  out << buf;
+  if (record.steps.empty()) return out.str();
+  if (plan.model.p) out << GivenPWarning(plan, record, st.best);
+  // Evidence on both sides of the most likely culprit.
+  int culprit = st.best;
+  int before = culprit - 1;  // the last candidate that behaves like the old end
+  out << "evidence:\n";
+  for (int side : {before, culprit}) {
+    int hangs = 0, quiet = 0;
+    std::string dirs;
+    for (const BisectStep& s : record.steps) {
+      if (s.candidate != side) continue;
+      (s.outcome == Outcome::kHang ? hangs : quiet) += s.outcome != Outcome::kSkip;
+      if (dirs.size() < 600) dirs += "    " + s.verdict + " " + s.run_dir + "\n";
+    }
+    out << "  " << side << " " << plan.candidates[static_cast<size_t>(side)].name << ": " << hangs << " hang, "
+        << quiet << " quiet\n"
+        << dirs;
+  }
+  return out.str();
+}
+
+}  // namespace blackout

@@ -1,0 +1,76 @@
+// The loop of a bisection over real builds: it asks the engine what to test,
+// runs it in an injected world (harness/bisect/world.h is the real one),
+// records every step in the bisection's log before the next starts, resumes
+// from that log after a crash or Ctrl-C, and describes where it stands.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harness/bisect/engine.h"
+#include "harness/bisect/plan.h"
+#include "harness/bisect/log.h"
+#include "results/store.h"
+#include "harness/config.h"
+#include "results/verdict.h"
+
+namespace blackout {
+
+// One run of one candidate.
+struct CandidateResult {
+  Verdict verdict = Verdict::kInfraError;
+  std::string title;
+  std::string run_dir;  // or the build log, when the build failed
+  bool interrupted = false;
+  bool build_failed = false;  // a skip, never retried
+};
+
+class BisectWorld {
+ public:
+  virtual ~BisectWorld() = default;
+  virtual CandidateResult Run(const BisectCandidate& candidate) = 0;
+  // True if Run may be called from several threads at once: then a round of
+  // several slots runs its candidates at the same time.
+  virtual bool Parallel() const { return false; }
+};
+
+enum class BisectEnd {
+  kFound,        // one candidate holds the required probability
+  kUndecided,    // only skipped candidates separate the most likely culprits
+  kNoRepro,      // the hanging end did not hang twice within the calibration limit
+  kBudget,       // max_runs spent
+  kInterrupted,  // Ctrl-C: resume continues
+};
+const char* BisectEndName(BisectEnd end);
+
+// What a verdict means to the engine.
+Outcome OutcomeOf(const BisectPlan& plan, Verdict verdict);
+
+// Replays the log into an engine.
+Bisector Replay(const BisectPlan& plan, const BisectRecord& record);
+
+// Runs the bisection in dir (whose log.jsonl must exist) until it ends,
+// appending each step. Steps already in the log are not run again.
+// on_step runs after each step is persisted (the results store indexes it).
+BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectWorld& world,
+                         const std::function<void(const std::string&)>& say,
+                         const std::function<void()>& on_step = {});
+
+// The bisection's row in the results store; status is "running" or a
+// BisectEndName.
+BisectionRow BisectionSummary(const BisectPlan& plan, const BisectRecord& record, const std::string& dir,
+                              const std::string& status);
+
+// When the plan gives p: a warning line if the runs on the hanging side of
+// `culprit` make that p implausibly high (above the 99% Wilson interval of
+// its hang rate, after at least 5 runs), else "".
+std::string GivenPWarning(const BisectPlan& plan, const BisectRecord& record, int culprit);
+
+// The status or final report, for people: top candidates, runs, p, runs left,
+// the warning above, and the evidence on both sides of the most likely culprit.
+std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record);
+
+}  // namespace blackout

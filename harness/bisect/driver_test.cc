@@ -1,0 +1,403 @@
+#include "harness/bisect/driver.h"
+
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <map>
+#include <random>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/subprocess.h"
+
+namespace blackout {
+namespace {
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/blackout-br-XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+// A real git repository with `count` numbered commits (file "n" holds i).
+std::string MakeRepo(int count) {
+  std::string repo = TempDir() + "/repo";
+  MakeDirs(repo);
+  RunChecked({"git", "-C", repo, "init", "-q"});
+  for (int i = 0; i < count; ++i) {
+    WriteFileAtomic(repo + "/n", std::to_string(i) + "\n");
+    RunChecked({"git", "-C", repo, "add", "n"});
+    RunChecked({"git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m",
+                "commit " + std::to_string(i)});
+    if (i == 0) RunChecked({"git", "-C", repo, "tag", "first"});
+  }
+  return repo;
+}
+
+// The fake world: reads the commit's number from the real repository and
+// hangs with probability p from the culprit on; some commits cannot be built.
+class FakeWorld : public BisectWorld {
+ public:
+  FakeWorld(std::string repo, int culprit, double p, std::set<int> broken, uint64_t seed)
+      : repo_(std::move(repo)), culprit_(culprit), p_(p), broken_(std::move(broken)), rng_(seed) {}
+  CandidateResult Run(const BisectCandidate& c) override {
+    ++calls;
+    int n = std::stoi(RunChecked({"git", "-C", repo_, "show", c.name + ":n"}));
+    if (broken_.count(n)) return {Verdict::kBootFailure, "build failed", "", false};
+    std::bernoulli_distribution hang(n >= culprit_ ? p_ : 0.0);
+    return hang(rng_) ? CandidateResult{Verdict::kStall, "stall", "/runs/" + std::to_string(n), false}
+                      : CandidateResult{Verdict::kPass, "pass", "/runs/" + std::to_string(n), false};
+  }
+  int calls = 0;
+
+ private:
+  std::string repo_;
+  int culprit_;
+  double p_;
+  std::set<int> broken_;
+  std::mt19937_64 rng_;
+};
+
+std::string GitPlan(const std::string& repo, const std::string& extra = "") {
+  return "git:\n  repo: " + repo + "\n  good: first\n  bad: HEAD\n" + extra;
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+int CommitNumber(const std::string& repo, const std::string& rev) {
+  return std::stoi(RunChecked({"git", "-C", repo, "show", rev + ":n"}));
+}
+
+TEST(GitCandidates, OldestFirstGoodIncluded) {
+  std::string repo = MakeRepo(6);
+  auto c = GitCandidates(repo, "first", "HEAD");
+  ASSERT_EQ(c.size(), 6u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(CommitNumber(repo, c[static_cast<size_t>(i)]), i);
+  EXPECT_THROW(GitCandidates(repo, "nosuch", "HEAD"), ConfigError);
+}
+
+struct Case {
+  int culprit;
+  double p;
+  std::set<int> broken;
+};
+
+class GitBisect : public testing::TestWithParam<Case> {};
+
+// The table: a real repository, the real engine and log, a fake world.
+TEST_P(GitBisect, FindsTheCulprit) {
+  static std::string repo = MakeRepo(24);
+  const Case& k = GetParam();
+  BisectPlan plan = ParseBisectPlan(GitPlan(repo), "plan.yaml");
+  ASSERT_EQ(plan.candidates.size(), 24u);
+  std::string dir = TempDir() + "/b";
+  std::vector<std::string> names;
+  for (const auto& c : plan.candidates) names.push_back(c.name);
+  CreateBisectLog(dir, {}, names);
+  FakeWorld world(repo, k.culprit, k.p, k.broken, 42 + static_cast<uint64_t>(k.culprit));
+  BisectEnd end = DriveBisection(plan, dir, world, [](const std::string&) {});
+  BisectRecord rec = LoadBisectLog(dir);
+  Bisector engine = Replay(plan, rec);
+  if (k.broken.count(k.culprit) || k.broken.count(k.culprit - 1)) {
+    // The culprit cannot be pinned down past a commit that does not build.
+    EXPECT_EQ(end, BisectEnd::kUndecided);
+  } else {
+    EXPECT_EQ(end, BisectEnd::kFound);
+    EXPECT_EQ(CommitNumber(repo, plan.candidates[static_cast<size_t>(engine.State().best)].name), k.culprit);
+  }
+  EXPECT_EQ(static_cast<int>(rec.steps.size()), world.calls);
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, GitBisect,
+                         testing::Values(Case{1, 1.0, {}}, Case{23, 1.0, {}}, Case{9, 1.0, {}},
+                                         Case{14, 0.5, {}}, Case{5, 0.3, {}}, Case{17, 1.0, {8, 12}},
+                                         Case{12, 0.5, {11}}));
+
+// Kill the bisection at every step boundary and resume: nothing recorded is
+// run again, nothing is lost, and it ends where an uninterrupted one does.
+TEST(DriveBisection, ResumesAfterAKillAtEveryStep) {
+  std::string repo = MakeRepo(16);
+  BisectPlan plan = ParseBisectPlan(GitPlan(repo), "plan.yaml");
+  std::vector<std::string> names;
+  for (const auto& c : plan.candidates) names.push_back(c.name);
+  std::string full = TempDir() + "/b";
+  CreateBisectLog(full, {}, names);
+  FakeWorld world(repo, 11, 1.0, {}, 1);
+  ASSERT_EQ(DriveBisection(plan, full, world, [](const std::string&) {}), BisectEnd::kFound);
+  std::string text = ReadFile(full + "/log.jsonl");
+  int total = world.calls;
+  size_t pos = text.find('\n') + 1;
+  for (int k = 0; k <= total; ++k) {
+    std::string dir = TempDir() + "/b";
+    MakeDirs(dir);
+    WriteFileAtomic(dir + "/log.jsonl", text.substr(0, pos));
+    FakeWorld again(repo, 11, 1.0, {}, 1);
+    EXPECT_EQ(DriveBisection(plan, dir, again, [](const std::string&) {}), BisectEnd::kFound);
+    EXPECT_EQ(again.calls, total - k) << "resumed after " << k << " steps";
+    EXPECT_EQ(ReadFile(dir + "/log.jsonl"), text);
+    pos = text.find('\n', pos) + 1;
+  }
+}
+
+class InterruptingWorld : public BisectWorld {
+ public:
+  CandidateResult Run(const BisectCandidate&) override { return {Verdict::kInfraError, "", "", true}; }
+};
+
+TEST(DriveBisection, InterruptRecordsNothing) {
+  BisectPlan plan = ParseBisectPlan("series:\n  - name: a\n  - name: b\n  - name: c\n", "plan.yaml");
+  std::string dir = TempDir() + "/b";
+  CreateBisectLog(dir, {}, {"a", "b", "c"});
+  InterruptingWorld w;
+  EXPECT_EQ(DriveBisection(plan, dir, w, [](const std::string&) {}), BisectEnd::kInterrupted);
+  EXPECT_TRUE(LoadBisectLog(dir).steps.empty());
+}
+
+// A world whose runs overlap in time: each takes a few milliseconds and
+// counts how many are in flight at once.
+class SlowParallelWorld : public BisectWorld {
+ public:
+  SlowParallelWorld(int culprit, double p) : culprit_(culprit), p_(p) {}
+  CandidateResult Run(const BisectCandidate& c) override {
+    int now = ++in_flight_;
+    int seen = max_in_flight.load();
+    while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    bool hang;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++calls;
+      hang = std::stoi(c.name.substr(1)) >= culprit_ && std::bernoulli_distribution(p_)(rng_);
+    }
+    --in_flight_;
+    return {hang ? Verdict::kStall : Verdict::kPass, hang ? "stall" : "pass", "/runs/" + c.name, false};
+  }
+  bool Parallel() const override { return true; }
+  std::atomic<int> max_in_flight{0};
+  int calls = 0;
+
+ private:
+  int culprit_;
+  double p_;
+  std::atomic<int> in_flight_{0};
+  std::mutex mu_;
+  std::mt19937_64 rng_{3};
+};
+
+// Slots run at the same time, and every run is recorded once, in the log's
+// order, whatever order the runs finished in.
+TEST(DriveBisection, SlotsRunAtOnce) {
+  std::string yaml = "bisect:\n  slots: 3\n  p: 0.5\nseries:\n";
+  for (int i = 0; i < 32; ++i) yaml += "  - name: c" + std::to_string(i) + "\n";
+  BisectPlan plan = ParseBisectPlan(yaml, "plan.yaml");
+  std::vector<std::string> names;
+  for (const auto& c : plan.candidates) names.push_back(c.name);
+  std::string dir = TempDir() + "/b";
+  CreateBisectLog(dir, {}, names);
+  SlowParallelWorld world(21, 0.5);
+  ASSERT_EQ(DriveBisection(plan, dir, world, [](const std::string&) {}), BisectEnd::kFound);
+  EXPECT_EQ(world.max_in_flight.load(), 3);
+  BisectRecord rec = LoadBisectLog(dir);
+  EXPECT_EQ(static_cast<int>(rec.steps.size()), world.calls);
+  EXPECT_EQ(Replay(plan, rec).State().best, 21);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(BisectPlan, SeriesWithOverridesAndRange) {
+  BisectPlan plan = ParseBisectPlan(R"(
+run:
+  workload: smoke
+bisect:
+  terms: fix
+  bad_verdicts: [stall]
+  p: 0.5
+series:
+  - name: old
+    kernel: linux-image-6.1.0-47-amd64
+  - name: mid
+    workload:
+      faults: [{kind: freeze, vcpu: 1, length: 3s, probability: 0.5}]
+  - name: new
+)",
+                                    "plan.yaml", "mid", "new");
+  ASSERT_EQ(plan.candidates.size(), 2u);
+  EXPECT_EQ(plan.candidates[0].name, "mid");
+  EXPECT_EQ(plan.candidates[0].config.workload.name, "smoke");
+  ASSERT_EQ(plan.candidates[0].config.workload.faults.size(), 1u);
+  EXPECT_EQ(plan.candidates[0].config.workload.faults[0].probability, 0.5);
+  EXPECT_FALSE(plan.model.regression);
+  EXPECT_EQ(*plan.model.p, 0.5);
+  EXPECT_EQ(OutcomeOf(plan, Verdict::kStall), Outcome::kHang);
+  EXPECT_EQ(OutcomeOf(plan, Verdict::kLockup), Outcome::kQuiet);
+  EXPECT_EQ(OutcomeOf(plan, Verdict::kInfraError), Outcome::kSkip);
+}
+
+TEST(BisectPlan, ErrorsWithPositions) {
+  try {
+    ParseBisectPlan("bisect:\n  terms: sideways\n  alpha: 2\nseries: []\n", "plan.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    ASSERT_GE(e.problems().size(), 2u);
+    EXPECT_EQ(e.problems()[0].rfind("plan.yaml:2:10:", 0), 0u) << e.problems()[0];
+    EXPECT_EQ(e.problems()[1].rfind("plan.yaml:3:10:", 0), 0u) << e.problems()[1];
+  }
+}
+
+// A candidate's own workload is checked against the guest like the run's.
+TEST(BisectPlan, CandidateWorkloadMustFitTheGuest) {
+  try {
+    ParseBisectPlan("run: {guest: {vcpus: 2}}\nseries:\n  - name: a\n  - name: b\n"
+                    "    workload: {faults: [{kind: freeze, vcpu: 3, length: 1s}]}\n",
+                    "plan.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.problems().size(), 1u);
+    EXPECT_EQ(e.problems()[0], "plan.yaml:5:15: fault freeze names vCPU 3 but the guest has 2");
+  }
+}
+
+// A plan's p that the runs contradict is called out in status and report: the
+// engine believes it, and a p too high names the wrong culprit.
+TEST(DescribeBisection, WarnsWhenTheRunsMakeTheGivenPTooHigh) {
+  auto plan_with = [](const std::string& bisect) {
+    return ParseBisectPlan("series: [{name: a}, {name: b}, {name: c}, {name: d}]\nbisect: {" + bisect + "}\n",
+                           "plan.yaml");
+  };
+  BisectPlan plan = plan_with("p: 0.9");
+  BisectRecord rec;
+  rec.steps.push_back({1, Outcome::kQuiet, "pass", "", "runs/1"});
+  rec.steps.push_back({2, Outcome::kHang, "stall", "", "runs/2"});
+  for (int i = 0; i < 19; ++i) rec.steps.push_back({3, i < 2 ? Outcome::kHang : Outcome::kQuiet, "", "", ""});
+  std::string text = DescribeBisection(plan, rec);
+  EXPECT_NE(text.find("warning: the plan's p 0.90 looks too high: the hanging side of the top candidate hung in 3 of "
+                      "20 runs (99% interval 0.04-0.44)"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(DescribeBisection(plan_with("p: 0.3"), rec).find("warning"), std::string::npos);
+  EXPECT_EQ(DescribeBisection(plan_with(""), rec).find("warning"), std::string::npos);  // p unknown
+
+  // A fix search: the hanging side is before the first quiet build (c here).
+  rec.steps.clear();
+  rec.steps.push_back({2, Outcome::kQuiet, "pass", "", "runs/1"});
+  rec.steps.push_back({1, Outcome::kHang, "stall", "", "runs/2"});
+  for (int i = 0; i < 19; ++i) rec.steps.push_back({0, i < 2 ? Outcome::kHang : Outcome::kQuiet, "", "", ""});
+  text = DescribeBisection(plan_with("p: 0.9, terms: fix"), rec);
+  EXPECT_NE(text.find("hung in 3 of 20 runs"), std::string::npos) << text;
+}
+
+TEST(BisectPlan, CatalogueSeriesByName) {
+  BisectPlan plan = ParseBisectPlan("run: {workload: smoke}\nseries: debian-6.1\n", "plan.yaml",
+                                    "debian-6.1.0-50", "debian-6.1.0-53");
+  ASSERT_EQ(plan.candidates.size(), 4u);
+  EXPECT_EQ(plan.candidates[0].name, "debian-6.1.0-50");
+  EXPECT_EQ(plan.candidates[0].config.kernel.package, "linux-image-6.1.0-50-amd64");
+  EXPECT_EQ(plan.candidates[3].config.kernel.package, "linux-image-6.1.0-53-amd64");
+  EXPECT_EQ(plan.candidates[3].config.workload.name, "smoke");
+  try {
+    ParseBisectPlan("series: debian-9\n", "plan.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("plan.yaml:1:9: no catalogue series named 'debian-9' (known: debian-6.1"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// A git plan with a build step against a real repository: each commit's own
+// build.sh runs in the bisection's clone (never in the user's tree), its image
+// becomes a path kernel and its workload file overrides the run's; a commit
+// whose build fails, or leaves no image, is a KernelBuildError with its log kept.
+TEST(BuildCandidate, BuildsEachCommitInItsOwnCheckout) {
+  std::string repo = TempDir() + "/repo";
+  MakeDirs(repo);
+  auto commit = [&](const std::string& script, const std::string& msg) {
+    WriteFileAtomic(repo + "/build.sh", script, 0755);
+    RunChecked({"git", "-C", repo, "add", "build.sh"});
+    RunChecked({"git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", msg});
+    return Trim(RunChecked({"git", "-C", repo, "rev-parse", "HEAD"}));
+  };
+  RunChecked({"git", "-C", repo, "init", "-q"});
+  std::string good = commit("mkdir -p out && echo kernel-$BLACKOUT_COMMIT > out/bzImage\n", "good");
+  RunChecked({"git", "-C", repo, "tag", "first"});
+  std::string faulty = commit(
+      "mkdir -p out && echo k > out/bzImage && printf 'faults: [{kind: panic, at: 1s}]\\n' > out/workload.yaml\n",
+      "faulty");
+  std::string broken = commit("echo cc: error >&2; exit 2\n", "broken");
+  std::string empty = commit("true\n", "no image");
+  BisectPlan plan = ParseBisectPlan("run: {workload: smoke}\n" + GitPlan(repo, "  build: ./build.sh\n  image: out/bzImage\n"
+                                                                              "  workload: out/workload.yaml\n"),
+                                    "plan.yaml");
+  ASSERT_TRUE(plan.build.has_value());
+  ASSERT_EQ(plan.candidates.size(), 4u);  // first..HEAD, first included
+  std::string dir = TempDir();
+  RunConfig c = BuildCandidate(*plan.build, {good, plan.candidates[0].config}, dir);
+  EXPECT_EQ(c.kernel.source, "path");
+  EXPECT_EQ(ReadFile(c.kernel.image), "kernel-" + good + "\n");
+  EXPECT_TRUE(c.workload.faults.empty());
+  c = BuildCandidate(*plan.build, {faulty, plan.candidates[0].config}, dir);
+  ASSERT_EQ(c.workload.faults.size(), 1u);
+  EXPECT_EQ(c.workload.faults[0].kind, "panic");
+  EXPECT_EQ(c.workload.name, "smoke");
+  try {
+    BuildCandidate(*plan.build, {broken, plan.candidates[0].config}, dir);
+    FAIL();
+  } catch (const KernelBuildError& e) {
+    EXPECT_NE(std::string(e.what()).find("failed (exit 2): cc: error"), std::string::npos) << e.what();
+    EXPECT_NE(ReadFile(e.log).find("cc: error"), std::string::npos);
+  }
+  EXPECT_THROW(BuildCandidate(*plan.build, {empty, plan.candidates[0].config}, dir), KernelBuildError);
+  // The user's tree was never touched.
+  EXPECT_FALSE(std::filesystem::exists(repo + "/out"));
+  EXPECT_EQ(Trim(RunChecked({"git", "-C", repo, "worktree", "list", "--porcelain"})).find("checkout"),
+            std::string::npos);
+}
+
+// A build failure is a skip, recorded as such, and never retried (commit 1
+// does not build; the culprit, 3, is still found between 2 and 3).
+TEST(DriveBisection, BuildFailureIsASkipNotARetry) {
+  std::string repo = MakeRepo(6);
+  BisectPlan plan = ParseBisectPlan(GitPlan(repo, "  build: 'true'\n  image: x\n") + "bisect: {p: 1}\n", "plan.yaml");
+  class BuildWorld : public BisectWorld {
+   public:
+    explicit BuildWorld(std::string repo) : repo_(std::move(repo)) {}
+    CandidateResult Run(const BisectCandidate& c) override {
+      ++calls;
+      int n = CommitNumber(repo_, c.name);
+      if (n == 1) {
+        CandidateResult r;
+        r.title = "build of x failed";
+        r.build_failed = true;
+        return r;
+      }
+      return n >= 3 ? CandidateResult{Verdict::kStall, "stall", "", false}
+                    : CandidateResult{Verdict::kPass, "pass", "", false};
+    }
+    int calls = 0;
+
+   private:
+    std::string repo_;
+  } world(repo);
+  std::string dir = TempDir();
+  std::vector<std::string> names;
+  for (const BisectCandidate& c : plan.candidates) names.push_back(c.name);
+  CreateBisectLog(dir, {{"yaml", "x"}}, names);
+  BisectEnd end = DriveBisection(plan, dir, world, [](const std::string&) {});
+  BisectRecord rec = LoadBisectLog(dir);
+  int build_failures = 0;
+  for (const BisectStep& s : rec.steps) build_failures += s.verdict == "build-failure";
+  EXPECT_EQ(world.calls, static_cast<int>(rec.steps.size()));  // no retries
+  EXPECT_LE(build_failures, 1);
+  EXPECT_EQ(end, BisectEnd::kFound);
+  EXPECT_EQ(CommitNumber(repo, plan.candidates[static_cast<size_t>(Replay(plan, rec).State().best)].name), 3);
+}
+
+}  // namespace
+}  // namespace blackout

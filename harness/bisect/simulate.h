@@ -1,0 +1,43 @@
+// A synthetic world for the bisection engine: n candidates, a culprit, a hang
+// probability p on the hanging side and q on the other. Runs the real engine
+// (and, for comparison, git bisect with k repeats per step) for many trials.
+#pragma once
+
+#include <cstdint>
+
+#include "harness/bisect/engine.h"
+
+namespace blackout {
+
+struct SimConfig {
+  int n = 1024;
+  double p = 0.3;
+  double q = 0;
+  bool p_known = false;
+  // With p_known, the engine is told p * told_p (at most 1): below 1 it is
+  // told too small a rate (safe, slower), above 1 too large (fast, wrong more).
+  double told_p = 1;
+  double alpha = 0.01;
+  int slots = 1;
+  int trials = 1000;
+  uint64_t seed = 1;
+  int max_runs = 20000;  // per trial, a guard against a stuck search
+};
+
+struct SimResult {
+  double accuracy = 0;   // share of trials that named the true culprit
+  double mean_runs = 0;  // runs per trial (rounds x slots for parallel search)
+  double mean_rounds = 0;
+};
+
+SimResult SimulateBayes(const SimConfig& config);
+
+// git bisect where each step runs the candidate up to k times and calls it bad
+// at the first hang (as ktest's BISECT_TRIES and `git bisect run` loops do).
+SimResult SimulateGitBisect(const SimConfig& config, int k);
+
+// The smallest k whose simulated accuracy reaches target (k <= 200), and its
+// result.
+SimResult TuneGitBisect(const SimConfig& config, double target, int* k);
+
+}  // namespace blackout

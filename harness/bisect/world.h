@@ -1,0 +1,30 @@
+// The real world of a bisection: each candidate is one `blackout run` (after
+// its build, in git mode with a build step), recorded in the results store
+// as a step of the bisection. Tests inject a fake BisectWorld instead.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "harness/bisect/driver.h"
+
+namespace blackout {
+
+class RunWorld : public BisectWorld {
+ public:
+  // dir: the bisection's directory (its id is the last component).
+  RunWorld(std::string results, const BisectPlan& plan, std::string dir, const std::atomic<bool>* interrupted)
+      : results_(std::move(results)), plan_(plan), dir_(std::move(dir)), interrupted_(interrupted) {}
+  CandidateResult Run(const BisectCandidate& c) override;
+  // Runs of packaged kernels share nothing but locked caches and the store;
+  // git builds share the bisection's one checkout, so they take turns.
+  bool Parallel() const override { return !plan_.build; }
+
+ private:
+  std::string results_;
+  const BisectPlan& plan_;
+  std::string dir_;
+  const std::atomic<bool>* interrupted_;
+};
+
+}  // namespace blackout

@@ -1,0 +1,222 @@
+// `blackout bisect`: start, resume, status, log, reset and simulate.
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "base/units.h"
+#include "harness/bisect/driver.h"
+#include "harness/bisect/simulate.h"
+#include "harness/bisect/world.h"
+#include "harness/cli/command.h"
+#include "harness/run.h"
+#include "results/store.h"
+
+namespace blackout {
+namespace {
+
+const char kBisectExitCodes[] = R"(Exit codes of bisect start and resume:
+  0 found: one candidate holds 1 - alpha
+  1 ended without a culprit: undecided, no-repro or budget (see the report)
+  5 infra-error: the host or harness failed
+  64 bad usage or plan    130 interrupted (bisect resume continues))";
+
+struct BisectFlags {
+  std::string config_path;
+  std::string results = "blackout-results";
+  std::string good, bad;
+};
+
+struct SimulateFlags {
+  std::vector<int> n = {64, 1024};
+  std::vector<double> p = {0.1, 0.3, 0.5, 1.0};
+  int trials = 1000;
+  double alpha = 0.01;
+  double q = 0;
+  int slots = 1;
+  uint64_t seed = 1;
+  double told_p = 1;
+};
+
+// The engine against a synthetic world, beside git bisect with k repeats tuned
+// to the same accuracy and the information bound log2(n)/C(p).
+int CmdSimulate(const SimulateFlags& f) {
+  char known_title[32] = "bayes, p known";
+  if (f.told_p != 1) std::snprintf(known_title, sizeof known_title, "bayes, told %gp", f.told_p);
+  std::printf("%6s %5s | %-17s | %-17s %7s | %-20s %6s\n", "n", "p", "bayes, p unknown", known_title, "bound",
+              "git bisect (k)", "ratio");
+  for (int n : f.n) {
+    for (double p : f.p) {
+      SimConfig c;
+      c.n = n;
+      c.p = p;
+      c.q = f.q;
+      c.alpha = f.alpha;
+      c.slots = f.slots;
+      c.trials = f.trials;
+      c.seed = f.seed;
+      c.told_p = f.told_p;
+      SimResult unknown = SimulateBayes(c);
+      c.p_known = true;
+      SimResult known = SimulateBayes(c);
+      c.p_known = false;
+      int k = 0;
+      SimResult git = TuneGitBisect(c, 1 - f.alpha, &k);
+      double bound = std::log2(static_cast<double>(n)) / ZChannelCapacity(p);
+      std::printf("%6d %5.2f | acc %.3f %7.1f | acc %.3f %7.1f %7.1f | acc %.3f %7.1f (%2d) %6.2f", n, p,
+                  unknown.accuracy, unknown.mean_runs, known.accuracy, known.mean_runs, bound, git.accuracy,
+                  git.mean_runs, k, unknown.mean_runs / git.mean_runs);
+      // With several slots the wall time is the rounds, not the runs.
+      if (f.slots > 1) std::printf(" | rounds %.1f / %.1f", unknown.mean_rounds, known.mean_rounds);
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+  }
+  std::printf("runs are means over %d trials; ratio = bayes (p unknown) / git bisect%s\n", f.trials,
+              f.slots > 1 ? "; rounds: p unknown / p known, with git bisect's rounds its runs" : "");
+  return 0;
+}
+
+std::string BisectRoot(const BisectFlags& f) { return f.results + "/bisect"; }
+
+// The bisection `current` points at, with its plan re-read from the log.
+std::pair<std::string, BisectPlan> CurrentBisection(const BisectFlags& f) {
+  std::string pointer = BisectRoot(f) + "/current";
+  std::string id;
+  try {
+    id = ReadFile(pointer);
+  } catch (const InfraError&) {
+    throw ConfigError({"no bisection in progress under " + BisectRoot(f) + " (start one with blackout bisect start)"});
+  }
+  id = id.substr(0, id.find('\n'));
+  std::string dir = BisectRoot(f) + "/" + id;
+  BisectRecord rec = LoadBisectLog(dir);
+  BisectPlan plan = ParseBisectPlan(rec.config.value("yaml", ""), rec.config.value("source", "bisect plan"),
+                                    rec.config.value("good", ""), rec.config.value("bad", ""));
+  return {dir, plan};
+}
+
+// The bisection's row in the results store, as of its log.
+void IndexBisection(const BisectFlags& f, const BisectPlan& plan, const std::string& dir, const std::string& status) {
+  Store store(Store::PathIn(f.results));
+  store.RecordBisection(BisectionSummary(plan, LoadBisectLog(dir), dir, status));
+}
+
+BisectEnd Drive(const BisectFlags& f, const BisectPlan& plan, const std::string& dir) {
+  RunWorld world(f.results, plan, dir, &InterruptFlag());
+  IndexBisection(f, plan, dir, "running");
+  BisectEnd end = DriveBisection(
+      plan, dir, world, [](const std::string& s) { Log(s); }, [&] { IndexBisection(f, plan, dir, "running"); });
+  IndexBisection(f, plan, dir, BisectEndName(end));
+  return end;
+}
+
+int FinishBisection(const BisectPlan& plan, const std::string& dir, BisectEnd end) {
+  ClearStatus();
+  std::printf("%s", DescribeBisection(plan, LoadBisectLog(dir)).c_str());
+  std::printf("bisection %s (%s)\n", BisectEndName(end), dir.c_str());
+  switch (end) {
+    case BisectEnd::kFound: return 0;
+    case BisectEnd::kInterrupted: return kExitInterrupted;
+    default: return 1;
+  }
+}
+
+int CmdBisectStart(const BisectFlags& f) {
+  std::string text;
+  try {
+    text = ReadFile(f.config_path);
+  } catch (const InfraError& e) {
+    throw ConfigError({e.what()});
+  }
+  BisectPlan plan = ParseBisectPlan(text, f.config_path, f.good, f.bad);
+  std::string pointer = BisectRoot(f) + "/current";
+  if (std::ifstream(pointer)) {
+    throw ConfigError({"a bisection is in progress under " + BisectRoot(f) +
+                       " (blackout bisect resume, or blackout bisect reset to start over)"});
+  }
+  std::string id = NewNonce().substr(0, 12);
+  std::string dir = BisectRoot(f) + "/" + id;
+  std::vector<std::string> names;
+  for (const BisectCandidate& c : plan.candidates) names.push_back(c.name);
+  CreateBisectLog(dir,
+                  {{"yaml", text},
+                   {"source", f.config_path},
+                   {"good", f.good},
+                   {"bad", f.bad},
+                   {"started_at", UtcStamp("%Y-%m-%dT%H:%M:%SZ")}},
+                  names);
+  WriteFileAtomic(pointer, id + "\n");
+  Log("bisection " + id + " over " + std::to_string(names.size()) + " candidates in " + dir);
+  return FinishBisection(plan, dir, Drive(f, plan, dir));
+}
+
+int CmdBisectResume(const BisectFlags& f) {
+  auto [dir, plan] = CurrentBisection(f);
+  return FinishBisection(plan, dir, Drive(f, plan, dir));
+}
+
+int CmdBisectStatus(const BisectFlags& f) {
+  auto [dir, plan] = CurrentBisection(f);
+  std::printf("%s", DescribeBisection(plan, LoadBisectLog(dir)).c_str());
+  std::printf("bisection in %s\n", dir.c_str());
+  return 0;
+}
+
+int CmdBisectLog(const BisectFlags& f) {
+  auto [dir, plan] = CurrentBisection(f);
+  std::printf("%s", ReadFile(dir + "/log.jsonl").c_str());
+  return 0;
+}
+
+int CmdBisectReset(const BisectFlags& f) {
+  std::string pointer = BisectRoot(f) + "/current";
+  if (std::remove(pointer.c_str()) != 0) {
+    throw ConfigError({"no bisection in progress under " + BisectRoot(f)});
+  }
+  std::printf("bisection reset (its log stays in %s)\n", BisectRoot(f).c_str());
+  return 0;
+}
+
+}  // namespace
+
+void AddBisectCommands(CLI::App& app, CommandTable& table) {
+  auto sf = std::make_shared<SimulateFlags>();
+  auto bf = std::make_shared<BisectFlags>();
+  CLI::App* bisect = app.add_subcommand("bisect", "find the build that broke (or fixed) a flaky hang");
+  bisect->require_subcommand(1);
+  bisect->add_option("--results", bf->results, "results root (bisections live in its bisect/)")->capture_default_str();
+  CLI::App* bstart = bisect->add_subcommand("start", "start a bisection from a plan and run it to the end");
+  bstart->add_option("-c,--config", bf->config_path, "the bisect plan (YAML)")->required();
+  bstart->add_option("--good", bf->good, "the old end: a series name or git revision (default: the plan's)");
+  bstart->add_option("--bad", bf->bad, "the new end: a series name or git revision (default: the plan's)");
+  bstart->footer(kBisectExitCodes);
+  table.Add(bstart, [bf] { return CmdBisectStart(*bf); });
+  CLI::App* bresume = bisect->add_subcommand("resume", "continue the current bisection after a crash or Ctrl-C");
+  bresume->footer(kBisectExitCodes);
+  table.Add(bresume, [bf] { return CmdBisectResume(*bf); });
+  table.Add(bisect->add_subcommand("status", "posterior, runs so far, estimated p, runs left"),
+            [bf] { return CmdBisectStatus(*bf); });
+  table.Add(bisect->add_subcommand("log", "print the current bisection's log (JSON lines)"),
+            [bf] { return CmdBisectLog(*bf); });
+  table.Add(bisect->add_subcommand("reset", "forget the current bisection (its log stays)"),
+            [bf] { return CmdBisectReset(*bf); });
+  CLI::App* simulate =
+      bisect->add_subcommand("simulate", "run the bisection engine against a synthetic world");
+  simulate->add_option("--n", sf->n, "candidate counts")->capture_default_str();
+  simulate->add_option("--p", sf->p, "hang probabilities on the bad side")->capture_default_str();
+  simulate->add_option("--trials", sf->trials, "trials per cell")->capture_default_str();
+  simulate->add_option("--alpha", sf->alpha, "stop when one culprit holds 1 - alpha")->capture_default_str();
+  simulate->add_option("--q", sf->q, "false-positive rate on the good side")->capture_default_str();
+  simulate->add_option("--slots", sf->slots, "runs per round (parallel guests)")->capture_default_str();
+  simulate->add_option("--seed", sf->seed, "random seed")->capture_default_str();
+  simulate->add_option("--told-p", sf->told_p,
+                       "the p-known column tells the engine p times this (a plan's p: guessed low or high)")
+      ->check(CLI::Range(0.01, 100.0))
+      ->capture_default_str();
+  table.Add(simulate, [sf] { return CmdSimulate(*sf); });
+}
+
+}  // namespace blackout

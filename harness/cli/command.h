@@ -1,0 +1,51 @@
+// The command table: each command group (one file in harness/cli/) adds its
+// subcommands and flags to the CLI11 app and registers a handler for each, as
+// ninja's Tool table does; main() parses, runs the handler of the command
+// given and maps what escapes to an exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+
+namespace blackout {
+
+using Handler = std::function<int()>;
+
+struct Command {
+  CLI::App* app;
+  Handler run;
+  // Says why and returns the exit code when the command's flags are wrong;
+  // empty: kExitUsage (blackout test exits 128, so that git bisect run stops).
+  Handler bad_flags;
+};
+
+class CommandTable {
+ public:
+  void Add(CLI::App* app, Handler run, Handler bad_flags = {}) {
+    commands_.push_back({app, std::move(run), std::move(bad_flags)});
+  }
+  // The deepest parsed command ("results show" before "results"), or nullptr.
+  const Command* Parsed() const;
+
+ private:
+  std::vector<Command> commands_;
+};
+
+// Set by SIGINT, SIGTERM and SIGHUP; every long step polls it.
+std::atomic<bool>& InterruptFlag();
+
+// Each group adds its commands (harness/cli/<group>_cmd.cc).
+void AddRunCommands(CLI::App& app, CommandTable& table);      // run, test
+void AddBisectCommands(CLI::App& app, CommandTable& table);   // bisect ...
+void AddCatalogCommands(CLI::App& app, CommandTable& table);  // kernels ..., workloads ...
+void AddResultsCommands(CLI::App& app, CommandTable& table);  // results ..., report, compare
+void AddAnalyzeCommands(CLI::App& app, CommandTable& table);  // analyze
+
+// The exit codes of `blackout run`, shown under the app's and run's help.
+extern const char kRunExitCodes[];
+
+}  // namespace blackout

@@ -1,0 +1,223 @@
+// `blackout run` (one run, its verdict line and exit code) and `blackout
+// test` (a build judged for git bisect run).
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/units.h"
+#include "harness/bisect/driver.h"
+#include "harness/cli/command.h"
+#include "harness/config.h"
+#include "harness/run.h"
+#include "kernels/catalogue.h"
+
+namespace blackout {
+
+const char kRunExitCodes[] = R"(Exit codes of run:
+  0 pass          no heartbeat gap over the stall threshold, workload finished
+  1 stall         heartbeats paused past the stall threshold, then resumed
+  2 lockup        no heartbeat for the lockup timeout, or a kernel lockup report
+  3 crash         panic, Oops, BUG, Xen domain crash
+  4 boot-failure  the first heartbeat never came
+  5 infra-error   host or harness fault, never the kernel's
+  6 build-failure a git kernel did not build
+  64 bad usage or config    130 interrupted)";
+
+namespace {
+
+const char kTestExitCodes[] = R"(Exit codes of test (for git bisect run):
+  0   good: no run's verdict is in --bad (with --runs or --p: all runs passed)
+  1   bad: a run's verdict is in --bad (the runs stop at the first)
+  125 skip: boot-failure, infra-error, build-failure, or this commit's kernel
+      cannot be used (image missing, not a bzImage, no Xen PV support)
+  128 a flag, the run config or the workload file is wrong, or the host failed
+      before the run could start (e.g. --results not writable): git bisect run stops
+  130 interrupted (git bisect run stops))";
+
+struct RunFlags {
+  std::string config_path;
+  std::string results = "blackout-results";
+  std::string kernel;
+  std::string workload;
+  std::string duration;
+  std::string accel;
+  bool keep_scratch = false;
+  bool console = false;
+  bool dump_memory = false;
+  std::string console_cap;
+};
+
+// The run the flags ask for (config file, then flags over it). Throws
+// ConfigError.
+RunRequest RequestFromFlags(const RunFlags& f) {
+  RunConfig config = f.config_path.empty() ? DefaultConfig() : LoadConfig(f.config_path);
+  // Flags override the file.
+  if (!f.kernel.empty()) config.kernel = KernelSpecByName(f.kernel);
+  if (!f.workload.empty()) {
+    config.workload = WorkloadByNameOrFile(f.workload, config.workload);
+    std::vector<std::string> misfits = WorkloadMisfits(config.workload, config.guest.vcpus);
+    for (std::string& m : misfits) m = "--workload " + f.workload + ": " + m;
+    if (!misfits.empty()) throw ConfigError(misfits);
+  }
+  if (!f.duration.empty()) {
+    auto d = ParseDuration(f.duration);
+    if (!d || *d < 1) throw ConfigError({"--duration: '" + f.duration + "' is not a duration of at least 1s"});
+    config.workload.duration_s = *d;
+  }
+  if (!f.accel.empty()) config.accel = f.accel;
+
+  RunRequest req;
+  req.config = config;
+  req.results_root = f.results;
+  req.keep_scratch = f.keep_scratch;
+  if (!f.console_cap.empty()) {
+    auto cap = ParseSize(f.console_cap);
+    if (!cap || *cap < (64u << 10)) {
+      throw ConfigError({"--console-cap: '" + f.console_cap + "' is not a size of at least 64K"});
+    }
+    req.console_cap = *cap;
+  }
+  req.echo_console = f.console;
+  req.dump_memory = f.dump_memory;
+  req.interrupted = &InterruptFlag();
+  return req;
+}
+
+// Runs it and prints the verdict line; returns run's exit code.
+int Execute(const RunRequest& req) {
+  RunOutcome out = RunOnce(req);
+  ClearStatus();
+  std::printf("%s: %s (%s)\n", VerdictName(out.verdict), TerminalSafe(out.title).c_str(), out.run_dir.c_str());
+  std::fflush(stdout);
+  if (out.config_error) return kExitUsage;
+  if (out.interrupted) return kExitInterrupted;
+  return VerdictExitCode(out.verdict);
+}
+
+// `blackout test` answers git bisect run: 0 good, 1 bad, 125 skip. git bisect
+// run counts 1..127 (but 125) as bad and stops at anything over 127, so a
+// problem that is the same for every commit (a flag, the run config, the
+// workload file, a results store it cannot open) exits 128: it must stop the
+// bisection, not skip every commit (125) or call it bad (64, 5). What depends
+// on the commit (its kernel image missing or no bzImage, no Xen PV support, a
+// failed build, a boot that never gave a heartbeat) and a run's infra-error
+// verdict are skips.
+constexpr int kExitStopBisect = 128;
+constexpr int kExitSkip = 125;
+
+int StopBisect(const std::vector<std::string>& problems) {
+  for (const std::string& p : problems) std::fprintf(stderr, "blackout: %s\n", p.c_str());
+  std::fprintf(stderr, "blackout: test exits %d so that git bisect run stops\n", kExitStopBisect);
+  return kExitStopBisect;
+}
+
+struct TestFlags {
+  std::vector<std::string> bad = {"lockup", "stall", "crash"};
+  int runs = 0;        // at most this many runs; 0: from p, else one
+  double p = 0;        // the hang rate per run of a bad build, when known
+  double alpha = 0.01; // with p: the chance a bad build passes them all
+};
+
+// One run, or up to N for a hang that shows only sometimes (bad at the first
+// bad verdict, good when all pass): git bisect run's model, with N chosen
+// from the hang rate instead of guessed.
+int CmdTest(const RunFlags& f, const TestFlags& t) {
+  std::set<Verdict> bad;
+  RunRequest req;
+  int runs = 1;
+  try {
+    for (const std::string& b : t.bad) {
+      auto v = ParseVerdict(b);
+      if (!v || !IsHang(*v)) throw ConfigError({"--bad: '" + b + "' is not one of stall, lockup, crash"});
+      bad.insert(*v);
+    }
+    if (t.runs > 0 && t.p > 0) throw ConfigError({"give --runs or --p, not both"});
+    if (t.p > 0) runs = RunsToTrust(t.p, t.alpha);
+    if (t.runs > 0) runs = t.runs;
+    req = RequestFromFlags(f);
+  } catch (const ConfigError& e) {
+    return StopBisect(e.problems());
+  }
+  for (int i = 1; i <= runs; ++i) {
+    std::string which = "run " + std::to_string(i) + " of " + std::to_string(runs);
+    if (runs > 1) Log("test: " + which);
+    int code;
+    try {
+      code = Execute(req);
+    } catch (const Error& e) {
+      return StopBisect({e.what()});
+    }
+    if (code == kExitInterrupted) return code;
+    if (code == kExitUsage || code == VerdictExitCode(Verdict::kBootFailure) ||
+        code == VerdictExitCode(Verdict::kInfraError) || code == VerdictExitCode(Verdict::kBuildFailure)) {
+      Log("test: skip (" + which + ")");
+      return kExitSkip;
+    }
+    for (Verdict v : bad) {
+      if (code == VerdictExitCode(v)) {
+        Log("test: bad (" + which + ")");
+        return 1;
+      }
+    }
+  }
+  if (runs > 1) {
+    std::string why;
+    if (t.p > 0) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, ": a build that hangs in %.0f%% of its runs passes %d in a row %.2f%% of the time",
+                    100 * t.p, runs, 100 * std::pow(1 - t.p, runs));
+      why = buf;
+    }
+    Log("test: good (" + std::to_string(runs) + " runs passed)" + why);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddRunCommands(CLI::App& app, CommandTable& table) {
+  auto rf = std::make_shared<RunFlags>();
+  CLI::App* run = app.add_subcommand("run", "boot a guest, run a workload, print the verdict");
+  run->add_option("-c,--config", rf->config_path, "YAML run config (default: the embedded default)");
+  run->add_option("--results", rf->results, "results root; each run gets a directory in it")
+      ->capture_default_str();
+  run->add_option("--kernel", rf->kernel, "catalogue name or package[=version] (default: linux-image-amd64)");
+  run->add_option("--workload", rf->workload,
+                  "built-in workload name (see: blackout workloads list), or a workload YAML file");
+  run->add_option("--duration", rf->duration, "workload duration, e.g. 60s, 10m, 8h");
+  run->add_option("--accel", rf->accel, "auto, kvm or tcg")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
+  run->add_flag("--keep-scratch", rf->keep_scratch, "keep the initramfs and sockets in /tmp");
+  run->add_option("--console-cap", rf->console_cap,
+                  "keep at most this much of console.raw and console.log: the first quarter and the "
+                  "latest three quarters (default 64M)");
+  run->add_flag("--console", rf->console, "show the guest console (without heartbeats) on stderr");
+  run->add_flag("--dump-memory", rf->dump_memory, "on a bad verdict, save guest memory (ELF) as evidence");
+  run->footer(kRunExitCodes);
+  table.Add(run, [rf] { return Execute(RequestFromFlags(*rf)); });
+
+  auto tf = std::make_shared<RunFlags>();
+  auto testf = std::make_shared<TestFlags>();
+  CLI::App* test = app.add_subcommand(
+      "test", "a build judged for `git bisect run`: exit 0 good, 1 bad, 125 skip, 128 stop (see test --help)");
+  test->add_option("-c,--config", tf->config_path, "YAML run config");
+  test->add_option("--results", tf->results, "results root")->capture_default_str();
+  test->add_option("--kernel", tf->kernel, "catalogue name or package[=version]");
+  test->add_option("--workload", tf->workload, "built-in workload name, or a workload YAML file");
+  test->add_option("--duration", tf->duration, "workload duration");
+  test->add_option("--bad", testf->bad, "verdicts that count as bad")->capture_default_str();
+  test->add_option("--runs", testf->runs, "run up to N times: bad at the first bad verdict, good if all pass")
+      ->check(CLI::Range(1, 10000));
+  test->add_option("--p", testf->p,
+                   "the hang rate per run of a bad build, if known: runs as often as it takes for a bad "
+                   "build to pass them all with at most --alpha")
+      ->check(CLI::Range(0.001, 1.0));
+  test->add_option("--alpha", testf->alpha, "with --p: the chance a bad build passes")
+      ->check(CLI::Range(1e-9, 0.5))
+      ->capture_default_str();
+  test->footer(kTestExitCodes);
+  table.Add(test, [tf, testf] { return CmdTest(*tf, *testf); }, [] { return StopBisect({}); });
+}
+
+}  // namespace blackout

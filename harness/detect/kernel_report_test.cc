@@ -1,0 +1,133 @@
+#include "harness/detect/kernel_report.h"
+
+#include <gtest/gtest.h>
+
+namespace blackout {
+namespace {
+
+std::vector<Report> ParseAll(const std::vector<std::string>& lines) {
+  ReportParser p;
+  std::vector<Report> out;
+  double t = 0;
+  for (const std::string& l : lines) p.Line(t += 0.01, l, &out);
+  p.Flush(&out);
+  return out;
+}
+
+TEST(KernelReport, SoftLockupTitledByRip) {
+  auto r = ParseAll({
+      "[   48.123456] watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [migrate:123]",
+      "[   48.123460] Modules linked in:",
+      "[   48.123470] RIP: e030:xen_hypercall_sched_op+0xa/0x20",
+      "[   48.123480] Call Trace:",
+      "[   48.123490]  <TASK>",
+      "[   48.123500]  try_to_wake_up+0x1d2/0x5a0",
+      "[   48.123510]  __wake_up_common+0x7a/0x190",
+  });
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].kind, ReportKind::kLockup);
+  EXPECT_EQ(r[0].title, "BUG: soft lockup in try_to_wake_up");
+}
+
+TEST(KernelReport, WatchdogReportsSayWhichCpusAreStuckAndHowLong) {
+  auto soft = ParseAll({"[   48.1] watchdog: BUG: soft lockup - CPU#3 stuck for 22s! [migrate:123]"});
+  ASSERT_EQ(soft.size(), 1u);
+  EXPECT_EQ(soft[0].stuck_cpus, std::vector<int>{3});
+  EXPECT_EQ(soft[0].stuck_s, 22);
+
+  // An RCU stall as 6.1 prints it, naming CPUs 1 and 3 (and `extra` if given),
+  // then a hung task.
+  auto rcu_stall = [](const std::string& extra) {
+    std::vector<std::string> lines = {
+        "[   60.2] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+        "[   60.2] rcu: \t1-...0: (1 ticks this GP) idle=9d74/1/0x4000000000000000 softirq=30/30 fqs=2062",
+        "[   60.2] rcu: \t3-...!: (0 ticks this GP) idle=2a1c/1/0x4000000000000000 softirq=12/12 fqs=2062",
+        "[   60.2] \t(detected by 0, t=5252 jiffies, g=8061, q=85 ncpus=4)",
+        "[   70.0] INFO: task blackout-agent:77 blocked for more than 10 seconds.",
+    };
+    if (!extra.empty()) lines.insert(lines.begin() + 3, "[   60.2] rcu: \t" + extra);
+    return ParseAll(lines);
+  };
+  auto rcu = rcu_stall("");
+  ASSERT_EQ(rcu.size(), 2u);
+  EXPECT_EQ(rcu[0].stuck_cpus, (std::vector<int>{1, 3}));
+  EXPECT_DOUBLE_EQ(rcu[0].stuck_s, 5.252);
+  // A hung task is not a claim about CPUs.
+  EXPECT_TRUE(rcu[1].stuck_cpus.empty());
+  EXPECT_EQ(rcu[1].stuck_s, 0);
+
+  // Blaming blocked tasks or a starved kthread names no stuck CPU.
+  for (const char* extra : {"Tasks blocked on level-0 rcu_node (CPUs 0-3): P123",
+                            "rcu_preempt kthread starved for 5252 jiffies! g8061 f0x0"}) {
+    auto blamed = rcu_stall(extra);
+    ASSERT_EQ(blamed.size(), 2u);
+    EXPECT_TRUE(blamed[0].stuck_cpus.empty()) << extra;
+  }
+}
+
+TEST(KernelReport, PanicAfterOopsJoinsIt) {
+  auto r = ParseAll({
+      "[   10.0] BUG: kernel NULL pointer dereference, address: 0000000000000000",
+      "[   10.0] #PF: supervisor write access in kernel mode",
+      "[   10.0] Oops: 0002 [#1] PREEMPT SMP NOPTI",
+      "[   10.0] RIP: e030:sysrq_handle_crash+0x16/0x20",
+      "[   10.0] Call Trace:",
+      "[   10.0]  __handle_sysrq.cold+0x43/0x11b",
+      "[   10.0]  write_sysrq_trigger+0x24/0x40",
+      "[   10.0]  proc_reg_write+0x56/0xa0",
+      "[   10.0]  vfs_write+0xc9/0x3f0",
+      "[   10.0] Kernel panic - not syncing: Fatal exception",
+  });
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].kind, ReportKind::kCrash);
+  EXPECT_EQ(r[0].title, "BUG: kernel NULL pointer dereference in sysrq_handle_crash");
+}
+
+TEST(KernelReport, HungTaskSkipsSchedulerFrames) {
+  auto r = ParseAll({
+      "[  242.1] INFO: task kworker/0:1:25 blocked for more than 120 seconds.",
+      "[  242.1] Call Trace:",
+      "[  242.1]  <TASK>",
+      "[  242.1]  __schedule+0x351/0xa20",
+      "[  242.1]  schedule+0x5d/0xe0",
+      "[  242.1]  io_schedule+0x42/0x70",
+      "[  242.1]  blk_mq_get_tag+0x10c/0x290",
+      "[  242.1]  ---[ end trace ]---",
+  });
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].title, "INFO: task hung in blk_mq_get_tag");
+}
+
+TEST(KernelReport, XenAndNotes) {
+  auto r = ParseAll({
+      "(XEN) Domain 1 (vcpu#0) crashed on cpu#1:",
+      "[    7.7] clocksource: timekeeping watchdog on CPU1: Marking clocksource 'tsc' as unstable because the skew is too large:",
+  });
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].title, "xen: domain 1 crashed");
+  EXPECT_EQ(r[1].kind, ReportKind::kNote);
+  EXPECT_EQ(r[1].title, "clocksource tsc unstable");
+}
+
+TEST(KernelReport, WarningIsNotACrash) {
+  auto r = ParseAll({"[ 1.0] WARNING: CPU: 0 PID: 1 at kernel/foo.c:12 foo_check+0x1/0x2 [mod]"});
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].kind, ReportKind::kWarning);
+  EXPECT_EQ(r[0].title, "WARNING in foo_check");
+}
+
+TEST(KernelReport, OrdinaryLinesOpenNothing) {
+  EXPECT_TRUE(ParseAll({"[ 0.0] Linux version 6.1.0", "(XEN) Xen version 4.17", "hello"}).empty());
+}
+
+TEST(KernelReport, EveryPatternHasAKeyword) {
+  for (const std::string& re : ReportPatterns()) EXPECT_TRUE(PatternHasKeyword(re)) << re;
+}
+
+TEST(StripKernelPrefix, OnlyStripsTimestamps) {
+  EXPECT_EQ(StripKernelPrefix("[   12.345678] foo\r"), "foo");
+  EXPECT_EQ(StripKernelPrefix("[not a stamp] foo"), "[not a stamp] foo");
+}
+
+}  // namespace
+}  // namespace blackout

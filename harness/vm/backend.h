@@ -1,0 +1,53 @@
+// The backend interface: start a VM from a BootSpec and hand back an Instance
+// that moves console bytes and controls the VM. Backends do no detection and
+// keep no timeouts of their own; that lives once, in the monitor.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "guests/boot.h"
+
+namespace blackout {
+
+struct StartOptions {
+  std::string accel = "tcg";  // "kvm" or "tcg", already decided
+  std::string socket_dir;     // short path for unix sockets
+  std::string log_path;       // the VM process's own output
+};
+
+class Instance {
+ public:
+  virtual ~Instance() = default;
+  // A readable, poll()-able descriptor of console bytes; EOF when the VM ends.
+  virtual int console_fd() const = 0;
+  // Bytes typed into the console (e.g. Xen debug keys).
+  virtual void WriteConsole(const std::string& bytes) = 0;
+  // Non-blocking; true once the VM process has ended. clean: it exited 0.
+  virtual bool Exited(bool* clean, std::string* status) = 0;
+  virtual void Pause() = 0;
+  virtual void Resume() = 0;
+  // Registers of every vCPU, as text, for evidence.
+  virtual std::string Diagnose() = 0;
+  // Writes the whole guest memory as an ELF core to path.
+  virtual void DumpMemory(const std::string& path) = 0;
+  // Asks the VM to quit, then forces it; idempotent.
+  virtual void Stop() = 0;
+  // The VM process, for host-side accounting.
+  virtual pid_t pid() const = 0;
+  virtual std::vector<std::string> command() const = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Throws InfraError when the VM cannot be started.
+  virtual std::unique_ptr<Instance> Start(const BootSpec& boot, const StartOptions& options) = 0;
+  // The command line (or its equivalent) Start would run, for the run record.
+  virtual std::vector<std::string> CommandFor(const BootSpec& boot, const StartOptions& options) const = 0;
+};
+
+}  // namespace blackout

@@ -1,0 +1,56 @@
+// Kernels built from git, one layer for both ways blackout builds them: a
+// run's `kernel: {git: REPO, rev: REV}` (blackout's own config and make
+// steps, in a cached build directory per repository and config) and a
+// git-mode bisection's user build command (in the bisection's own checkout).
+// Both check out in a `git clone --shared` of the repository (the user's tree
+// is never touched), keep the build's log, show make's progress on the status
+// line, and fail with KernelBuildError (the build-failure verdict; a
+// bisection skips the commit) carrying the log's path and tail.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "kernels/kernel.h"
+
+namespace blackout {
+
+// The commit a revision names in repo, or nullopt when git does not know it.
+std::optional<std::string> ResolveCommit(const std::string& repo, const std::string& rev);
+
+// Makes checkout a `git clone --shared` of repo (once) and checks out commit,
+// detached and forced; with clean, removes untracked and ignored files too.
+void CheckoutCommit(const std::string& repo, const std::string& checkout, const std::string& commit, bool clean);
+
+// A build step's progress from make's output: the objects compiled so far
+// ("  CC      kernel/sys.o" and the like), for the status line.
+class MakeProgress {
+ public:
+  // Feeds output as it comes (any chunking); returns the status text.
+  std::string Feed(const std::string& chunk);
+  int compiled() const { return compiled_; }
+
+ private:
+  std::string partial_;
+  std::string last_;
+  int compiled_ = 0;
+};
+
+// kernel: {git: ...}: see FetchKernel in kernels/kernel.h.
+KernelArtifact FetchGitKernel(const KernelSpec& spec, const std::string& cache_dir);
+
+// A user's build command over a commit (git-mode bisection with a build step).
+struct CommandBuild {
+  std::string repo;
+  std::string command;  // run with sh -c in the checkout, BLACKOUT_COMMIT set
+  std::string image;    // the kernel image it leaves, relative to the checkout
+  std::string modules;  // optional: its lib/modules/<release> directory, relative
+  std::string config;   // optional: its kernel config (.config), relative
+};
+
+// Checks out commit in <dir>/checkout (cleaned first), runs the command with
+// its log in <dir>/builds/<commit>.log, and returns the path kernel it built.
+// Throws KernelBuildError when the command fails or leaves no image.
+KernelSpec BuildWithCommand(const CommandBuild& build, const std::string& commit, const std::string& dir);
+
+}  // namespace blackout
