@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/error.h"
@@ -39,9 +40,32 @@ ssize_t ReadSome(int fd, int timeout_ms, std::string* out) {
 
 }  // namespace
 
-void FlushEvents(Detector& detector, RunDir& dir) {
+std::string ProgressText(const RunProgress& p, std::optional<double> first_heartbeat, double t,
+                         double workload_s) {
+  char buf[160];
+  if (!first_heartbeat) {
+    std::snprintf(buf, sizeof buf, "boot: %.0fs, waiting for the first heartbeat", t);
+    return buf;
+  }
+  if (!p.workload_start) {
+    std::snprintf(buf, sizeof buf, "boot: first heartbeat after %.1fs, waiting for the workload", *first_heartbeat);
+    return buf;
+  }
+  double left = std::max(0.0, workload_s - (t - *p.workload_start));
+  std::snprintf(buf, sizeof buf, "workload%s%s: %.0fs left of %.0fs, %d heartbeat gap%s", p.phase.empty() ? "" : " ",
+                p.phase.c_str(), left, workload_s, p.gaps, p.gaps == 1 ? "" : "s");
+  return buf;
+}
+
+void FlushEvents(Detector& detector, RunDir& dir, RunProgress* progress) {
   for (const DetectorEvent& e : detector.TakeEvents()) {
     dir.AppendEvent(e.t, e.type, e.data);
+    if (progress && e.type == "gap") ++progress->gaps;
+    if (progress && e.type == "agent") {
+      std::string event = e.data.value("event", "");
+      if (event == "workload-start") progress->workload_start = e.t;
+      if (event == "phase") progress->phase = StripEscapes(e.data.value("name", ""));
+    }
     if (e.type == "first-heartbeat") {
       Log("first heartbeat after " + Secs(e.data["after_s"].get<double>()));
     } else if (e.type == "gap") {
@@ -68,6 +92,8 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
   double last_iteration = Since(start);
   HostSampler sampler(vm.pid());
   double next_sample = 0;
+  RunProgress progress;
+  double next_status = 0;
   std::string pending_echo;
   while (!detector.decided()) {
     std::string data;
@@ -143,7 +169,11 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
     } catch (const InfraError& e) {
       detector.InfraFailure(t, e.what());
     }
-    FlushEvents(detector, dir);
+    FlushEvents(detector, dir, &progress);
+    if (t >= next_status) {
+      Status(ProgressText(progress, detector.first_heartbeat(), t, options.workload_s));
+      next_status = t + 1;
+    }
   }
   // Undo an injection still in progress, so evidence comes from a running VM.
   if (resume_at >= 0 && injecting == "pause") {

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "harness/vm/backend.h"
@@ -19,6 +21,7 @@ namespace blackout {
 using HostClock = std::chrono::steady_clock;
 
 struct MonitorOptions {
+  double workload_s = 0;  // the workload's duration, for the status line
   std::vector<HostFault> inject;
   const std::atomic<bool>* interrupted = nullptr;
   bool echo_console = false;  // copy guest console lines to stderr (--console)
@@ -33,8 +36,19 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
 std::string DrainConsole(Instance& vm, RunDir& dir, HostClock::time_point start, double seconds,
                          const std::string& until_text = "");
 
-// Writes pending detector events to the run directory and tells the user about
-// the notable ones.
-void FlushEvents(Detector& detector, RunDir& dir);
+// Where a run stands, from its events, for the status line.
+struct RunProgress {
+  std::optional<double> workload_start;  // host seconds
+  std::string phase;                     // the workload phase running now
+  int gaps = 0;                          // heartbeat gaps so far
+};
+
+// Writes pending detector events to the run directory, tells the user about
+// the notable ones and updates progress (when given).
+void FlushEvents(Detector& detector, RunDir& dir, RunProgress* progress = nullptr);
+
+// The status line of a run at host time t.
+std::string ProgressText(const RunProgress& progress, std::optional<double> first_heartbeat, double t,
+                         double workload_s);
 
 }  // namespace blackout

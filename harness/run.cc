@@ -264,6 +264,7 @@ RunOutcome RunOnce(const RunRequest& req) {
 
     // 5. Watch it until the detector decides.
     MonitorOptions mo;
+    mo.workload_s = cfg.workload.duration_s;
     mo.inject = cfg.inject;
     mo.interrupted = req.interrupted;
     mo.echo_console = req.echo_console;

@@ -104,11 +104,27 @@ void IndexBisection(const BisectFlags& f, const BisectPlan& plan, const std::str
   store.RecordBisection(BisectionSummary(plan, LoadBisectLog(dir), dir, status));
 }
 
+// The status line between steps: runs so far and the posterior's top.
+void ShowPosterior(const BisectPlan& plan, const std::string& dir) {
+  BisectRecord rec = LoadBisectLog(dir);
+  BisectState st = Replay(plan, rec).State();
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "bisect: %zu runs, most likely culprit %s at %.1f%% (stop at %.1f%%)",
+                rec.steps.size(),
+                st.best >= 0 ? plan.candidates[static_cast<size_t>(st.best)].name.substr(0, 40).c_str() : "?",
+                100 * st.best_probability, 100 * (1 - plan.alpha));
+  Status(buf, true);
+}
+
 BisectEnd Drive(const BisectFlags& f, const BisectPlan& plan, const std::string& dir) {
   RunWorld world(f.results, plan, dir, &InterruptFlag());
   IndexBisection(f, plan, dir, "running");
   BisectEnd end = DriveBisection(
-      plan, dir, world, [](const std::string& s) { Log(s); }, [&] { IndexBisection(f, plan, dir, "running"); });
+      plan, dir, world, [](const std::string& s) { Log(s); },
+      [&] {
+        IndexBisection(f, plan, dir, "running");
+        ShowPosterior(plan, dir);
+      });
   IndexBisection(f, plan, dir, BisectEndName(end));
   return end;
 }
