@@ -308,7 +308,7 @@ BootSpec AssembleBoot(const BootInputs& in) {
         std::string base = path.substr(path.rfind('/') + 1);
         if (base == m.name + ".ko") params = m.params;
       }
-      module_lines += "module " + path + (params.empty() ? "" : " " + params) + "\n";
+      module_lines += std::string(protocol::conf::kModule) + " " + path + (params.empty() ? "" : " " + params) + "\n";
     }
   }
   img.AddText("etc/blackout/workload.conf", module_lines + in.workload_conf);
