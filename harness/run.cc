@@ -209,15 +209,124 @@ void RecordDetector(const Detector& d, const RunDir& dir, nlohmann::json& result
 
 double Seconds(HostClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// One run's state, as the steps of RunOnce pass it along.
+struct Run {
+  const RunRequest& req;
+  RunEnvironment& env;
+  std::string nonce = NewNonce();
+  std::string cache;
+  nlohmann::json result;
+  std::string scratch;
+  std::optional<Detector> detector;
+  std::unique_ptr<Instance> vm;
+  HostClock::time_point start;
+  bool build_failed = false;
+  bool config_error = false;
+  bool interrupted() const { return req.interrupted && req.interrupted->load(); }
+};
+
+// Steps 1-6: prepare the boot, start the VM, watch it to a verdict, gather
+// evidence on a bad one. A failure becomes the run's error (and, once the
+// detector exists, its infra-error); nothing escapes.
+void BootAndWatch(Run& run, RunDir& dir) {
+  const RunConfig& cfg = run.req.config;
+  try {
+    // 1. Scratch for the boot's files; what SIGKILLed runs left goes first.
+    if (int swept = SweepOrphanScratch()) Log("removed " + std::to_string(swept) + " scratch directories of dead runs");
+    run.scratch = MakeScratchDir();
+
+    // 2. The kernel, hypervisor, accelerator and initramfs.
+    PreparedBoot prepared = run.env.Prepare(cfg, run.nonce, run.scratch, run.cache, run.result);
+
+    // 3. The detector, configured from the thresholds.
+    run.detector.emplace(DetectorFor(cfg, run.nonce), 0.0);
+
+    // 4. Start the VM; host time zero is the moment we launch it.
+    StartOptions so;
+    so.accel = prepared.accel;
+    so.socket_dir = run.scratch;
+    so.log_path = dir.File("qemu.log");
+    run.result["command"] = run.env.backend().CommandFor(prepared.boot, so);
+    run.start = HostClock::now();
+    run.vm = run.env.backend().Start(prepared.boot, so);
+    Log("VM started (pid " + std::to_string(run.vm->pid()) + "), waiting for heartbeats");
+
+    // 5. Watch it until the detector decides.
+    MonitorOptions mo;
+    mo.workload_s = cfg.workload.duration_s;
+    mo.inject = cfg.inject;
+    mo.interrupted = run.req.interrupted;
+    mo.echo_console = run.req.echo_console;
+    double decided_t = Monitor(*run.vm, *run.detector, dir, run.start, mo);
+    run.detector->Finish(decided_t);
+    FlushEvents(*run.detector, dir);
+    run.result["timings"]["decided_s"] = decided_t;
+
+    // 6. Evidence on a bad verdict while the VM is still there.
+    bool clean;
+    std::string status;
+    bool alive = !run.vm->Exited(&clean, &status);
+    if (alive && run.detector->verdict() != Verdict::kPass && !run.interrupted()) {
+      EvidenceRequest er;
+      er.type = &cfg.guest.Type();
+      er.nonce = run.nonce;
+      er.guest_was_up = run.detector->first_heartbeat().has_value();
+      er.dump_memory = run.req.dump_memory;
+      GatherEvidence(*run.vm, dir, run.start, er);
+    }
+  } catch (const KernelBuildError& e) {
+    // Nothing booted: the build's own verdict (a bisection skips the commit).
+    run.build_failed = true;
+    run.result["error"] = e.what();
+    run.result["build_log"] = e.log;
+  } catch (const ConfigError& e) {
+    run.config_error = true;
+    if (run.detector) run.detector->InfraFailure(0, e.what());
+    run.result["error"] = e.what();
+  } catch (const InfraError& e) {
+    if (run.detector) run.detector->InfraFailure(run.vm ? Seconds(HostClock::now() - run.start) : 0, e.what());
+    run.result["error"] = e.what();
+  }
+  if (run.vm) run.vm->Stop();
+  ClearStatus();
+}
+
+// Step 7: the verdict, the detector's or why the run never got that far.
+void Judge(Run& run, RunDir& dir, RunOutcome* out) {
+  if (run.detector) {
+    run.detector->Finish(Seconds(HostClock::now() - run.start));
+    FlushEvents(*run.detector, dir);
+    out->verdict = run.detector->verdict();
+    out->title = run.detector->title();
+    RecordDetector(*run.detector, dir, run.result);
+  } else {
+    out->verdict = run.build_failed ? Verdict::kBuildFailure : Verdict::kInfraError;
+    out->title = run.result.value("error", std::string("run failed before the VM started"));
+    if (run.build_failed) out->title = out->title.substr(0, out->title.find('\n'));
+  }
+  out->config_error = run.config_error;
+  out->interrupted = run.interrupted();
+}
+
+// Step 9: a kept scratch directory is the user's now (without its owner
+// file no later run sweeps it); otherwise it goes.
+void CleanScratch(const Run& run) {
+  if (run.scratch.empty()) return;
+  if (run.req.keep_scratch) {
+    std::remove((run.scratch + "/owner").c_str());
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(run.scratch, ec);
+}
+
 }  // namespace
 
 RunOutcome RunOnce(const RunRequest& req) {
-  const RunConfig& cfg = req.config;
   PackageEnvironment packages;
-  RunEnvironment& env = req.env ? *req.env : packages;
-  std::string cache = req.cache_dir.empty() ? CacheDir() : req.cache_dir;
-  std::string nonce = NewNonce();
-  std::string id = UtcStamp("%Y%m%dT%H%M%SZ") + "-" + nonce.substr(0, 8);
+  Run run{req, req.env ? *req.env : packages};
+  run.cache = req.cache_dir.empty() ? CacheDir() : req.cache_dir;
+  std::string id = UtcStamp("%Y%m%dT%H%M%SZ") + "-" + run.nonce.substr(0, 8);
   // The store first: a store this blackout cannot use stops the run before
   // anything boots.
   Store store(Store::PathIn(req.results_root));
@@ -225,119 +334,36 @@ RunOutcome RunOnce(const RunRequest& req) {
   RunOutcome out;
   out.run_dir = dir.path();
   Log("run " + id + " in " + dir.path());
-
-  nlohmann::json result = {{"schema", kResultSchemaVersion},
-                           {"blackout_version", BLACKOUT_VERSION},
-                           {"run_id", id},
-                           {"nonce", nonce},
-                           {"started_at", UtcStamp("%Y-%m-%dT%H:%M:%SZ")},
-                           {"host", {{"hostname", Hostname()}, {"cpus", sysconf(_SC_NPROCESSORS_ONLN)}}},
-                           {"config", ConfigJson(cfg)}};
-  if (!req.bisection.empty()) result["bisection"] = req.bisection;
-  store.BeginRun(id, dir.path(), result);
+  run.result = {{"schema", kResultSchemaVersion},
+                {"blackout_version", BLACKOUT_VERSION},
+                {"run_id", id},
+                {"nonce", run.nonce},
+                {"started_at", UtcStamp("%Y-%m-%dT%H:%M:%SZ")},
+                {"host", {{"hostname", Hostname()}, {"cpus", sysconf(_SC_NPROCESSORS_ONLN)}}},
+                {"config", ConfigJson(req.config)}};
+  if (!req.bisection.empty()) run.result["bisection"] = req.bisection;
+  store.BeginRun(id, dir.path(), run.result);
   auto wall0 = HostClock::now();
-  std::string scratch;
-  std::unique_ptr<Instance> vm;
-  std::optional<Detector> detector;
-  HostClock::time_point start;
-  bool build_failed = false;
+
+  BootAndWatch(run, dir);  // steps 1-6
+  Judge(run, dir, &out);   // step 7
+
+  // 8. The result, written once and atomically, then indexed. The run
+  // directory is the record; a store that fails now is settled from it on
+  // the next start.
+  run.result["verdict"] = VerdictName(out.verdict);
+  run.result["title"] = out.title;
+  run.result["interrupted"] = out.interrupted;
+  run.result["timings"]["total_s"] = Seconds(HostClock::now() - wall0);
+  run.result["console_tail"] = TailLines(dir.File("console.log"), 40);
+  dir.WriteResult(run.result);
   try {
-    // 1. Scratch for the boot's files; what SIGKILLed runs left goes first.
-    if (int swept = SweepOrphanScratch()) Log("removed " + std::to_string(swept) + " scratch directories of dead runs");
-    scratch = MakeScratchDir();
-
-    // 2. The kernel, hypervisor, accelerator and initramfs.
-    PreparedBoot prepared = env.Prepare(cfg, nonce, scratch, cache, result);
-
-    // 3. The detector, configured from the thresholds.
-    detector.emplace(DetectorFor(cfg, nonce), 0.0);
-
-    // 4. Start the VM; host time zero is the moment we launch it.
-    StartOptions so;
-    so.accel = prepared.accel;
-    so.socket_dir = scratch;
-    so.log_path = dir.File("qemu.log");
-    result["command"] = env.backend().CommandFor(prepared.boot, so);
-    start = HostClock::now();
-    vm = env.backend().Start(prepared.boot, so);
-    Log("VM started (pid " + std::to_string(vm->pid()) + "), waiting for heartbeats");
-
-    // 5. Watch it until the detector decides.
-    MonitorOptions mo;
-    mo.workload_s = cfg.workload.duration_s;
-    mo.inject = cfg.inject;
-    mo.interrupted = req.interrupted;
-    mo.echo_console = req.echo_console;
-    double decided_t = Monitor(*vm, *detector, dir, start, mo);
-    detector->Finish(decided_t);
-    FlushEvents(*detector, dir);
-
-    // 6. Evidence on a bad verdict while the VM is still there, then stop it.
-    bool clean;
-    std::string status;
-    bool alive = !vm->Exited(&clean, &status);
-    if (alive && detector->verdict() != Verdict::kPass && !(req.interrupted && req.interrupted->load())) {
-      EvidenceRequest er;
-      er.type = &cfg.guest.Type();
-      er.nonce = nonce;
-      er.guest_was_up = detector->first_heartbeat().has_value();
-      er.dump_memory = req.dump_memory;
-      GatherEvidence(*vm, dir, start, er);
-    }
-    vm->Stop();
-    result["timings"]["decided_s"] = decided_t;
-  } catch (const KernelBuildError& e) {
-    // Nothing booted: the build's own verdict (a bisection skips the commit).
-    build_failed = true;
-    result["error"] = e.what();
-    result["build_log"] = e.log;
-  } catch (const ConfigError& e) {
-    out.config_error = true;
-    if (detector) detector->InfraFailure(0, e.what());
-    result["error"] = e.what();
-  } catch (const InfraError& e) {
-    if (detector) detector->InfraFailure(vm ? Seconds(HostClock::now() - start) : 0, e.what());
-    result["error"] = e.what();
-  }
-  if (vm) vm->Stop();
-  ClearStatus();
-
-  // 7. The verdict: the detector's, or why the run never got that far.
-  if (detector) {
-    detector->Finish(Seconds(HostClock::now() - start));
-    FlushEvents(*detector, dir);
-    out.verdict = detector->verdict();
-    out.title = detector->title();
-    RecordDetector(*detector, dir, result);
-  } else {
-    out.verdict = build_failed ? Verdict::kBuildFailure : Verdict::kInfraError;
-    out.title = result.value("error", std::string("run failed before the VM started"));
-    if (build_failed) out.title = out.title.substr(0, out.title.find('\n'));
-  }
-
-  // 8. The result, written once and atomically, then indexed.
-  out.interrupted = req.interrupted && req.interrupted->load();
-  result["verdict"] = VerdictName(out.verdict);
-  result["title"] = out.title;
-  result["interrupted"] = out.interrupted;
-  result["timings"]["total_s"] = Seconds(HostClock::now() - wall0);
-  result["console_tail"] = TailLines(dir.File("console.log"), 40);
-  dir.WriteResult(result);
-  // The run directory is the record; a store that fails now is settled from
-  // it on the next start.
-  try {
-    store.RecordRun(result, dir.path());
+    store.RecordRun(run.result, dir.path());
   } catch (const InfraError& e) {
     Log(std::string("results store: ") + e.what() + " (the next blackout indexes " + dir.path() + ")");
   }
 
-  // 9. Scratch: a kept directory is the user's now (without its owner file
-  // no later run sweeps it).
-  if (!scratch.empty() && req.keep_scratch) std::remove((scratch + "/owner").c_str());
-  if (!scratch.empty() && !req.keep_scratch) {
-    std::error_code ec;
-    std::filesystem::remove_all(scratch, ec);
-  }
+  CleanScratch(run);  // step 9
   return out;
 }
 
