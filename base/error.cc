@@ -17,4 +17,19 @@ std::string Join(const std::vector<std::string>& problems) {
 ConfigError::ConfigError(std::vector<std::string> problems)
     : Error(Join(problems)), problems_(std::move(problems)) {}
 
+namespace {
+std::atomic<const std::atomic<bool>*> g_interrupt_flag{nullptr};
+}  // namespace
+
+void SetInterruptFlag(const std::atomic<bool>* flag) { g_interrupt_flag = flag; }
+
+bool Interrupted() {
+  const std::atomic<bool>* f = g_interrupt_flag.load();
+  return f && f->load();
+}
+
+void CheckInterrupted(const std::string& what) {
+  if (Interrupted()) throw InterruptedError("interrupted: " + what);
+}
+
 }  // namespace blackout

@@ -5,6 +5,7 @@
 // bisection), while a ConfigError stops the program before anything runs.
 #pragma once
 
+#include <atomic>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -34,5 +35,20 @@ class InfraError : public Error {
  public:
   using Error::Error;
 };
+
+// The user pressed Ctrl-C (or sent SIGTERM): the step in progress was ended
+// (its child process group killed) and left consistent. An InfraError to
+// everything that only needs to stop; main() exits 130 for it.
+class InterruptedError : public InfraError {
+ public:
+  using InfraError::InfraError;
+};
+
+// The flag every long step polls (set by main's signal handlers; null until
+// then). Interrupted() is false while no flag is installed.
+void SetInterruptFlag(const std::atomic<bool>* flag);
+bool Interrupted();
+// Throws InterruptedError("interrupted: what") when Interrupted().
+void CheckInterrupted(const std::string& what);
 
 }  // namespace blackout

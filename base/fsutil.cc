@@ -18,6 +18,29 @@
 namespace blackout {
 namespace fs = std::filesystem;
 
+namespace {
+
+const char* KindOf(mode_t m) {
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a regular file";
+}
+
+void WriteAll(int fd, const std::string& content, const std::string& what) {
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw InfraError("write " + what + ": " + std::strerror(errno));
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InfraError("read " + path + ": " + std::strerror(errno));
@@ -26,22 +49,71 @@ std::string ReadFile(const std::string& path) {
   return out.str();
 }
 
-void WriteFileAtomic(const std::string& path, const std::string& content, int mode) {
-  // Unique per thread: parallel runs may write the same file at once.
-  std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(syscall(SYS_gettid));
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) throw InfraError("write " + tmp + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = write(fd, content.data() + done, content.size() - done);
+std::string ReadInputFile(const std::string& path, uint64_t max_bytes, const std::string& what) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) throw InfraError("read " + what + " " + path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) {
+    throw InfraError("read " + what + " " + path + ": " + KindOf(st.st_mode) + ", not a regular file");
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    throw InfraError("read " + what + " " + path + ": " + std::to_string(st.st_size) + " bytes, more than the " +
+                     std::to_string(max_bytes) + " a " + what + " may have");
+  }
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw InfraError("read " + what + " " + path + ": " + std::strerror(errno));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int err = errno;
       close(fd);
-      unlink(tmp.c_str());
-      throw InfraError("write " + tmp + ": " + std::strerror(err));
+      throw InfraError("read " + what + " " + path + ": " + std::strerror(err));
     }
-    done += static_cast<size_t>(n);
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {  // it grew while we read
+      close(fd);
+      throw InfraError("read " + what + " " + path + ": more than " + std::to_string(max_bytes) + " bytes");
+    }
+  }
+  close(fd);
+  return out;
+}
+
+
+void WriteFileAtomic(const std::string& path, const std::string& content, int mode) {
+  // A path that exists and is not a regular file (after symlinks) is never
+  // renamed over: /dev/null replaced by a regular file breaks every program
+  // on the host. A character device or a FIFO (/dev/null, /dev/stdout, a
+  // pipe) is written in place; anything else is refused.
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    if (!S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+      throw InfraError("write " + path + ": " + KindOf(st.st_mode) + ", not a regular file; refusing to replace it");
+    }
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) throw InfraError("write " + path + ": " + std::strerror(errno));
+    try {
+      WriteAll(fd, content, path);
+    } catch (...) {
+      close(fd);
+      throw;
+    }
+    close(fd);
+    return;
+  }
+  // Unique per thread: parallel runs may write the same file at once.
+  std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(syscall(SYS_gettid));
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) throw InfraError("write " + tmp + ": " + std::strerror(errno));
+  try {
+    WriteAll(fd, content, tmp);
+  } catch (...) {
+    close(fd);
+    unlink(tmp.c_str());
+    throw;
   }
   if (fsync(fd) != 0 || close(fd) != 0) {
     int err = errno;

@@ -3,6 +3,7 @@
 // owns what (process start times, the host's name).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace blackout {
@@ -10,8 +11,17 @@ namespace blackout {
 // Reads a whole file; throws InfraError naming the path on failure.
 std::string ReadFile(const std::string& path);
 
+// A file the user hands blackout (a config, a workload, a log): it must be a
+// regular file (after symlinks) of at most max_bytes; `what` names it in the
+// error ("config", "workload file"). Throws InfraError otherwise, quoting
+// nothing of the file.
+std::string ReadInputFile(const std::string& path, uint64_t max_bytes, const std::string& what);
+
 // Writes content to path so that a crash leaves either the old file or the new
 // one, never a torn one: write a sibling temporary, fsync, rename, fsync the dir.
+// A path that exists and is not a regular file is never renamed over: a
+// character device or FIFO (/dev/null, /dev/stdout) is written in place,
+// anything else (a directory, a socket, a block device) is refused.
 void WriteFileAtomic(const std::string& path, const std::string& content, int mode = 0644);
 
 // mkdir -p; throws InfraError on failure.

@@ -181,7 +181,25 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
     close(rfd);
     if (!chunk.empty()) options.on_output(chunk);
   };
+  bool interrupted = false;
   while (!ReapNoHang(pid, &status)) {
+    if (Interrupted()) {
+      // Ctrl-C: the child's whole group ends now (SIGTERM, then SIGKILL after
+      // a second), so blackout can exit within two seconds.
+      kill(-pid, SIGTERM);
+      auto grace = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      bool reaped = false;
+      while (!(reaped = ReapNoHang(pid, &status)) && std::chrono::steady_clock::now() < grace) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      kill(-pid, SIGKILL);  // what is left of the group
+      if (!reaped) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+      }
+      interrupted = true;
+      break;
+    }
     if (options.on_output && std::chrono::steady_clock::now() >= next_report) {
       report();
       next_report = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
@@ -195,6 +213,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
     }
     std::this_thread::sleep_for(sleep);
     if (sleep < std::chrono::milliseconds(50)) sleep *= 2;
+  }
+  if (interrupted) {
+    unlink(out_path.c_str());
+    throw InterruptedError("interrupted: " + CommandLine(argv));
   }
   report();
   if (!result.timed_out) {

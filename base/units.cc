@@ -1,5 +1,6 @@
 #include "base/units.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -8,22 +9,38 @@
 namespace blackout {
 
 std::optional<double> ParseDuration(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  char* end = nullptr;
-  double value = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || !std::isfinite(value) || value < 0) return std::nullopt;
-  std::string unit(end);
-  if (unit.empty() || unit == "s") return value;
-  if (unit == "ms") return value / 1000.0;
-  if (unit == "m" || unit == "min") return value * 60.0;
-  if (unit == "h") return value * 3600.0;
-  return std::nullopt;
+  // Plain decimal digits with an optional fraction, then a unit: strtod alone
+  // would take "0x10", "1e400", "inf" and " 5".
+  size_t digits = text.find_first_not_of("0123456789.");
+  std::string number = text.substr(0, digits);
+  if (number.empty() || number.find_first_of("0123456789") == std::string::npos ||
+      number.find('.') != number.rfind('.') || number.size() > 15) {
+    return std::nullopt;
+  }
+  double value = std::strtod(number.c_str(), nullptr);
+  std::string unit = digits == std::string::npos ? "" : text.substr(digits);
+  double seconds;
+  if (unit.empty() || unit == "s") {
+    seconds = value;
+  } else if (unit == "ms") {
+    seconds = value / 1000.0;
+  } else if (unit == "m" || unit == "min") {
+    seconds = value * 60.0;
+  } else if (unit == "h") {
+    seconds = value * 3600.0;
+  } else {
+    return std::nullopt;
+  }
+  if (!std::isfinite(seconds) || seconds > kMaxDurationSeconds) return std::nullopt;
+  return seconds;
 }
 
 std::optional<uint64_t> ParseSize(const std::string& text) {
   if (text.empty() || text[0] < '0' || text[0] > '9') return std::nullopt;
   char* end = nullptr;
+  errno = 0;
   unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+  if (errno == ERANGE) return std::nullopt;
   std::string unit(end);
   uint64_t scale = 1;
   if (!unit.empty()) {

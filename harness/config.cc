@@ -214,7 +214,7 @@ Workload ParseWorkloadFile(const std::string& path, YamlReader& into, const Work
   YamlReader file(shown_as.empty() ? path : shown_as);
   Workload w = current;
   try {
-    if (auto node = file.Parse(ReadFile(path))) {
+    if (auto node = file.Parse(ReadInputFile(path, kMaxConfigBytes, "workload file"))) {
       // A file naming a file would let two files name each other.
       if (node->IsScalar() && !FindWorkload(node->Scalar())) {
         file.Error(*node, "a workload file holds a mapping (see: blackout workloads show NAME) or a built-in's name");
@@ -244,9 +244,9 @@ Workload WorkloadByNameOrFile(const std::string& arg, const Workload& current) {
 RunConfig LoadConfig(const std::string& path) {
   std::string text;
   try {
-    text = ReadFile(path);
+    text = ReadInputFile(path, kMaxConfigBytes, "config");
   } catch (const InfraError& e) {
-    throw ConfigError({std::string("config: ") + e.what()});
+    throw ConfigError({e.what()});
   }
   return ParseConfig(text, path);
 }

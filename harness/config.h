@@ -3,6 +3,7 @@
 // from the embedded defaults.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,10 @@
 #include "workloads/workload.h"
 
 namespace blackout {
+
+// Configs, workload files and bisect plans are small; a bigger one is a
+// mistake (or /dev/zero) and is refused with its size before it is read.
+inline constexpr uint64_t kMaxConfigBytes = 1 << 20;
 
 struct Thresholds {
   double stall_s = 2;       // a heartbeat gap longer than this is a freeze

@@ -64,7 +64,7 @@ void FlushEvents(Detector& detector, RunDir& dir, RunProgress* progress) {
     if (progress && e.type == "agent") {
       std::string event = e.data.value("event", "");
       if (event == "workload-start") progress->workload_start = e.t;
-      if (event == "phase") progress->phase = StripEscapes(e.data.value("name", ""));
+      if (event == "phase") progress->phase = TerminalSafe(StripEscapes(e.data.value("name", "")));
     }
     if (e.type == "first-heartbeat") {
       Log("first heartbeat after " + Secs(e.data["after_s"].get<double>()));
@@ -72,10 +72,10 @@ void FlushEvents(Detector& detector, RunDir& dir, RunProgress* progress) {
       Log("heartbeat gap: vCPU " + std::to_string(e.data["vcpu"].get<int>()) + " silent for " +
           Secs(e.data["length_s"].get<double>()));
     } else if (e.type == "report") {
-      Log("kernel: " + StripEscapes(ShownTitle(e.data["title"].get<std::string>(),
-                                               e.data.value("discounted", std::string()))));
+      Log("kernel: " + TerminalSafe(StripEscapes(ShownTitle(e.data["title"].get<std::string>(),
+                                                            e.data.value("discounted", std::string())))));
     } else if (e.type == "agent" && e.data.value("event", "") == "workload-start") {
-      Log("workload started: " + e.data.value("stressors", std::string("none")));
+      Log("workload started: " + TerminalSafe(StripEscapes(e.data.value("stressors", std::string("none")))));
     } else if (e.type == "stop") {
       Log("stopping: " + e.data["reason"].get<std::string>());
     }

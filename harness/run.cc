@@ -286,6 +286,12 @@ void BootAndWatch(Run& run, RunDir& dir) {
   } catch (const InfraError& e) {
     if (run.detector) run.detector->InfraFailure(run.vm ? Seconds(HostClock::now() - run.start) : 0, e.what());
     run.result["error"] = e.what();
+  } catch (const std::exception& e) {
+    // A bug of ours (or a library's) must not cost the run its record: it is
+    // the harness's fault, an infra-error, never the kernel's.
+    std::string what = std::string("blackout failed: ") + e.what();
+    if (run.detector) run.detector->InfraFailure(run.vm ? Seconds(HostClock::now() - run.start) : 0, what);
+    run.result["error"] = what;
   }
   if (run.vm) run.vm->Stop();
   ClearStatus();

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "base/fsutil.h"
 #include "results/json_get.h"
 
@@ -510,13 +511,29 @@ int ImportRunDirs(Store& store, const std::string& root) {
     batch.clear();
   };
   for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
-    if (!entry.is_directory()) continue;
+    CheckInterrupted("results import (runs indexed so far are kept)");
+    std::error_code entry_ec;
+    if (!entry.is_directory(entry_ec)) continue;  // a file, or a symlink loop
     std::string path = entry.path().string();
+    if (!std::filesystem::exists(path + "/result.json", entry_ec)) continue;  // killed before its result
+    // One bad run directory is skipped with a warning naming it; the good
+    // ones import.
+    auto skip = [&](const std::string& why) { Log("results import: skipping " + path + ": " + why); };
     std::ifstream in(path + "/result.json");
-    if (!in) continue;
+    if (!in) {
+      skip("result.json cannot be read");
+      continue;
+    }
     nlohmann::json result = nlohmann::json::parse(in, nullptr, false);
-    if (result.is_discarded() || !result.is_object() || !result.contains("run_id")) continue;
-    std::optional<RunRow> have = store.FindRun(result.value("run_id", ""));
+    if (result.is_discarded() || !result.is_object()) {
+      skip("result.json is not a JSON object");
+      continue;
+    }
+    if (!result.contains("run_id") || !result["run_id"].is_string() || result["run_id"].get<std::string>().empty()) {
+      skip("result.json has no run_id string");
+      continue;
+    }
+    std::optional<RunRow> have = store.FindRun(result["run_id"].get<std::string>());
     if (have && have->verdict != "running") continue;
     batch.emplace_back(std::move(result), path);
     if (batch.size() >= 500) flush();

@@ -229,3 +229,32 @@ TEST(Workload, SyntaxErrorHasPosition) {
 
 }  // namespace
 }  // namespace blackout
+
+namespace blackout {
+namespace {
+
+// No value can add a directive to the agent's workload.conf: each is
+// refused where it is read, with its position, and AgentConf refuses
+// whatever got past (a workload built in code).
+TEST(Workload, NoValueCanAddAnAgentDirective) {
+  std::vector<std::string> errors;
+  Parse("name: \"x\\nfault panic at=1\"\nduration: 5s\n", &errors);
+  ASSERT_GE(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("one word without spaces or control characters"), std::string::npos) << errors[0];
+  Parse("name: w\nphases: [{name: \"a\\rb\", duration: 2s}]\nstressors: [{kind: io}]\n", &errors);
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors[0].find("control characters"), std::string::npos) << errors[0];
+  Parse("name: w\nstressors: [{kind: stress-ng, args: \"--cpu 1\\u000bfault panic\"}]\n", &errors);
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors[0].find("control characters"), std::string::npos) << errors[0];
+
+  Workload w = *FindWorkload("smoke");
+  w.name = "smoke\nfault panic at=1";
+  EXPECT_THROW(AgentConf(w), ConfigError);
+  w = *FindWorkload("smoke");
+  w.stressors[0].params["threads"] = "1\nfault panic at=1";
+  EXPECT_THROW(AgentConf(w), ConfigError);
+}
+
+}  // namespace
+}  // namespace blackout

@@ -36,7 +36,7 @@ std::string Describe(const DetectorEvent& e) {
     return buf;
   }
   if (e.type == "agent") return "agent " + d.value("event", std::string("?"));
-  return d.dump();
+  return d.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 int CmdAnalyze(const AnalyzeFlags& f) {
@@ -48,13 +48,14 @@ int CmdAnalyze(const AnalyzeFlags& f) {
   if (!stall || !lockup) throw ConfigError({"--stall/--lockup: not a duration"});
   o.stall_s = *stall;
   o.lockup_s = *lockup;
-  std::string text;
+  Analysis a;
   try {
-    text = ReadFile(f.path);
+    a = AnalyzeFile(f.path, o);
+  } catch (const InterruptedError&) {
+    throw;
   } catch (const InfraError& e) {
     throw ConfigError({e.what()});
   }
-  Analysis a = AnalyzeConsole(text, o);
   if (f.json) {
     nlohmann::json events = nlohmann::json::array();
     for (const DetectorEvent& e : a.events) {
@@ -71,9 +72,9 @@ int CmdAnalyze(const AnalyzeFlags& f) {
   } else {
     for (const DetectorEvent& e : a.events) {
       if (e.type == "agent" || e.type == "stop" || e.type == "verdict") continue;
-      std::printf("[+%.3f] %-15s %s\n", e.t, e.type.c_str(), StripEscapes(Describe(e)).c_str());
+      std::printf("[+%.3f] %-15s %s\n", e.t, e.type.c_str(), TerminalSafe(StripEscapes(Describe(e))).c_str());
     }
-    std::printf("%s: %s\n", VerdictName(a.verdict), StripEscapes(a.title).c_str());
+    std::printf("%s: %s\n", VerdictName(a.verdict), TerminalSafe(StripEscapes(a.title)).c_str());
   }
   return VerdictExitCode(a.verdict);
 }

@@ -11,6 +11,7 @@
 #include "harness/bisect/simulate.h"
 #include "harness/bisect/world.h"
 #include "harness/cli/command.h"
+#include "harness/config.h"
 #include "harness/run.h"
 #include "results/store.h"
 
@@ -143,7 +144,7 @@ int FinishBisection(const BisectPlan& plan, const std::string& dir, BisectEnd en
 int CmdBisectStart(const BisectFlags& f) {
   std::string text;
   try {
-    text = ReadFile(f.config_path);
+    text = ReadInputFile(f.config_path, kMaxConfigBytes, "bisect plan");
   } catch (const InfraError& e) {
     throw ConfigError({e.what()});
   }

@@ -55,10 +55,15 @@ int Main(int argc, char** argv) {
   }
   SetLogQuiet(quiet);
   InstallSignalHandlers();
+  SetInterruptFlag(&InterruptFlag());
   const Command* command = table.Parsed();
   if (!command) return kExitUsage;
   try {
     return command->run();
+  } catch (const InterruptedError& e) {
+    ClearStatus();
+    std::fprintf(stderr, "blackout: %s\n", e.what());
+    return kExitInterrupted;
   } catch (const ConfigError& e) {
     ClearStatus();
     for (const std::string& p : e.problems()) std::fprintf(stderr, "blackout: %s\n", p.c_str());
@@ -66,6 +71,11 @@ int Main(int argc, char** argv) {
   } catch (const Error& e) {
     ClearStatus();
     std::fprintf(stderr, "blackout: %s\n", e.what());
+    return VerdictExitCode(Verdict::kInfraError);
+  } catch (const std::exception& e) {
+    // Never std::terminate: whatever escaped is the harness's fault.
+    ClearStatus();
+    std::fprintf(stderr, "blackout: blackout failed: %s\n", e.what());
     return VerdictExitCode(Verdict::kInfraError);
   }
 }

@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/log.h"
 #include "results/verdict.h"
 #include "results/html_report.h"
 #include "results/report.h"
@@ -111,7 +112,7 @@ int CmdResultsList(const ResultsFlags& f) {
   if (f.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const RunRow& r : rows) out.push_back(RunRowJson(r));
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
   std::printf("%s %s %s %s %s %s %s\n", Pad("RUN", 25).c_str(), Pad("STARTED", 20).c_str(), Pad("KERNEL", 18).c_str(),
@@ -121,7 +122,7 @@ int CmdResultsList(const ResultsFlags& f) {
     std::snprintf(worst, sizeof worst, r.worst_gap_s > 0 ? "%.2fs" : "-", r.worst_gap_s);
     std::printf("%s %s %s %s %s %s %s\n", Pad(r.id, 25).c_str(), Pad(r.started_at, 20).c_str(),
                 Pad(r.kernel, 18).c_str(), Pad(r.workload, 17).c_str(), Pad(r.verdict, 13).c_str(),
-                Pad(worst, 7).c_str(), r.title.c_str());
+                Pad(worst, 7).c_str(), TerminalSafe(StripEscapes(r.title)).c_str());
   }
   std::fprintf(stderr, "%zu run(s)\n", rows.size());
   return 0;
@@ -148,7 +149,7 @@ int CmdResultsShow(const ResultsFlags& f, const std::string& run) {
   }
   const RunRow& r = *row;
   std::printf("run         %s\nverdict     %s\ntitle       %s\nstarted     %s\nkernel      %s %s\n", r.id.c_str(),
-              r.verdict.c_str(), r.title.c_str(), r.started_at.c_str(), r.kernel.c_str(), r.kernel_version.c_str());
+              r.verdict.c_str(), TerminalSafe(StripEscapes(r.title)).c_str(), r.started_at.c_str(), r.kernel.c_str(), r.kernel_version.c_str());
   std::printf("workload    %s\nguest       %s (%s) on %s\n", r.workload.c_str(), r.guest.c_str(), r.accelerator.c_str(),
               r.host.c_str());
   if (r.first_heartbeat_s >= 0) std::printf("first beat  %.2fs\n", r.first_heartbeat_s);
@@ -189,7 +190,7 @@ int CmdResultsBisections(const ResultsFlags& f) {
                      {"culprit", b.culprit}, {"probability", b.probability}, {"runs", b.runs},
                      {"p_estimate", b.p_estimate}});
     }
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
   std::printf("%s %s %s %s %s %s\n", Pad("BISECTION", 13).c_str(), Pad("STARTED", 20).c_str(), Pad("STATUS", 11).c_str(),
@@ -264,7 +265,7 @@ int CmdCompare(const ResultsFlags& f, const std::string& a, const std::string& b
                         {"sentence", c.sentence}};
   if (c.lengths_compared) out["mann_whitney"] = {{"u", c.lengths.u}, {"p", c.lengths.p}};
   if (f.json) {
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
   for (const char* k : {"a", "b"}) {
@@ -338,7 +339,8 @@ void AddResultsCommands(CLI::App& app, CommandTable& table) {
   report->add_option("-o,--output", repf->output, "file to write (atomically); default stdout");
   report->add_option("--origin", repf->origin, "KCIDB origin: the CI system's name")->capture_default_str();
   report->add_option("--page-title", repf->title, "HTML page title")->capture_default_str();
-  report->add_option("--detail", repf->detail, "HTML: runs shown with timelines (bad verdicts first)")
+  report->add_option("--detail", repf->detail, "HTML: runs shown with timelines (bad verdicts first), 0-1000")
+      ->check(CLI::Range(0, 1000))
       ->capture_default_str();
   AddFilters(report, resf->filter, true);
   table.Add(report, [resf, repf] { return CmdReport(*resf, *repf); });

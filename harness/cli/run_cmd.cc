@@ -11,6 +11,7 @@
 #include "harness/cli/command.h"
 #include "harness/config.h"
 #include "harness/run.h"
+#include "kernels/apt.h"
 #include "kernels/catalogue.h"
 
 namespace blackout {
@@ -91,8 +92,9 @@ int Execute(const RunRequest& req) {
   ClearStatus();
   std::printf("%s: %s (%s)\n", VerdictName(out.verdict), TerminalSafe(out.title).c_str(), out.run_dir.c_str());
   std::fflush(stdout);
-  if (out.config_error) return kExitUsage;
+  // Interrupted first: a step cut short by Ctrl-C may look like bad input.
   if (out.interrupted) return kExitInterrupted;
+  if (out.config_error) return kExitUsage;
   return VerdictExitCode(out.verdict);
 }
 
@@ -137,6 +139,9 @@ int CmdTest(const RunFlags& f, const TestFlags& t) {
     if (t.p > 0) runs = RunsToTrust(t.p, t.alpha);
     if (t.runs > 0) runs = t.runs;
     req = RequestFromFlags(f);
+    // A package kernel is the same for every commit: a name apt does not
+    // know (a typo) must stop the bisection, not skip every commit.
+    if (req.config.kernel.source == "apt") AptResolve(req.config.kernel.package, req.config.kernel.version);
   } catch (const ConfigError& e) {
     return StopBisect(e.problems());
   }

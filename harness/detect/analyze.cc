@@ -1,9 +1,17 @@
 #include "harness/detect/analyze.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 
+#include "base/error.h"
+#include "base/protocol.h"
 #include "results/run_dir.h"
 
 namespace blackout {
@@ -18,14 +26,19 @@ std::optional<double> KernelTime(const std::string& line) {
 }
 
 // The nonce, vCPU count and workload duration a log's records announce.
-void Prescan(const std::string& text, Analysis* a, double* duration) {
-  std::istringstream in(text);
+void Prescan(LineSource& lines, Analysis* a, double* duration) {
   std::string line;
   int max_vcpu = -1;
-  while (std::getline(in, line)) {
-    for (const char* marker : {"@BH1 ", "@BA1 "}) {
+  while (lines.Next(&line)) {
+    for (const char* marker : {protocol::kHeartbeatMarker, protocol::kStatusMarker}) {
       size_t at = line.find(marker);
       if (at == std::string::npos) continue;
+      // Only a record whose seal holds may name the nonce: a torn or forged
+      // one must not decide which run's records count.
+      Heartbeat hb;
+      AgentStatus st;
+      RecordCheck seal = marker[2] == 'H' ? ParseHeartbeat(line, "", &hb) : ParseStatus(line, "", &st);
+      if (seal != RecordCheck::kForeign && seal != RecordCheck::kOk) continue;
       std::istringstream w(line.substr(at + 5));
       std::string nonce, second;
       w >> nonce >> second;
@@ -45,14 +58,13 @@ void Prescan(const std::string& text, Analysis* a, double* duration) {
   a->vcpus = std::clamp(a->vcpus, 1, kMaxVcpus);
 }
 
-}  // namespace
-
-Analysis AnalyzeConsole(const std::string& text, const AnalyzeOptions& options) {
+// One pass of the detector over the log's lines.
+Analysis Judge(LineSource& first_pass, LineSource& second_pass, const AnalyzeOptions& options) {
   Analysis a;
   a.nonce = options.nonce;
   a.vcpus = options.vcpus;
   double duration = 1e9;
-  Prescan(text, &a, &duration);
+  Prescan(first_pass, &a, &duration);
 
   DetectorConfig c;
   c.nonce = a.nonce.empty() ? "-" : a.nonce;
@@ -64,10 +76,21 @@ Analysis AnalyzeConsole(const std::string& text, const AnalyzeOptions& options) 
   c.workload_s = duration;
   Detector d(c, 0);
 
-  std::istringstream in(text);
+  // Events are taken as they come and kept up to a bound: a log (forged
+  // host stamps, say) can make one per line.
+  auto take_events = [&] {
+    for (DetectorEvent& e : d.TakeEvents()) {
+      if (a.events.size() < options.max_events) {
+        a.events.push_back(std::move(e));
+      } else {
+        ++a.events_dropped;
+      }
+    }
+  };
   std::string line;
   double t = 0;
-  while (std::getline(in, line)) {
+  uint64_t n = 0;
+  while (second_pass.Next(&line)) {
     std::string body;
     if (auto rt = RecordedTime(line, &body)) {
       t = *rt;
@@ -81,15 +104,86 @@ Analysis AnalyzeConsole(const std::string& text, const AnalyzeOptions& options) 
     }
     d.Bytes(t, body + "\n");
     d.Tick(t);
+    if (++n % 4096 == 0) take_events();
   }
   d.Finish(t);
+  take_events();
   a.verdict = d.verdict();
   a.title = d.title();
-  a.events = d.TakeEvents();
   a.reports = d.reports();
   a.freezes = d.Freezes();
   a.stats = d.Stats();
+  a.stats["events_dropped"] = a.events_dropped;
   return a;
+}
+
+// Lines of a string.
+class TextLines : public LineSource {
+ public:
+  explicit TextLines(const std::string& text) : in_(text) {}
+  bool Next(std::string* line) override { return static_cast<bool>(std::getline(in_, *line)); }
+
+ private:
+  std::istringstream in_;
+};
+
+}  // namespace
+
+FileLines::FileLines(const std::string& path, size_t max_line) : path_(path), max_line_(max_line) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) throw InfraError("read log " + path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw InfraError("read log " + path + ": not a regular file");
+  fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw InfraError("read log " + path + ": " + std::strerror(errno));
+}
+
+FileLines::~FileLines() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool FileLines::Next(std::string* line) {
+  line->clear();
+  for (;;) {
+    if (pos_ == buf_.size()) {
+      if (eof_) return !line->empty();
+      CheckInterrupted("analyze " + path_);
+      buf_.resize(1 << 20);
+      ssize_t n = read(fd_, buf_.data(), buf_.size());
+      if (n < 0 && errno == EINTR) n = 0;
+      if (n < 0) throw InfraError("read log " + path_ + ": " + std::strerror(errno));
+      buf_.resize(static_cast<size_t>(n));
+      pos_ = 0;
+      if (n == 0) {
+        eof_ = true;
+        continue;
+      }
+    }
+    size_t nl = buf_.find('\n', pos_);
+    size_t end = nl == std::string::npos ? buf_.size() : nl;
+    size_t room = max_line_ - line->size();
+    if (end - pos_ >= room) {
+      // Too long: this piece is a line of its own, the rest follows as more.
+      line->append(buf_, pos_, room);
+      pos_ += room;
+      return true;
+    }
+    line->append(buf_, pos_, end - pos_);
+    pos_ = end;
+    if (nl != std::string::npos) {
+      ++pos_;
+      return true;
+    }
+  }
+}
+
+Analysis AnalyzeConsole(const std::string& text, const AnalyzeOptions& options) {
+  TextLines first(text), second(text);
+  return Judge(first, second, options);
+}
+
+Analysis AnalyzeFile(const std::string& path, const AnalyzeOptions& options) {
+  FileLines first(path), second(path);
+  return Judge(first, second, options);
 }
 
 }  // namespace blackout

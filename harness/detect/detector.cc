@@ -3,6 +3,10 @@
 #include "base/protocol.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <optional>
 #include <cstring>
 #include <cstdio>
 
@@ -223,7 +227,80 @@ void Detector::Heartbeat(double t, const struct Heartbeat& hb) {
   last_seq_[v] = hb.seq;
 }
 
+namespace {
+
+// A decimal count the guest sent; nullopt when it is not one or does not fit
+// in 64 bits (a hostile or broken guest may send anything with a valid seal).
+std::optional<uint64_t> Count(const std::string& v) {
+  if (v.empty() || v.size() > 20 || v.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long x = std::strtoull(v.c_str(), &end, 10);
+  if (errno == ERANGE || *end != '\0') return std::nullopt;
+  return static_cast<uint64_t>(x);
+}
+
+// A plain decimal number ("12", "0.250"); nullopt for anything else.
+std::optional<double> Number(const std::string& v) {
+  if (v.empty() || v.size() > 32 || v.find_first_not_of("0123456789.") != std::string::npos ||
+      v.find_first_of("0123456789") == std::string::npos || v.find('.') != v.rfind('.')) {
+    return std::nullopt;
+  }
+  double x = std::strtod(v.c_str(), nullptr);
+  if (!std::isfinite(x)) return std::nullopt;
+  return x;
+}
+
+// "1,2,3" (one per stressor) or "-" (none); nullopt for anything else.
+std::optional<nlohmann::json> CountList(const std::string& v) {
+  nlohmann::json values = nlohmann::json::array();
+  if (v == "-") return values;
+  for (size_t start = 0; start <= v.size();) {
+    size_t comma = std::min(v.find(',', start), v.size());
+    auto c = Count(v.substr(start, comma - start));
+    if (!c) return std::nullopt;
+    values.push_back(*c);
+    start = comma + 1;
+  }
+  return values;
+}
+
+}  // namespace
+
 void Detector::Status(double t, const AgentStatus& status) {
+  // Counters first: a record whose numbers do not parse is rejected whole.
+  nlohmann::json parsed;
+  if (status.event == "stressor") {
+    for (const auto& [k, v] : status.fields) {
+      bool numeric = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+      auto c = numeric ? Count(v) : std::nullopt;
+      // A count that is not one (ops, errors, bytes, ...) rejects the record.
+      bool must_count = k != "name";
+      if ((numeric || must_count) && !c) {
+        ++bad_value_;
+        return;
+      }
+      parsed[k] = numeric ? nlohmann::json(*c) : nlohmann::json(v);
+    }
+  } else if (status.event == "interval" || status.event == "guest-stats") {
+    // Numbers (and comma lists of numbers, one per stressor) as JSON numbers.
+    parsed["t"] = t;
+    for (const auto& [k, v] : status.fields) {
+      std::optional<nlohmann::json> value;
+      if (k == "ops" || k == "errors") {
+        value = CountList(v);
+      } else if (!v.empty() && v.find_first_not_of("0123456789.") == std::string::npos) {
+        if (auto x = Number(v)) value = *x;
+      } else {
+        value = v;
+      }
+      if (!value) {
+        ++bad_value_;
+        return;
+      }
+      parsed[k] = *value;
+    }
+  }
   nlohmann::json data = status.fields;
   data["event"] = status.event;
   Emit(t, "agent", data);
@@ -232,33 +309,9 @@ void Detector::Status(double t, const AgentStatus& status) {
   } else if (status.event == "workload-start") {
     workload_start_ = t;
   } else if (status.event == "stressor") {
-    nlohmann::json s;
-    for (const auto& [k, v] : status.fields) {
-      bool numeric = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
-      s[k] = numeric ? nlohmann::json(std::stoull(v)) : nlohmann::json(v);
-    }
-    stressors_.push_back(s);
+    stressors_.push_back(parsed);
   } else if (status.event == "interval" || status.event == "guest-stats") {
-    // Numbers (and comma lists of numbers, one per stressor) as JSON numbers.
-    nlohmann::json j;
-    j["t"] = t;
-    for (const auto& [k, v] : status.fields) {
-      bool list = !v.empty() && v.find_first_not_of("0123456789,") == std::string::npos;
-      bool number = !v.empty() && v.find_first_not_of("0123456789.") == std::string::npos;
-      if (k == "ops" || k == "errors") {
-        nlohmann::json values = nlohmann::json::array();
-        if (list) {
-          for (size_t start = 0; start <= v.size();) {
-            size_t comma = std::min(v.find(',', start), v.size());
-            values.push_back(std::stoull(v.substr(start, comma - start)));
-            start = comma + 1;
-          }
-        }
-        j[k] = values;
-      } else {
-        j[k] = number ? nlohmann::json(std::stod(v)) : nlohmann::json(v);
-      }
-    }
+    nlohmann::json j = parsed;
     if (status.event == "interval") {
       intervals_.push_back(j);
     } else {
@@ -462,7 +515,8 @@ std::vector<Freeze> Detector::Freezes() const {
 
 std::string Detector::IdleStressor() const {
   for (const nlohmann::json& s : stressors_) {
-    if (s.value("ops", uint64_t{0}) == 0) return s.value("name", std::string("?"));
+    if (s.contains("ops") && s["ops"].is_number() && s["ops"].get<uint64_t>() != 0) continue;
+    return s.contains("name") ? (s["name"].is_string() ? s["name"].get<std::string>() : s["name"].dump()) : "?";
   }
   return "";
 }
@@ -608,6 +662,7 @@ nlohmann::json Detector::Stats() const {
           {"rejected_bad_seal", bad_seal_},
           {"rejected_foreign_nonce", foreign_},
           {"rejected_vcpu_out_of_range", out_of_range_},
+          {"rejected_bad_value", bad_value_},
           {"lost_heartbeats", lost_},
           {"guest_kernel", guest_kernel_},
           {"stressors", stressors_},

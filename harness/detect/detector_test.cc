@@ -504,3 +504,61 @@ TEST(Detector, HangReportIsLockup) {
 
 }  // namespace
 }  // namespace blackout
+
+namespace blackout {
+namespace {
+
+// A hostile guest may send anything with a valid seal and the right nonce:
+// numbers that do not fit, empty or garbage fields, names where counts go.
+// Each such record is counted as rejected; the run goes on and is judged.
+TEST(Detector, SealedRecordsWithValuesThatDoNotFitAreRejected) {
+  Script s;
+  s.Run(5);
+  const char* bad[][2] = {
+      {"stressor", "name=io ops=1234567890123456789012345 errors=0"},  // 25 digits
+      {"stressor", "name=io ops=abc errors=0"},                        // garbage where a count goes
+      {"stressor", "name=io ops= errors=0"},                           // empty
+      {"interval", "t=1 phase=ramp ops=, errors=0"},                   // an empty list element
+      {"interval", "t=1 phase=ramp ops=1,,2 errors=0"},
+      {"interval", "t=. phase=ramp ops=1 errors=0"},                   // a number that is not one
+      {"guest-stats", "seconds=1.2.3 intr=5"},
+      {"guest-stats", "intr=99999999999999999999999999999999999999"},
+  };
+  for (const auto& r : bad) s.Status(r[0], r[1]);
+  s.Status("stressor", "name=12 ops=7 errors=0");  // a numeric name is still a name
+  s.Beat(5);
+  s.Done();
+  EXPECT_EQ(s.det().Stats()["rejected_bad_value"], 8);
+  EXPECT_EQ(s.det().Stats()["stressors"].size(), 1u);
+  EXPECT_EQ(s.det().verdict(), Verdict::kPass) << s.det().title();
+}
+
+TEST(Detector, AStressorThatDidNoWorkIsNamedEvenWithAStrangeName) {
+  Script s;
+  s.Run(5);
+  s.Status("stressor", "name=42 ops=0 errors=0");
+  s.Beat(1);
+  s.Done();
+  EXPECT_EQ(s.det().verdict(), Verdict::kInfraError);
+  EXPECT_NE(s.det().title().find("42"), std::string::npos) << s.det().title();
+}
+
+// analyze takes the nonce from the first record whose seal holds: a torn or
+// forged record first must not decide whose heartbeats count.
+TEST(Analyze, NonceComesOnlyFromASealedRecord) {
+  std::string log = "[+1.000000] @BH1 forged 0 0 0 deadbeef\n";
+  for (int i = 0; i < 50; ++i) {
+    char stamp[32];
+    std::snprintf(stamp, sizeof stamp, "[+%.6f] ", 2 + 0.2 * i);
+    for (int v = 0; v < 2; ++v) {
+      log += stamp + protocol::FormatHeartbeat("real", v, static_cast<uint64_t>(i),
+                                               static_cast<uint64_t>((2 + 0.2 * i) * 1e9));
+    }
+  }
+  Analysis a = AnalyzeConsole(log, AnalyzeOptions{});
+  EXPECT_EQ(a.nonce, "real");
+  EXPECT_EQ(a.vcpus, 2);
+}
+
+}  // namespace
+}  // namespace blackout
