@@ -14,6 +14,11 @@
 
 namespace blackout {
 
+// A value quoted in a message: at most max characters of it, control
+// characters shown as '?': a file that was not what it should be (a secret,
+// a binary) is never printed whole.
+std::string Excerpt(const std::string& text, size_t max = 40);
+
 class YamlReader {
  public:
   // source names the document in messages: a path, or "<builtin smoke.yaml>".
@@ -27,7 +32,8 @@ class YamlReader {
   void Error(const std::string& message);
 
   // True if node is a map; records an error for any key not in `allowed`
-  // and for a node that is not a map.
+  // and for a node that is not a map. A map none of whose keys is allowed is
+  // one error that quotes nothing (a wrong file, not a typo) and false.
   bool CheckMap(const YAML::Node& node, const std::string& what,
                 const std::vector<std::string>& allowed);
 

@@ -32,7 +32,7 @@ void ReadGuestKeys(const YAML::Node& node, YamlReader& r, GuestSpec* g) {
   if (auto d = r.String(node, "disks")) {
     const std::string& want = g->Type().disks;
     if (*d != want) {
-      r.Error(node["disks"], "guest type " + g->type + " attaches disks as " + want + ", not '" + *d + "'");
+      r.Error(node["disks"], "guest type " + g->type + " attaches disks as " + want + ", not '" + Excerpt(*d) + "'");
     } else {
       g->disks = *d;
     }
@@ -87,7 +87,7 @@ GuestSpec ParseGuest(const YAML::Node& node, YamlReader& r, const GuestSpec& cur
   GuestSpec g = current;
   if (node.IsScalar()) {
     if (const GuestSpec* p = FindGuestProfile(node.Scalar())) return *p;
-    r.Error(node, "guest type '" + node.Scalar() + "' is not supported (known: " + GuestTypeNames() + ")");
+    r.Error(node, "guest type '" + Excerpt(node.Scalar()) + "' is not supported (known: " + GuestTypeNames() + ")");
     return g;
   }
   if (!r.CheckMap(node, "guest",
@@ -100,7 +100,7 @@ GuestSpec ParseGuest(const YAML::Node& node, YamlReader& r, const GuestSpec& cur
       g = *p;
       g.fast = fast;
     } else {
-      r.Error(node["type"], "guest type '" + *t + "' is not supported (known: " + GuestTypeNames() + ")");
+      r.Error(node["type"], "guest type '" + Excerpt(*t) + "' is not supported (known: " + GuestTypeNames() + ")");
     }
   }
   ReadGuestKeys(node, r, &g);

@@ -132,7 +132,7 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r, const std::optiona
   }
   if (auto a = r.String(n, "accel")) {
     if (*a != "auto" && *a != "kvm" && *a != "tcg") {
-      r.Error(n["accel"], "'accel' must be auto, kvm or tcg, not '" + *a + "'");
+      r.Error(n["accel"], "'accel' must be auto, kvm or tcg, not '" + Excerpt(*a) + "'");
     } else {
       c.accel = *a;
     }
@@ -167,7 +167,7 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r, const std::optiona
 Workload ParseWorkloadValue(const YAML::Node& w, YamlReader& r, const Workload& current) {
   if (w.IsScalar()) {
     if (const Workload* found = FindWorkload(w.Scalar())) return *found;
-    r.Error(w, "unknown workload '" + w.Scalar() + "' (see: blackout workloads list)");
+    r.Error(w, "unknown workload '" + Excerpt(w.Scalar()) + "' (see: blackout workloads list)");
     return current;
   }
   if (!w.IsMap()) {
@@ -179,7 +179,7 @@ Workload ParseWorkloadValue(const YAML::Node& w, YamlReader& r, const Workload& 
   if (YAML::Node name = w["name"]; name.IsDefined() && name.IsScalar()) {
     base = FindWorkload(name.Scalar());
     if (!base && !w["stressors"].IsDefined()) {
-      r.Error(name, "unknown workload '" + name.Scalar() + "' and no 'stressors' to define it");
+      r.Error(name, "unknown workload '" + Excerpt(name.Scalar()) + "' and no 'stressors' to define it");
       base = &current;
     }
   }

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -286,6 +287,34 @@ Store::Store(const std::string& path) : path_(path) {
   } catch (...) {
     sqlite3_close(db_);
     throw;
+  }
+}
+
+Store::Store(const std::string& path, ReadOnly) : path_(path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) throw InfraError("open store " + path + ": no such store");
+  auto open = [&](const std::string& name, int flags) {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(name.c_str(), &db, flags, nullptr);
+    if (rc == SQLITE_OK) {
+      sqlite3_busy_timeout(db, 30000);
+      // A WAL store in a read-only place has no -shm to map: probe it.
+      if (sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) == SQLITE_OK) return db;
+    }
+    sqlite3_close(db);
+    return static_cast<sqlite3*>(nullptr);
+  };
+  db_ = open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX);
+  // Nobody can be writing a store we cannot write next to: read it as it is.
+  if (!db_) db_ = open("file:" + path + "?immutable=1", SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX);
+  if (!db_) throw InfraError("open store " + path + " for reading: not an SQLite store blackout can read");
+  int v = UserVersion(db_);
+  if (v != kStoreSchemaVersion) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw InfraError("open store " + path + ": schema version " + std::to_string(v) + ", this blackout reads " +
+                     std::to_string(kStoreSchemaVersion) + " (a writing command, e.g. blackout results import, " +
+                     "brings an older store forward)");
   }
 }
 

@@ -80,6 +80,12 @@ class Store {
   // Opens (creating) the store at `path`, migrates it to this binary's
   // schema and settles runs whose owner died. Throws InfraError.
   explicit Store(const std::string& path);
+  // Opens an existing store for reading only (results, report, compare):
+  // creates nothing, migrates and settles nothing, and works on a store in a
+  // read-only directory or file system. Throws InfraError when there is no
+  // store or its schema is not this binary's.
+  struct ReadOnly {};
+  Store(const std::string& path, ReadOnly);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

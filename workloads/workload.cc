@@ -56,7 +56,7 @@ std::optional<double> Number(const YAML::Node& node, const std::string& key, dou
   if (text->empty() || *end != '\0' || !(v >= lo && v <= hi)) {
     char range[64];
     std::snprintf(range, sizeof range, "%g to %g", lo, hi);
-    r.Error(node[key], "'" + key + "' must be a number from " + range + ", not '" + *text + "'");
+    r.Error(node[key], "'" + key + "' must be a number from " + range + ", not '" + Excerpt(*text) + "'");
     return std::nullopt;
   }
   return v;
@@ -144,7 +144,7 @@ StressorSpec ParseStressor(const YAML::Node& node, YamlReader& r) {
   }
   auto it = StressorKinds().find(*kind);
   if (it == StressorKinds().end()) {
-    r.Error(node["kind"], "unknown stressor kind '" + *kind + "' (known: " + kKnownKinds + ")");
+    r.Error(node["kind"], "unknown stressor kind '" + Excerpt(*kind) + "' (known: " + kKnownKinds + ")");
     return s;
   }
   s.kind = *kind;
@@ -282,7 +282,7 @@ Workload ParseWorkload(const YAML::Node& node, YamlReader& r, const Workload* ba
           if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
             std::string list;
             for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-            r.Error(d[key], std::string("'") + key + "' must be one of " + list + ", not '" + *v + "'");
+            r.Error(d[key], std::string("'") + key + "' must be one of " + list + ", not '" + Excerpt(*v) + "'");
           } else {
             *into = *v;
           }

@@ -101,7 +101,7 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
     if (!found) {
       std::string known;
       for (const CatalogueSeries& cs : cat.series) known += (known.empty() ? "" : ", ") + cs.name;
-      r.Error(series, "no catalogue series named '" + series.Scalar() + "' (known: " + known + ")");
+      r.Error(series, "no catalogue series named '" + Excerpt(series.Scalar()) + "' (known: " + known + ")");
     } else {
       for (const std::string& k : found->kernels) {
         BisectCandidate cand{k, base};

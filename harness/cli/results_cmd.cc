@@ -2,6 +2,8 @@
 
 #include "harness/cli/command.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -19,14 +21,21 @@ namespace blackout {
 namespace {
 
 // The store of a results root that exists: listing a root that was never
-// used is a mistake worth saying, not an empty table.
-std::unique_ptr<Store> OpenStore(const ResultsFlags& f) {
-  if (!std::filesystem::exists(Store::PathIn(f.results))) {
+// used is a mistake worth saying, not an empty table. Reading commands never
+// create a store (a root with run directories but no store reads as empty:
+// results import indexes them); where they may write, they settle runs whose
+// blackout died, and where they may not (a read-only copy) they only read.
+std::unique_ptr<Store> OpenStore(const ResultsFlags& f, bool write = false) {
+  std::string path = Store::PathIn(f.results);
+  if (!std::filesystem::exists(path)) {
     if (!std::filesystem::is_directory(f.results)) {
       throw ConfigError({"no results under " + f.results + " (use --results DIR, where blackout run wrote)"});
     }
+    if (!write) return std::make_unique<Store>(":memory:");
   }
-  auto store = std::make_unique<Store>(Store::PathIn(f.results));
+  bool writable = access(path.c_str(), W_OK) == 0 && access(f.results.c_str(), W_OK) == 0;
+  if (!write && !writable) return std::make_unique<Store>(path, Store::ReadOnly{});
+  auto store = std::make_unique<Store>(path);
   if (store->settled()) {
     std::fprintf(stderr, "blackout: %d run(s) left running by a blackout that died were settled\n", store->settled());
   }
@@ -168,7 +177,7 @@ int CmdResultsShow(const ResultsFlags& f, const std::string& run) {
 }
 
 int CmdResultsImport(const ResultsFlags& f, const std::vector<std::string>& dirs) {
-  auto store = OpenStore(f);
+  auto store = OpenStore(f, true);
   std::vector<std::string> roots = dirs.empty() ? std::vector<std::string>{f.results} : dirs;
   int total = 0;
   for (const std::string& d : roots) {
