@@ -548,12 +548,14 @@ int ImportRunDirs(Store& store, const std::string& root) {
     // One bad run directory is skipped with a warning naming it; the good
     // ones import.
     auto skip = [&](const std::string& why) { Log("results import: skipping " + path + ": " + why); };
-    std::ifstream in(path + "/result.json");
-    if (!in) {
-      skip("result.json cannot be read");
+    std::string text;
+    try {
+      text = ReadInputFile(path + "/result.json", 64 << 20, "result");
+    } catch (const InfraError& e) {
+      skip(e.what());
       continue;
     }
-    nlohmann::json result = nlohmann::json::parse(in, nullptr, false);
+    nlohmann::json result = nlohmann::json::parse(text, nullptr, false);
     if (result.is_discarded() || !result.is_object()) {
       skip("result.json is not a JSON object");
       continue;
