@@ -199,14 +199,25 @@ int SweepOrphanScratch(const std::string& parent) {
   return removed;
 }
 
-FileLock::FileLock(const std::string& path) {
+FileLock::FileLock(const std::string& path, Mode mode) {
   fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw InfraError("open lock " + path + ": " + std::strerror(errno));
-  while (flock(fd_, LOCK_EX) != 0) {
+  int op = mode == Mode::kShared ? LOCK_SH : mode == Mode::kTryExclusive ? LOCK_EX | LOCK_NB : LOCK_EX;
+  while (flock(fd_, op) != 0) {
     if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK && mode == Mode::kTryExclusive) return;  // held_ stays false
     int err = errno;
     close(fd_);
+    fd_ = -1;
     throw InfraError("lock " + path + ": " + std::strerror(err));
+  }
+  held_ = true;
+}
+
+void FileLock::Downgrade() {
+  if (fd_ >= 0 && held_) {
+    while (flock(fd_, LOCK_SH) != 0 && errno == EINTR) {
+    }
   }
 }
 

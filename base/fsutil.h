@@ -51,17 +51,25 @@ std::string MakeScratchDir(const std::string& parent = "/tmp");
 // Directories without an owner file are left alone. Returns how many went.
 int SweepOrphanScratch(const std::string& parent = "/tmp");
 
-// An exclusive flock() on a lock file, held for the object's lifetime. Used to
-// keep two blackout processes from filling one cache entry at once.
+// A flock() on a lock file, held for the object's lifetime. Exclusive keeps
+// two blackout processes from filling one cache entry at once; shared marks
+// an entry in use by a run (gc, which tries exclusive without waiting,
+// skips it).
 class FileLock {
  public:
-  explicit FileLock(const std::string& path);
+  enum class Mode { kExclusive, kShared, kTryExclusive };
+  explicit FileLock(const std::string& path, Mode mode = Mode::kExclusive);
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
+  // False only for kTryExclusive when someone else holds the lock.
+  bool held() const { return held_; }
+  // Exclusive to shared (not atomic: flock releases, then takes).
+  void Downgrade();
 
  private:
   int fd_ = -1;
+  bool held_ = false;
 };
 
 }  // namespace blackout

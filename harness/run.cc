@@ -20,6 +20,7 @@
 #include "harness/evidence.h"
 #include "harness/monitor.h"
 #include "harness/vm/qemu_backend.h"
+#include "kernels/cache.h"
 #include "kernels/kernel.h"
 #include "results/run_dir.h"
 #include "results/store.h"
@@ -329,6 +330,9 @@ void CleanScratch(const Run& run) {
 }  // namespace
 
 RunOutcome RunOnce(const RunRequest& req) {
+  // The cache entries this run uses stay share-locked until it ends, so
+  // `kernels gc` cannot pull them from under it.
+  CacheHoldScope cache_holds;
   PackageEnvironment packages;
   Run run{req, req.env ? *req.env : packages};
   run.cache = req.cache_dir.empty() ? CacheDir() : req.cache_dir;

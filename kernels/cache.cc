@@ -1,13 +1,19 @@
 #include "kernels/cache.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <memory>
+#include <optional>
+#include <sstream>
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/log.h"
+#include "base/subprocess.h"
 
 namespace blackout {
 namespace fs = std::filesystem;
@@ -19,7 +25,103 @@ void Touch(const std::string& dir) {
   fs::last_write_time(dir + "/.complete", fs::file_time_type::clock::now(), ec);
 }
 
+// The shared locks this thread's run holds on the entries it uses.
+thread_local std::map<std::string, std::shared_ptr<FileLock>>* t_holds = nullptr;
+
+constexpr char kManifest[] = ".manifest";
+constexpr char kManifestHeader[] = "# blackout cache manifest v1: size mtime_ns sha256 path";
+
+struct FileState {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+};
+
+std::optional<FileState> StateOf(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return FileState{static_cast<uint64_t>(st.st_size),
+                   static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+// sha256 of each path, through sha256sum in batches (one process per
+// hundreds of files: a kernel's modules are thousands).
+std::vector<std::string> HashFiles(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < paths.size(); i += 256) {
+    std::vector<std::string> argv = {"sha256sum", "--"};
+    for (size_t j = i; j < std::min(paths.size(), i + 256); ++j) argv.push_back(paths[j]);
+    CommandOptions o;
+    o.timeout_s = 600;
+    std::istringstream lines(RunChecked(argv, o));
+    for (std::string line; std::getline(lines, line);) out.push_back(line.substr(0, line.find(' ')));
+  }
+  if (out.size() != paths.size()) throw InfraError("sha256sum: " + std::to_string(out.size()) + " hashes for " +
+                                                   std::to_string(paths.size()) + " files");
+  return out;
+}
+
+// Records every regular file of the entry being filled in dir: its size,
+// mtime and sha256, so a later use can tell it is still what was filled.
+void WriteManifest(const std::string& dir) {
+  std::vector<std::string> rel, abs;
+  for (const auto& f : fs::recursive_directory_iterator(dir)) {
+    std::error_code ec;
+    if (!f.is_regular_file(ec) || f.is_symlink(ec)) continue;
+    std::string r = fs::relative(f.path(), dir).string();
+    if (r == kManifest || r == ".complete") continue;
+    rel.push_back(r);
+    abs.push_back(f.path().string());
+  }
+  std::vector<std::string> sha = HashFiles(abs);
+  std::string text = std::string(kManifestHeader) + "\n";
+  for (size_t i = 0; i < rel.size(); ++i) {
+    auto st = StateOf(abs[i]);
+    if (!st) throw InfraError("cache manifest " + dir + ": " + rel[i] + " vanished");
+    text += std::to_string(st->size) + " " + std::to_string(st->mtime_ns) + " " + sha[i] + " " + rel[i] + "\n";
+  }
+  WriteFileAtomic(dir + "/" + kManifest, text);
+}
+
 }  // namespace
+
+std::string CheckCacheEntry(const std::string& dir, bool full) {
+  std::string text;
+  try {
+    text = ReadFile(dir + "/" + kManifest);
+  } catch (const InfraError&) {
+    return "no manifest (filled by an older blackout, or cut short)";
+  }
+  std::istringstream lines(text);
+  std::string line;
+  if (!std::getline(lines, line) || line != kManifestHeader) return "manifest of an unknown version";
+  std::vector<std::string> suspects, want;
+  while (std::getline(lines, line)) {
+    std::istringstream w(line);
+    uint64_t size = 0;
+    int64_t mtime = 0;
+    std::string sha, rel;
+    if (!(w >> size >> mtime >> sha) || !std::getline(w, rel) || rel.size() < 2) return "manifest line damaged";
+    rel.erase(0, 1);
+    std::string path = dir + "/" + rel;
+    auto st = StateOf(path);
+    if (!st) return rel + " is missing";
+    // Cheap first: size and mtime; the hash where they differ (or always, full).
+    if (full || st->size != size || st->mtime_ns != mtime) {
+      if (st->size != size) return rel + " has " + std::to_string(st->size) + " bytes, not " + std::to_string(size);
+      suspects.push_back(path);
+      want.push_back(sha);
+    }
+  }
+  std::vector<std::string> got = HashFiles(suspects);
+  for (size_t i = 0; i < suspects.size(); ++i) {
+    if (got[i] != want[i]) return fs::relative(suspects[i], dir).string() + " changed (sha256 " + got[i].substr(0, 12) + ")";
+  }
+  return "";
+}
+
+CacheHoldScope::CacheHoldScope() : outer_(t_holds) { t_holds = &holds_; }
+
+CacheHoldScope::~CacheHoldScope() { t_holds = outer_; }
 
 std::string SafeKey(std::string key) {
   for (char& c : key) {
@@ -40,10 +142,26 @@ std::string CacheEntry(const std::string& cache_dir, const std::string& key,
   std::string root = cache_dir + "/" + kind;
   MakeDirs(root);
   std::string dir = root + "/" + SafeKey(key);
-  FileLock lock(dir + ".lock");
+  // Held by this run already (checked then): a second lock of our own would
+  // wait on the first for ever.
+  if (t_holds && t_holds->count(dir)) return dir;
+  auto lock = std::make_shared<FileLock>(dir + ".lock");
+  // A run using the entry keeps a shared lock on it until it ends.
+  auto hold = [&] {
+    if (t_holds) {
+      lock->Downgrade();
+      (*t_holds)[dir] = lock;
+    }
+  };
   if (fs::exists(dir + "/.complete")) {
-    Touch(dir);
-    return dir;
+    std::string damage = CheckCacheEntry(dir, false);
+    if (damage.empty()) {
+      Touch(dir);
+      hold();
+      return dir;
+    }
+    // Never used, never an abort: a damaged entry is fetched again.
+    Log("cache entry " + dir + " is damaged (" + damage + "): filling it again");
   }
   for (const auto& e : fs::directory_iterator(root)) {
     std::string name = e.path().filename().string();
@@ -52,12 +170,32 @@ std::string CacheEntry(const std::string& cache_dir, const std::string& key,
   std::string tmp = dir + ".tmp." + std::to_string(getpid());
   MakeDirs(tmp);
   fill(tmp);
+  WriteManifest(tmp);
   WriteFileAtomic(tmp + "/.complete", key + "\n");
   std::error_code ec;
   fs::remove_all(dir, ec);
   fs::rename(tmp, dir, ec);
   if (ec) throw InfraError("install cache entry " + dir + ": " + ec.message());
+  hold();
   return dir;
+}
+
+std::vector<std::pair<std::string, std::string>> VerifyCache(const std::string& cache_dir) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const CacheEntryInfo& e : ListCache(cache_dir)) {
+    CheckInterrupted("kernels verify");
+    FileLock lock(e.path + ".lock", FileLock::Mode::kTryExclusive);
+    if (!lock.held()) {
+      out.push_back({e.path, "in use by a run: not checked"});
+      continue;
+    }
+    std::string damage = CheckCacheEntry(e.path, true);
+    if (damage.empty()) continue;
+    std::error_code ec;
+    fs::remove_all(e.path, ec);
+    out.push_back({e.path, damage + (ec ? "; could not remove: " + ec.message() : "; removed")});
+  }
+  return out;
 }
 
 std::vector<CacheEntryInfo> ListCache(const std::string& cache_dir) {
@@ -91,8 +229,9 @@ std::vector<CacheEntryInfo> TrimCache(const std::string& cache_dir, uint64_t max
   std::vector<CacheEntryInfo> removed;
   for (const CacheEntryInfo& e : all) {
     if (total <= max_bytes) break;
-    // Take the entry's lock so a run that is filling or using it is not cut.
-    FileLock lock(e.path + ".lock");
+    // An entry a run is filling or using is skipped, not waited for.
+    FileLock lock(e.path + ".lock", FileLock::Mode::kTryExclusive);
+    if (!lock.held()) continue;
     std::error_code ec;
     fs::remove_all(e.path, ec);
     if (ec) continue;

@@ -69,16 +69,6 @@ KernelArtifact FromUnpacked(const std::string& dir, const std::string& package, 
   k.vmlinux = dir + "/vmlinux";
   k.release = fs::path(k.bzimage).filename().string().substr(std::string("vmlinuz-").size());
   k.modules_dir = dir + "/lib/modules/" + k.release;
-  // Packages ship modules without modules.dep (depmod runs at install time):
-  // make it once, under the entry's lock (depmod renames its files into place).
-  if (fs::is_directory(k.modules_dir) && !fs::exists(k.modules_dir + "/modules.dep")) {
-    FileLock lock(dir + ".lock");
-    if (!fs::exists(k.modules_dir + "/modules.dep")) {
-      CommandOptions opts;
-      opts.timeout_s = 300;
-      RunChecked({"depmod", "-b", dir, k.release}, opts);
-    }
-  }
   std::string sha = ReadFile(dir + "/sha256");
   k.sha256 = sha.substr(0, sha.find('\n'));
   if (k.config.empty()) throw InfraError("kernel " + package + ": package has no boot/config-*");
@@ -94,6 +84,14 @@ void UnpackKernelDeb(const std::string& deb, const std::string& tmp, const std::
   std::string bz = FindOne(tmp + "/boot", "vmlinuz-");
   if (bz.empty()) throw InfraError("unpack " + what + ": no boot/vmlinuz-* in the package");
   ExtractVmlinux(bz, tmp + "/vmlinux");
+  // Packages ship modules without modules.dep (depmod runs at install time):
+  // make it while the entry is still private, so its manifest covers it.
+  std::string release = fs::path(bz).filename().string().substr(std::string("vmlinuz-").size());
+  if (fs::is_directory(tmp + "/lib/modules/" + release)) {
+    CommandOptions opts;
+    opts.timeout_s = 300;
+    RunChecked({"depmod", "-b", tmp, release}, opts);
+  }
 }
 
 KernelArtifact FetchDebKernel(const KernelSpec& spec, const std::string& cache_dir) {

@@ -124,3 +124,81 @@ TEST(TrimCache, RemovesLeastRecentlyUsedFirst) {
 
 }  // namespace
 }  // namespace blackout
+
+namespace blackout {
+namespace {
+
+// A cache entry is checked against the manifest written when it was filled:
+// a file changed, cut or removed is noticed on use (cheaply: size and mtime,
+// the hash where they differ) and the entry is filled again, never used.
+TEST(CacheEntry, ADamagedEntryIsFilledAgainNotUsed) {
+  std::string dir = TempDir();
+  KernelSpec spec = DebSpec(testing_util::BuildKernelDeb(dir, "6.1.0-ok", true));
+  KernelArtifact a = FetchKernel(spec, dir + "/cache");
+  std::string vmlinux = ReadFile(a.vmlinux);
+  EXPECT_EQ(CheckCacheEntry(a.dir, true), "");
+  // Same size, new content (bit rot, a stray write): found by its hash.
+  std::string flipped = vmlinux;
+  flipped[flipped.size() / 2] ^= 0x55;
+  WriteFileAtomic(a.vmlinux, flipped);
+  EXPECT_NE(CheckCacheEntry(a.dir, false).find("vmlinux changed"), std::string::npos) << CheckCacheEntry(a.dir, false);
+  KernelArtifact b = FetchKernel(spec, dir + "/cache");
+  EXPECT_EQ(b.dir, a.dir);
+  EXPECT_EQ(ReadFile(b.vmlinux), vmlinux);  // filled again from the package
+  // A file cut short, and one removed.
+  WriteFileAtomic(b.vmlinux, vmlinux.substr(0, 10));
+  EXPECT_NE(CheckCacheEntry(b.dir, false).find("bytes, not"), std::string::npos);
+  EXPECT_EQ(ReadFile(FetchKernel(spec, dir + "/cache").vmlinux), vmlinux);
+  std::filesystem::remove(b.config);
+  EXPECT_NE(CheckCacheEntry(b.dir, false).find("is missing"), std::string::npos);
+  EXPECT_EQ(ReadFile(FetchKernel(spec, dir + "/cache").vmlinux), vmlinux);
+  // No manifest (an older blackout's entry, or a cut fill): filled again.
+  std::filesystem::remove(b.dir + "/.manifest");
+  EXPECT_NE(CheckCacheEntry(b.dir, false), "");
+  EXPECT_EQ(ReadFile(FetchKernel(spec, dir + "/cache").vmlinux), vmlinux);
+  EXPECT_EQ(CheckCacheEntry(b.dir, true), "");
+  std::filesystem::remove_all(dir);
+}
+
+// `kernels verify` hashes every entry and removes the damaged ones.
+TEST(VerifyCache, RemovesDamagedEntries) {
+  std::string dir = TempDir();
+  KernelArtifact ok = FetchKernel(DebSpec(testing_util::BuildKernelDeb(dir, "6.1.0-a", true)), dir + "/cache");
+  KernelArtifact bad = FetchKernel(DebSpec(testing_util::BuildKernelDeb(dir, "6.1.0-b", true)), dir + "/cache");
+  std::string text = ReadFile(bad.vmlinux);
+  text[0] ^= 1;
+  WriteFileAtomic(bad.vmlinux, text);
+  auto problems = VerifyCache(dir + "/cache");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].first, bad.dir);
+  EXPECT_NE(problems[0].second.find("removed"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(ok.vmlinux));
+  EXPECT_FALSE(std::filesystem::exists(bad.dir));
+  std::filesystem::remove_all(dir);
+}
+
+// A run holds its entries share-locked: gc skips them (and does not wait),
+// and a second use of one entry in the same run does not wait on itself.
+TEST(CacheHoldScope, GcSkipsWhatARunUses) {
+  std::string dir = TempDir();
+  KernelSpec spec = DebSpec(testing_util::BuildKernelDeb(dir, "6.1.0-held", true));
+  {
+    CacheHoldScope run;
+    KernelArtifact a = FetchKernel(spec, dir + "/cache");
+    KernelArtifact again = FetchKernel(spec, dir + "/cache");  // the same entry twice in one run
+    EXPECT_EQ(again.dir, a.dir);
+    // gc from another process, as `blackout kernels gc` would run.
+    pid_t pid = fork();
+    if (pid == 0) _exit(TrimCache(dir + "/cache", 0).empty() ? 0 : 1);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "gc removed an entry in use";
+    EXPECT_TRUE(std::filesystem::exists(a.vmlinux));
+  }
+  // The run is over: gc may take it now.
+  EXPECT_EQ(TrimCache(dir + "/cache", 0).size(), 1u);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace blackout

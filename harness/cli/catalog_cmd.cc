@@ -69,6 +69,17 @@ int CmdKernelsGc(const std::string& max) {
   return 0;
 }
 
+// Every cache entry hashed against its manifest; damaged ones are removed
+// (the next use fills them again). Exit 0 when all were intact.
+int CmdKernelsVerify() {
+  size_t entries = ListCache(CacheDir()).size();
+  auto problems = VerifyCache(CacheDir());
+  for (const auto& [entry, problem] : problems) std::printf("%s: %s\n", entry.c_str(), problem.c_str());
+  std::printf("cache %s: %zu entries checked, %zu damaged or in use\n", CacheDir().c_str(), entries,
+              problems.size());
+  return problems.empty() ? 0 : 1;
+}
+
 int CmdWorkloads() {
   for (const Workload& w : BuiltinWorkloads()) {
     std::printf("%-18s %6s  %s\n", w.name.c_str(), FormatSeconds(w.duration_s).c_str(), w.description.c_str());
@@ -110,6 +121,8 @@ void AddCatalogCommands(CLI::App& app, CommandTable& table) {
   CLI::App* kgc = kernels->add_subcommand("gc", "trim the cache to a size, least recently used first");
   kgc->add_option("--max-size", *kmax, "keep at most this much")->capture_default_str();
   table.Add(kgc, [kmax] { return CmdKernelsGc(*kmax); });
+  table.Add(kernels->add_subcommand("verify", "hash every cache entry against its manifest; remove damaged ones"),
+            CmdKernelsVerify);
 }
 
 }  // namespace blackout
