@@ -78,8 +78,11 @@ Analysis Judge(LineSource& first_pass, LineSource& second_pass, const AnalyzeOpt
 
   // Events are taken as they come and kept up to a bound: a log (forged
   // host stamps, say) can make one per line.
+  size_t report_events = 0;
   auto take_events = [&] {
     for (DetectorEvent& e : d.TakeEvents()) {
+      // A report's lines are its bulk: the first thousand reports keep them.
+      if (e.type == "report" && ++report_events > 1000) e.data.erase("lines");
       if (a.events.size() < options.max_events) {
         a.events.push_back(std::move(e));
       } else {

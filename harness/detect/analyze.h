@@ -19,7 +19,7 @@ struct AnalyzeOptions {
   double stall_s = 2;
   double lockup_s = 30;
   double heartbeat_s = 0.2;
-  size_t max_events = 100000;  // events kept; more are counted in events_dropped
+  size_t max_events = 10000;  // events kept; more are counted in events_dropped
 };
 
 struct Analysis {

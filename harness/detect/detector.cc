@@ -24,6 +24,12 @@ constexpr double kRunDelayCreditLag = 1.5;
 // Console lines longer than this are cut so a guest spewing without newlines
 // cannot grow our memory without bound.
 constexpr size_t kMaxLine = 64 * 1024;
+// What the detector keeps, whatever the console says (a hostile guest, or a
+// log with forged stamps): beyond these, reports and gaps are counted only.
+// A day's soak reports an interval every 10 s: 8640 records.
+constexpr size_t kMaxReports = 1000;
+constexpr size_t kMaxGaps = 100000;
+constexpr size_t kMaxRecords = 20000;
 
 std::string Fmt(double seconds) {
   char buf[32];
@@ -91,7 +97,12 @@ void Detector::TakeReports(double t, std::vector<Report>& done) {
                            {"lines", r.lines}};
     if (!r.discounted.empty()) data["discounted"] = r.discounted;
     Emit(r.host_t, "report", data);
-    reports_.push_back(std::move(r));
+    // Bounded whatever the console says: the first reports decide the run.
+    if (reports_.size() < kMaxReports) {
+      reports_.push_back(std::move(r));
+    } else {
+      ++dropped_reports_;
+    }
   }
   done.clear();
 }
@@ -214,7 +225,11 @@ void Detector::Heartbeat(double t, const struct Heartbeat& hb) {
     }
     if (gap > config_.stall_s) {
       Gap g{hb.vcpu, last_host_[v], t, last_guest_[v], guest};
-      gaps_.push_back(g);
+      if (gaps_.size() < kMaxGaps) {
+        gaps_.push_back(g);
+      } else {
+        ++dropped_gaps_;
+      }
       Emit(t, "gap",
            {{"vcpu", hb.vcpu}, {"host_start", g.host_start}, {"length_s", g.length()},
             {"guest_advance_s", g.guest_advance()}});
@@ -309,11 +324,11 @@ void Detector::Status(double t, const AgentStatus& status) {
   } else if (status.event == "workload-start") {
     workload_start_ = t;
   } else if (status.event == "stressor") {
-    stressors_.push_back(parsed);
+    if (stressors_.size() < kMaxRecords) stressors_.push_back(parsed);
   } else if (status.event == "interval" || status.event == "guest-stats") {
     nlohmann::json j = parsed;
     if (status.event == "interval") {
-      intervals_.push_back(j);
+      if (intervals_.size() < kMaxRecords) intervals_.push_back(j);
     } else {
       guest_stats_ = j;
     }
@@ -659,6 +674,7 @@ nlohmann::json Detector::Stats() const {
   return {{"heartbeats", heartbeats_},
           {"host", HostSummary(host_samples_)},
           {"clock_jumps", clock_jumps_},
+          {"dropped", {{"reports", dropped_reports_}, {"gaps", dropped_gaps_}}},
           {"rejected_bad_seal", bad_seal_},
           {"rejected_foreign_nonce", foreign_},
           {"rejected_vcpu_out_of_range", out_of_range_},

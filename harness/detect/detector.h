@@ -169,6 +169,7 @@ class Detector {
   std::vector<std::pair<double, double>> late_;  // [start, end] of monitor lateness
   uint64_t clock_jumps_ = 0;
   uint64_t heartbeats_ = 0, bad_seal_ = 0, foreign_ = 0, lost_ = 0, out_of_range_ = 0, bad_value_ = 0;
+  uint64_t dropped_reports_ = 0, dropped_gaps_ = 0;
   nlohmann::json stressors_ = nlohmann::json::array();
   // Per-interval stressor counters and the guest's own kernel counters.
   nlohmann::json intervals_ = nlohmann::json::array();

@@ -562,3 +562,24 @@ TEST(Analyze, NonceComesOnlyFromASealedRecord) {
 
 }  // namespace
 }  // namespace blackout
+
+namespace blackout {
+namespace {
+
+// What the detector keeps is bounded whatever the console says: past the
+// caps, reports are counted, not kept (the first ones decide the run).
+TEST(Detector, KeepsABoundedNumberOfReports) {
+  Script s;
+  s.Run(2);
+  for (int i = 0; i < 1200; ++i) {
+    s.Kernel("[   10.000000] WARNING: CPU: 0 PID: 1 at kernel/sched/core.c:100 f+0x1/0x2");
+    s.Kernel("[   10.000000] ---[ end trace 0000000000000000 ]---");
+  }
+  s.Beat(1);
+  s.Done();
+  EXPECT_EQ(s.det().reports().size(), 1000u);
+  EXPECT_EQ(s.det().Stats()["dropped"]["reports"], 200);
+}
+
+}  // namespace
+}  // namespace blackout
