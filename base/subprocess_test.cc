@@ -8,6 +8,8 @@
 #include <fstream>
 #include <gtest/gtest.h>
 
+#include "base/test_tmpdir.h"
+
 #include "base/error.h"
 #include "base/fsutil.h"
 
@@ -68,9 +70,9 @@ TEST(OutputTail, KeepsLastLines) {
 TEST(Child, DiesWhenItsParentIsKilled) {
   // A helper process spawns a Child and is then SIGKILLed: PR_SET_PDEATHSIG must
   // take the child (and so a VM) down with it.
-  char tmpl[] = "/tmp/blackout-pdeath-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string pidfile = std::string(tmpl) + "/pid";
+  std::string tmp = testing_util::TestTempDir("pdeath");
+  ASSERT_FALSE(tmp.empty());
+  std::string pidfile = tmp + "/pid";
   pid_t helper = fork();
   if (helper == 0) {
     Child c({"sh", "-c", "echo $$ > " + pidfile + "; exec sleep 60"}, {});

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <gtest/gtest.h>
 
+#include "base/test_tmpdir.h"
+
 #include "base/error.h"
 #include "base/fsutil.h"
 #include "kernels/fake_kernel_test_util.h"
@@ -14,10 +16,7 @@ namespace {
 
 using testing_util::FakeBzImage;
 
-std::string TempDir() {
-  char tmpl[] = "/tmp/blackout-bz-XXXXXX";
-  return mkdtemp(tmpl);
-}
+std::string TempDir() { return testing_util::TestTempDir("bz"); }
 
 TEST(BzImage, InspectsAndExtractsTheElf) {
   std::string dir = TempDir();

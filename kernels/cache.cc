@@ -145,8 +145,19 @@ std::string CacheEntry(const std::string& cache_dir, const std::string& key,
   // Held by this run already (checked then): a second lock of our own would
   // wait on the first for ever.
   if (t_holds && t_holds->count(dir)) return dir;
+  // The common case under a shared lock, so runs using one entry at once
+  // never wait for each other: complete and matching its manifest.
+  {
+    auto shared = std::make_shared<FileLock>(dir + ".lock", FileLock::Mode::kShared);
+    if (fs::exists(dir + "/.complete") && CheckCacheEntry(dir, false).empty()) {
+      Touch(dir);
+      if (t_holds) (*t_holds)[dir] = shared;  // a run keeps it until it ends
+      return dir;
+    }
+  }
+  // Missing or damaged: fill it under the exclusive lock (waiting for runs
+  // that still hold the old one), unless another blackout just did.
   auto lock = std::make_shared<FileLock>(dir + ".lock");
-  // A run using the entry keeps a shared lock on it until it ends.
   auto hold = [&] {
     if (t_holds) {
       lock->Downgrade();

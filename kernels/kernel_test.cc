@@ -194,6 +194,15 @@ TEST(CacheHoldScope, GcSkipsWhatARunUses) {
     waitpid(pid, &status, 0);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "gc removed an entry in use";
     EXPECT_TRUE(std::filesystem::exists(a.vmlinux));
+    // Another run using the same entry at the same time does not wait for us.
+    pid = fork();
+    if (pid == 0) {
+      alarm(20);  // a wait on our lock would hang: SIGALRM ends it as a failure
+      CacheHoldScope other;
+      _exit(FetchKernel(spec, dir + "/cache").dir == a.dir ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a second run waited on the first";
   }
   // The run is over: gc may take it now.
   EXPECT_EQ(TrimCache(dir + "/cache", 0).size(), 1u);

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
+
+#include "base/test_tmpdir.h"
 #include <map>
 #include <random>
 #include <atomic>
@@ -17,10 +19,7 @@
 namespace blackout {
 namespace {
 
-std::string TempDir() {
-  char tmpl[] = "/tmp/blackout-br-XXXXXX";
-  return mkdtemp(tmpl);
-}
+std::string TempDir() { return testing_util::TestTempDir("br"); }
 
 // A real git repository with `count` numbered commits (file "n" holds i).
 std::string MakeRepo(int count) {

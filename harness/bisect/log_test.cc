@@ -3,16 +3,15 @@
 #include <filesystem>
 #include <gtest/gtest.h>
 
+#include "base/test_tmpdir.h"
+
 #include "base/error.h"
 #include "base/fsutil.h"
 
 namespace blackout {
 namespace {
 
-std::string TempDir() {
-  char tmpl[] = "/tmp/blackout-bl-XXXXXX";
-  return mkdtemp(tmpl);
-}
+std::string TempDir() { return testing_util::TestTempDir("bl"); }
 
 TEST(BisectLog, RoundTrips) {
   std::string dir = TempDir() + "/b";
