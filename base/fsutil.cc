@@ -1,6 +1,7 @@
 #include "base/fsutil.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -130,6 +131,15 @@ void WriteFileAtomic(const std::string& path, const std::string& content, int mo
   if (dfd >= 0) {
     fsync(dfd);
     close(dfd);
+  }
+  // Temporaries of this path left by writers that were killed mid-write go.
+  std::string prefix = fs::path(path).filename().string() + ".tmp.";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir.empty() ? "." : dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(e.path(), ec);
   }
 }
 
