@@ -96,6 +96,7 @@ void UnpackKernelDeb(const std::string& deb, const std::string& tmp, const std::
 
 KernelArtifact FetchDebKernel(const KernelSpec& spec, const std::string& cache_dir) {
   if (!fs::exists(spec.deb)) throw ConfigError({"kernel deb " + spec.deb + ": no such file"});
+  if (!fs::is_regular_file(spec.deb)) throw ConfigError({"kernel deb " + spec.deb + ": not a regular file"});
   std::string got = Sha256File(spec.deb);
   if (got != spec.sha256) {
     throw ConfigError({"kernel deb " + spec.deb + ": sha256 " + got + " differs from the required " + spec.sha256 +
@@ -112,6 +113,7 @@ KernelArtifact FetchDebKernel(const KernelSpec& spec, const std::string& cache_d
 
 KernelArtifact FetchPathKernel(const KernelSpec& spec, const std::string& cache_dir) {
   if (!fs::exists(spec.image)) throw ConfigError({"kernel image " + spec.image + ": no such file"});
+  if (!fs::is_regular_file(spec.image)) throw ConfigError({"kernel image " + spec.image + ": not a regular file"});
   BzImageInfo info = InspectBzImage(spec.image);
   std::string sha = Sha256File(spec.image);
   std::string dir = CacheEntry(cache_dir, sha, [&](const std::string& tmp) {

@@ -65,7 +65,7 @@ Timeline ReadTimeline(const std::string& run_dir, const nlohmann::json& result) 
     t.end_s = std::max(t.end_s, at);
     Heartbeat hb;
     if (!nonce.empty() && ParseHeartbeat(text, nonce, &hb) == RecordCheck::kOk) {
-      if (hb.vcpu < 0 || hb.vcpu > 511) continue;
+      if (hb.vcpu < 0 || hb.vcpu >= 64) continue;
       if (hb.vcpu >= static_cast<int>(t.beats.size())) t.beats.resize(static_cast<size_t>(hb.vcpu) + 1);
       t.beats[static_cast<size_t>(hb.vcpu)].push_back(at);
       continue;
@@ -78,7 +78,8 @@ Timeline ReadTimeline(const std::string& run_dir, const nlohmann::json& result) 
       }
     }
   }
-  t.vcpus = std::max(t.vcpus, static_cast<int>(t.beats.size()));
+  // A result.json may say anything: at most 64 lanes (blackout's own limit).
+  t.vcpus = std::clamp(std::max(t.vcpus, static_cast<int>(t.beats.size())), 0, 64);
   t.beats.resize(static_cast<size_t>(t.vcpus));
   return t;
 }

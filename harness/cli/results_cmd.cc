@@ -65,6 +65,7 @@ void CheckFilter(const RunFilter& f) {
 std::vector<ReportRun> Load(const Store& store, const RunFilter& filter, bool results) {
   std::vector<ReportRun> out;
   for (RunRow& row : store.Runs(filter)) {
+    CheckInterrupted("report (nothing written)");
     std::optional<nlohmann::json> result = results ? store.RunResult(row.id) : std::nullopt;
     out.push_back({std::move(row), result ? *result : nlohmann::json()});
   }
@@ -74,6 +75,8 @@ std::vector<ReportRun> Load(const Store& store, const RunFilter& filter, bool re
 std::string Pad(const std::string& s, size_t n) { return s.size() >= n ? s : s + std::string(n - s.size(), ' '); }
 
 void Emit(const std::string& text, const std::string& output) {
+  // Ctrl-C while the report was made: nothing is written, exit 130.
+  CheckInterrupted("report (nothing written)");
   if (output.empty() || output == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);

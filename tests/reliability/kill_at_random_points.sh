@@ -61,6 +61,19 @@ for i in 1 2 3 4 5; do
   head -c 200 "$T/r.xml" | grep -q -e '<?xml' -e '<!DOCTYPE html>' || fail "report $i: neither old nor new"
   tail -c 20 "$T/r.xml" | grep -q -e '</testsuites>' -e '</html>' || fail "report $i: cut short"
 done
+# SIGINT while a report is made: 130, the old file untouched.
+cp "$T/r.xml" "$T/before.xml"
+"$BLACKOUT" report --results "$R" --format kcidb -o "$T/r.xml" > /dev/null 2> "$T/rint.err" &
+pid=$!
+sleep 0.1
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+echo "report after SIGINT: exit $rc"
+if [ "$rc" -ne 0 ]; then
+  [ "$rc" -eq 130 ] || fail "report after SIGINT exited $rc, want 130: $(cat "$T/rint.err")"
+  cmp -s "$T/r.xml" "$T/before.xml" || fail "an interrupted report changed the file"
+fi
 # The next write of the file removes what killed writers left.
 "$BLACKOUT" report --results "$R" --format junit -o "$T/r.xml" || fail "report after the kills"
 ls "$T"/r.xml.tmp.* > /dev/null 2>&1 && fail "killed writers' temporaries are still there: $(ls "$T")"
