@@ -1,6 +1,10 @@
 #include "harness/bisect/driver.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <gtest/gtest.h>
 
@@ -396,6 +400,45 @@ TEST(DriveBisection, BuildFailureIsASkipNotARetry) {
   EXPECT_LE(build_failures, 1);
   EXPECT_EQ(end, BisectEnd::kFound);
   EXPECT_EQ(CommitNumber(repo, plan.candidates[static_cast<size_t>(Replay(plan, rec).State().best)].name), 3);
+}
+
+}  // namespace
+}  // namespace blackout
+
+namespace blackout {
+namespace {
+
+// A real process SIGKILLed at random points of a bisection (its world takes
+// a few milliseconds a run): the log it leaves always resumes to the same
+// answer, and every step in it was recorded once.
+TEST(DriveBisection, SigkillAtRandomPointsResumes) {
+  std::string repo = MakeRepo(16);
+  BisectPlan plan = ParseBisectPlan(GitPlan(repo), "plan.yaml");
+  std::vector<std::string> names;
+  for (const auto& c : plan.candidates) names.push_back(c.name);
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 6; ++trial) {
+    std::string dir = TempDir() + "/b";
+    CreateBisectLog(dir, {}, names);
+    pid_t pid = fork();
+    if (pid == 0) {
+      FakeWorld world(repo, 11, 1.0, {}, 1);
+      DriveBisection(plan, dir, world, [](const std::string&) {});
+      _exit(0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 120)(rng)));
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    BisectRecord before = LoadBisectLog(dir);
+    FakeWorld again(repo, 11, 1.0, {}, 1);
+    ASSERT_EQ(DriveBisection(plan, dir, again, [](const std::string&) {}), BisectEnd::kFound) << "trial " << trial;
+    BisectRecord after = LoadBisectLog(dir);
+    // What the killed process recorded is kept as it was, and not run again.
+    ASSERT_GE(after.steps.size(), before.steps.size());
+    for (size_t i = 0; i < before.steps.size(); ++i) EXPECT_EQ(after.steps[i].candidate, before.steps[i].candidate);
+    EXPECT_EQ(again.calls, static_cast<int>(after.steps.size() - before.steps.size()));
+    EXPECT_EQ(CommitNumber(repo, plan.candidates[static_cast<size_t>(Replay(plan, after).State().best)].name), 11);
+  }
 }
 
 }  // namespace
