@@ -1,10 +1,10 @@
 #include "base/protocol.h"
 
+#include <cerrno>
 #include <cstdlib>
 #include <sstream>
 #include <vector>
 
-#include "base/protocol.h"
 
 namespace blackout {
 namespace {
@@ -35,9 +35,14 @@ std::vector<std::string> Words(const std::string& text) {
   return out;
 }
 
+// A decimal that fits in 64 bits; a sealed record may still carry one that
+// does not (a hostile guest), and then the record is rejected.
 bool ParseU64(const std::string& text, uint64_t* out) {
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return false;
-  *out = std::strtoull(text.c_str(), nullptr, 10);
+  if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  errno = 0;
+  unsigned long long v = std::strtoull(text.c_str(), nullptr, 10);
+  if (errno == ERANGE) return false;
+  *out = v;
   return true;
 }
 

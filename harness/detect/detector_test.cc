@@ -526,6 +526,9 @@ TEST(Detector, SealedRecordsWithValuesThatDoNotFitAreRejected) {
   };
   for (const auto& r : bad) s.Status(r[0], r[1]);
   s.Status("stressor", "name=12 ops=7 errors=0");  // a numeric name is still a name
+  // A heartbeat whose sequence does not fit in 64 bits is torn, not a leap.
+  s.det().Bytes(s.t(), protocol::Seal(protocol::kHeartbeatMarker, "n 0 123456789012345678901234567 5"));
+  EXPECT_EQ(s.det().Stats()["lost_heartbeats"], 0);
   s.Beat(5);
   s.Done();
   EXPECT_EQ(s.det().Stats()["rejected_bad_value"], 8);
