@@ -1,5 +1,6 @@
 #include "base/subprocess.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "base/error.h"
@@ -146,12 +148,36 @@ std::string OutputTail(const std::string& text, int lines) {
   return text.substr(pos, end - pos);
 }
 
+namespace {
+
+// Output files of commands whose blackout was SIGKILLed mid-command
+// (/tmp/blackout-cmd-PID-XXXXXX with PID gone) are removed by the next
+// command anyone runs (a directory scan: cheap beside starting a process).
+void SweepDeadCommandFiles() {
+  DIR* d = opendir("/tmp");
+  if (!d) return;
+  const char prefix[] = "blackout-cmd-";
+  while (dirent* e = readdir(d)) {
+    if (std::strncmp(e->d_name, prefix, sizeof prefix - 1) != 0) continue;
+    long pid = std::strtol(e->d_name + sizeof prefix - 1, nullptr, 10);
+    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      unlinkat(dirfd(d), e->d_name, 0);
+    }
+  }
+  closedir(d);
+}
+
+}  // namespace
+
 CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOptions& options) {
-  char tmpl[] = "/tmp/blackout-cmd-XXXXXX";
-  int fd = mkstemp(tmpl);
+  SweepDeadCommandFiles();
+  std::string name = "/tmp/blackout-cmd-" + std::to_string(getpid()) + "-XXXXXX";
+  std::vector<char> tmpl(name.begin(), name.end());
+  tmpl.push_back('\0');
+  int fd = mkstemp(tmpl.data());
   if (fd < 0) throw InfraError(std::string("create temporary file: ") + std::strerror(errno));
   close(fd);
-  std::string out_path = tmpl;
+  std::string out_path = tmpl.data();
   CommandResult result;
   pid_t pid;
   try {
