@@ -34,18 +34,23 @@ std::vector<std::string> Words(const std::string& text) {
   return out;
 }
 
-// A decimal that fits in 64 bits; a sealed record may still carry one that
-// does not (a hostile guest), and then the record is rejected.
 bool ParseU64(const std::string& text, uint64_t* out) {
-  if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos) return false;
-  errno = 0;
-  unsigned long long v = std::strtoull(text.c_str(), nullptr, 10);
-  if (errno == ERANGE) return false;
-  *out = v;
-  return true;
+  std::optional<uint64_t> v = ParseCount(text);
+  if (v) *out = *v;
+  return v.has_value();
 }
 
 }  // namespace
+
+std::optional<uint64_t> ParseCount(const std::string& text) {
+  if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  errno = 0;
+  unsigned long long v = std::strtoull(text.c_str(), nullptr, 10);
+  if (errno == ERANGE) return std::nullopt;
+  return static_cast<uint64_t>(v);
+}
 
 RecordCheck ParseHeartbeat(const std::string& line, const std::string& nonce, Heartbeat* out) {
   std::string body;

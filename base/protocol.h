@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace blackout::protocol {
@@ -124,6 +125,11 @@ enum class RecordCheck {
   kBadSeal,   // torn or corrupted: checksum or syntax
   kForeign,   // another run's nonce
 };
+
+// A decimal count a record carries, or nullopt when it is not one or does
+// not fit in 64 bits: a sealed record may still carry anything (a hostile
+// guest), and then the record is rejected.
+std::optional<uint64_t> ParseCount(const std::string& text);
 
 // Looks for a heartbeat record anywhere in line.
 RecordCheck ParseHeartbeat(const std::string& line, const std::string& nonce, Heartbeat* out);

@@ -14,6 +14,7 @@
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "base/subprocess.h"
+#include "kernels/deb.h"
 
 namespace blackout {
 namespace fs = std::filesystem;
@@ -43,23 +44,6 @@ std::optional<FileState> StateOf(const std::string& path) {
                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
 }
 
-// sha256 of each path, through sha256sum in batches (one process per
-// hundreds of files: a kernel's modules are thousands).
-std::vector<std::string> HashFiles(const std::vector<std::string>& paths) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < paths.size(); i += 256) {
-    std::vector<std::string> argv = {"sha256sum", "--"};
-    for (size_t j = i; j < std::min(paths.size(), i + 256); ++j) argv.push_back(paths[j]);
-    CommandOptions o;
-    o.timeout_s = 600;
-    std::istringstream lines(RunChecked(argv, o));
-    for (std::string line; std::getline(lines, line);) out.push_back(line.substr(0, line.find(' ')));
-  }
-  if (out.size() != paths.size()) throw InfraError("sha256sum: " + std::to_string(out.size()) + " hashes for " +
-                                                   std::to_string(paths.size()) + " files");
-  return out;
-}
-
 // Records every regular file of the entry being filled in dir: its size,
 // mtime and sha256, so a later use can tell it is still what was filled.
 void WriteManifest(const std::string& dir) {
@@ -72,7 +56,7 @@ void WriteManifest(const std::string& dir) {
     rel.push_back(r);
     abs.push_back(f.path().string());
   }
-  std::vector<std::string> sha = HashFiles(abs);
+  std::vector<std::string> sha = Sha256Files(abs);
   std::string text = std::string(kManifestHeader) + "\n";
   for (size_t i = 0; i < rel.size(); ++i) {
     auto st = StateOf(abs[i]);
@@ -112,7 +96,7 @@ std::string CheckCacheEntry(const std::string& dir, bool full) {
       want.push_back(sha);
     }
   }
-  std::vector<std::string> got = HashFiles(suspects);
+  std::vector<std::string> got = Sha256Files(suspects);
   for (size_t i = 0; i < suspects.size(); ++i) {
     if (got[i] != want[i]) return fs::relative(suspects[i], dir).string() + " changed (sha256 " + got[i].substr(0, 12) + ")";
   }

@@ -6,9 +6,11 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 #include "base/error.h"
@@ -185,9 +187,23 @@ void GzipFile(const std::string& path, const std::string& gz_path) {
   }
 }
 
-std::string Sha256File(const std::string& path) {
-  std::string out = RunChecked({"sha256sum", "--", path}, {});
-  return out.substr(0, out.find(' '));
+// sha256 of each path, through sha256sum in batches (one process per
+// hundreds of files: a kernel's modules are thousands).
+std::vector<std::string> Sha256Files(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < paths.size(); i += 256) {
+    std::vector<std::string> argv = {"sha256sum", "--"};
+    for (size_t j = i; j < std::min(paths.size(), i + 256); ++j) argv.push_back(paths[j]);
+    CommandOptions o;
+    o.timeout_s = 600;
+    std::istringstream lines(RunChecked(argv, o));
+    for (std::string line; std::getline(lines, line);) out.push_back(line.substr(0, line.find(' ')));
+  }
+  if (out.size() != paths.size()) throw InfraError("sha256sum: " + std::to_string(out.size()) + " hashes for " +
+                                                   std::to_string(paths.size()) + " files");
+  return out;
 }
+
+std::string Sha256File(const std::string& path) { return Sha256Files({path}).front(); }
 
 }  // namespace blackout

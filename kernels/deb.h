@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace blackout {
 
@@ -26,5 +27,8 @@ void GzipFile(const std::string& path, const std::string& gz_path);
 
 // Hex SHA-256 of a file.
 std::string Sha256File(const std::string& path);
+// The same for many files, in the order given, through one sha256sum per
+// few hundred files (a kernel's modules are thousands).
+std::vector<std::string> Sha256Files(const std::vector<std::string>& paths);
 
 }  // namespace blackout

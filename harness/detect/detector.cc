@@ -244,17 +244,6 @@ void Detector::Heartbeat(double t, const struct Heartbeat& hb) {
 
 namespace {
 
-// A decimal count the guest sent; nullopt when it is not one or does not fit
-// in 64 bits (a hostile or broken guest may send anything with a valid seal).
-std::optional<uint64_t> Count(const std::string& v) {
-  if (v.empty() || v.size() > 20 || v.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  errno = 0;
-  char* end = nullptr;
-  unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-  if (errno == ERANGE || *end != '\0') return std::nullopt;
-  return static_cast<uint64_t>(x);
-}
-
 // A plain decimal number ("12", "0.250"); nullopt for anything else.
 std::optional<double> Number(const std::string& v) {
   if (v.empty() || v.size() > 32 || v.find_first_not_of("0123456789.") != std::string::npos ||
@@ -272,7 +261,7 @@ std::optional<nlohmann::json> CountList(const std::string& v) {
   if (v == "-") return values;
   for (size_t start = 0; start <= v.size();) {
     size_t comma = std::min(v.find(',', start), v.size());
-    auto c = Count(v.substr(start, comma - start));
+    auto c = ParseCount(v.substr(start, comma - start));
     if (!c) return std::nullopt;
     values.push_back(*c);
     start = comma + 1;
@@ -288,7 +277,7 @@ void Detector::Status(double t, const AgentStatus& status) {
   if (status.event == "stressor") {
     for (const auto& [k, v] : status.fields) {
       bool numeric = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
-      auto c = numeric ? Count(v) : std::nullopt;
+      auto c = numeric ? ParseCount(v) : std::nullopt;
       // A count that is not one (ops, errors, bytes, ...) rejects the record.
       bool must_count = k != "name";
       if ((numeric || must_count) && !c) {
