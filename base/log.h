@@ -44,4 +44,10 @@ std::string StripEscapes(const std::string& text);
 // cursor nor look like two lines.
 std::string TerminalSafe(const std::string& text);
 
+// Broken UTF-8 replaced by U+FFFD (JSON and XML both want valid text).
+std::string ValidUtf8(const std::string& s);
+// Text made safe for XML and HTML: & < > " ' escaped, and characters XML 1.0
+// cannot carry (control characters, broken UTF-8) replaced by U+FFFD.
+std::string XmlEscape(const std::string& text);
+
 }  // namespace blackout

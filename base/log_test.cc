@@ -99,4 +99,10 @@ TEST(Status, PlainOutputPrintsWholeLinesAtMostOncePerInterval) {
 }
 
 }  // namespace
+TEST(Log, XmlEscapeKeepsMarkupInertAndTheTextValid) {
+  EXPECT_EQ(XmlEscape("<script>&\"'"), "&lt;script&gt;&amp;&quot;&#39;");
+  EXPECT_EQ(XmlEscape("a\x1b[0m\x01\n\tb"), "a\xEF\xBF\xBD[0m\xEF\xBF\xBD\n\tb");
+  EXPECT_EQ(XmlEscape("\xff\xc3\xa9"), "\xEF\xBF\xBD\xc3\xa9");
+}
+
 }  // namespace blackout

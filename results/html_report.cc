@@ -9,6 +9,7 @@
 
 #include "results/verdict.h"
 #include "results/run_dir.h"
+#include "base/log.h"
 #include "base/protocol.h"
 
 namespace blackout {

@@ -37,10 +37,6 @@ nlohmann::json KcidbJson(const std::vector<ReportRun>& runs, const std::string& 
 nlohmann::json RunsJson(const std::vector<ReportRun>& runs);
 nlohmann::json RunRowJson(const RunRow& r);
 
-// Text made safe for XML and HTML: & < > " ' escaped, and characters XML 1.0
-// cannot carry (control characters, broken UTF-8) replaced by U+FFFD.
-std::string XmlEscape(const std::string& text);
-
 // file:// URL of an absolute or relative path (made absolute).
 std::string FileUrl(const std::string& path);
 
