@@ -280,6 +280,13 @@ void CreateStoreAtVersion(const std::string& path, int version) {
 }
 
 Store::Store(const std::string& path) : path_(path) {
+  // One opener at a time (across processes and threads): SQLite answers
+  // "database is locked" at once, without waiting, to two connections that
+  // both switch a new store to WAL or migrate it.
+  std::error_code ec;
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  FileLock opening(path + ".open-lock");
   db_ = OpenDb(path);
   try {
     Migrate();

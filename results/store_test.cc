@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -114,6 +116,29 @@ TEST_F(StoreTest, RunsRoundTripAndFilter) {
   s.RecordRun(Result("b", "pass", 0, "2026-11-21T03:00:00Z"), "/r/b");
   EXPECT_EQ(s.FindRun("b")->verdict, "pass");
   EXPECT_TRUE(s.Freezes("b").empty());
+}
+
+// Runs placed on a pool open the store from several threads at once (and
+// several processes): a new store is made once, none of them fails.
+TEST_F(StoreTest, ManyOpenANewStoreAtOnce) {
+  for (int round = 0; round < 40; ++round) {
+    std::string path = dir_ + "/r" + std::to_string(round) + "/" + kStoreFileName;
+    std::atomic<int> failed{0};
+    std::vector<std::thread> openers;
+    for (int i = 0; i < 8; ++i) {
+      openers.emplace_back([&] {
+        try {
+          Store s(path);
+          s.schema_version();
+        } catch (const std::exception& e) {
+          ++failed;
+          ADD_FAILURE() << e.what();
+        }
+      });
+    }
+    for (auto& t : openers) t.join();
+    EXPECT_EQ(failed.load(), 0);
+  }
 }
 
 TEST_F(StoreTest, BadResultIsRefusedAndNothingIsWritten) {
