@@ -60,6 +60,9 @@ void Initramfs::Write(const std::string& out_path) const {
   archive_write_set_format_cpio_newc(a.get());
   archive_write_add_filter_gzip(a.get());
   archive_write_set_filter_option(a.get(), "gzip", "compression-level", "1");
+  // No time in the gzip header either: the same contents give the same bytes,
+  // so a remote host that holds this image already is not sent it again.
+  archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr);
   if (archive_write_open_filename(a.get(), tmp.c_str()) != ARCHIVE_OK) {
     throw InfraError("write initramfs " + tmp + ": " + archive_error_string(a.get()));
   }

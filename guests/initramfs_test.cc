@@ -36,6 +36,22 @@ TEST(Initramfs, RealCpioReadsItBack) {
   std::filesystem::remove_all(dir);
 }
 
+// The same contents give the same bytes (no time in the cpio entries or the
+// gzip header): a remote host's content-addressed copy is found again.
+TEST(Initramfs, SameContentsSameBytes) {
+  std::string dir = TempDir();
+  Initramfs img;
+  img.AddText("init", "#!/bin/sh\n", 0755);
+  img.Write(dir + "/a.cpio.gz");
+  std::string a = ReadFile(dir + "/a.cpio.gz");
+  ASSERT_GT(a.size(), 10u);
+  EXPECT_EQ(a.substr(4, 4), std::string(4, '\0')) << "gzip MTIME is set";
+  std::filesystem::last_write_time(dir + "/a.cpio.gz", std::filesystem::file_time_type::clock::now());
+  img.Write(dir + "/b.cpio.gz");
+  EXPECT_EQ(ReadFile(dir + "/b.cpio.gz"), a);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Initramfs, MissingHostFileIsNamed) {
   std::string dir = TempDir();
   Initramfs img;
