@@ -36,6 +36,14 @@ class InfraError : public Error {
   using Error::Error;
 };
 
+// The host a VM was to run on failed it: it cannot be reached, it refused the
+// VM, or the connection to it was lost mid-run. Not the kernel's fault, and not
+// this run's alone: a pool of hosts drains that host and runs elsewhere.
+class HostError : public InfraError {
+ public:
+  using InfraError::InfraError;
+};
+
 // The user pressed Ctrl-C (or sent SIGTERM): the step in progress was ended
 // (its child process group killed) and left consistent. An InfraError to
 // everything that only needs to stop; main() exits 130 for it.

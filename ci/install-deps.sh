@@ -7,9 +7,11 @@ packages=(
   # build
   cmake ninja-build g++ pkg-config
   libboost-dev libboost-filesystem-dev libboost-math-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
-  libre2-dev libarchive-dev liblzma-dev zlib1g-dev libgtest-dev libgmock-dev libsqlite3-dev
+  libvirt-dev libre2-dev libarchive-dev liblzma-dev zlib1g-dev libgtest-dev libgmock-dev libsqlite3-dev
   # run: QEMU, the guest's busybox, apt's downloader is already on Debian
   qemu-system-x86 qemu-utils busybox-static kmod
+  # run: the libvirt backend's daemons (libvirtd, virtlogd) and virsh
+  libvirt-daemon-system libvirt-clients
   # run: the standard stress tools a workload may name (copied into the guest
   # with their shared-library closure)
   stress-ng fio
@@ -17,6 +19,8 @@ packages=(
   make flex bison bc libelf-dev libssl-dev ccache
   # tests
   jq cpio dpkg-dev procps git clang libclang-rt-14-dev time
+  # tests: virt-xml-validate (libvirt-clients) runs xmllint
+  libxml2-utils
   # tests: real consumers of the reports (JUnit, KCIDB schema, a browser)
   python3-junitparser python3-jsonschema python3-rfc3987 chromium fonts-dejavu-core
 )

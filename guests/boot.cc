@@ -174,20 +174,21 @@ Initramfs BaseImage(const BootInputs& in, const std::string& init) {
   return img;
 }
 
-// A boot of Xen under QEMU: `modules` is the multiboot module list (dom0's
-// kernel with its command line, then its initramfs), `initramfs` the image
-// recorded as the guest's.
+// A boot of Xen under QEMU: its multiboot modules are dom0's kernel with its
+// command line, then dom0's initramfs; `initramfs` is the image recorded as
+// the guest's.
 BootSpec XenBoot(const BootInputs& in, int cpus, uint64_t memory_mb, uint64_t dom0_memory, int dom0_vcpus,
-                 const std::string& modules, const std::string& initramfs, const std::vector<std::string>& drives) {
+                 const BootModule& dom0_kernel, const std::string& dom0_initramfs, const std::string& initramfs,
+                 const std::vector<BootDisk>& disks) {
   BootSpec b;
   b.guest_type = in.guest.type;
   b.cpus = cpus;
   b.memory_mb = memory_mb;
   b.kernel = in.xen.elf;
   b.append = XenCmdline(in.guest, dom0_memory, dom0_vcpus);
-  b.initrd = modules;
+  b.modules = {dom0_kernel, {dom0_initramfs, ""}};
   b.initramfs = initramfs;
-  b.drives = drives;
+  b.disks = disks;
   return b;
 }
 
@@ -234,7 +235,7 @@ namespace {
 
 // xen-pv-domu: the dom0 image around the domU's kernel and image, and the boot.
 BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, const std::string& domu_cmdline,
-                      const std::vector<std::string>& drives) {
+                      const std::vector<BootDisk>& drives) {
   const XenToolsArtifact& tools = in.xen_tools;
   if (tools.bin_dir.empty() || in.dom0_kernel.vmlinux.empty()) {
     throw InfraError("assemble xen-pv-domu: no dom0 kernel or Xen toolstack was fetched");
@@ -282,11 +283,20 @@ BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, c
   // Xen, its heap and the domU's page tables need room beside both domains.
   uint64_t memory_mb = (in.guest.dom0_memory >> 20) + (in.guest.memory >> 20) + 512;
   return XenBoot(in, std::max(in.guest.vcpus, in.guest.dom0_vcpus), memory_mb, in.guest.dom0_memory,
-                 in.guest.dom0_vcpus, in.dom0_kernel.vmlinux + " " + dom0_cmdline + "," + dom0_initramfs,
+                 in.guest.dom0_vcpus, {in.dom0_kernel.vmlinux, dom0_cmdline}, dom0_initramfs,
                  domu_initramfs, drives);
 }
 
 }  // namespace
+
+std::string InitrdArg(const BootSpec& boot) {
+  std::string arg;
+  for (const BootModule& m : boot.modules) {
+    if (!arg.empty()) arg += ",";
+    arg += m.cmdline.empty() ? m.path : m.path + " " + m.cmdline;
+  }
+  return arg;
+}
 
 BootSpec AssembleBoot(const BootInputs& in) {
   const GuestType& type = in.guest.Type();  // throws ConfigError for an unknown type
@@ -328,13 +338,13 @@ BootSpec AssembleBoot(const BootInputs& in) {
   // The workload's disks: images made by qemu-img, attached as virtio-blk
   // (plain QEMU guests and Xen's dom0 alike see a PCI virtio disk; a domU
   // gets them through dom0 as xen-blkfront disks).
-  std::vector<std::string> drives;
+  std::vector<BootDisk> drives;
   for (size_t i = 0; i < in.disks.size(); ++i) {
     const DiskSpec& d = in.disks[i];
     std::string image = in.scratch_dir + "/disk" + std::to_string(i) + "." + d.format;
     RunChecked({"qemu-img", "create", "-q", "-f", d.format, image, std::to_string(d.size)});
     CheckNoComma("disk path", image);
-    drives.push_back("file=" + image + ",format=" + d.format + ",if=virtio,cache=" + d.cache);
+    drives.push_back({image, d.format, d.cache, d.size});
   }
   if (!xen) {
     // hvm: the kernel under test straight under QEMU, no Xen: the baseline
@@ -346,9 +356,9 @@ BootSpec AssembleBoot(const BootInputs& in) {
     b.memory_mb = mem_mb;
     b.kernel = in.kernel.vmlinux;
     b.append = kernel_cmdline;
-    b.initrd = initramfs;
+    b.modules = {{initramfs, ""}};
     b.initramfs = initramfs;
-    b.drives = drives;
+    b.disks = drives;
     return b;
   }
   if (type.dom0_toolstack) return AssembleDomU(in, initramfs, kernel_cmdline, drives);
@@ -358,7 +368,7 @@ BootSpec AssembleBoot(const BootInputs& in) {
 
   // Xen and its heap need room beside dom0.
   return XenBoot(in, in.guest.vcpus, mem_mb + 384, in.guest.memory, in.guest.vcpus,
-                 in.kernel.vmlinux + " " + kernel_cmdline + "," + initramfs, initramfs, drives);
+                 {in.kernel.vmlinux, kernel_cmdline}, initramfs, initramfs, drives);
 }
 
 }  // namespace blackout

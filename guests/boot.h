@@ -28,15 +28,31 @@
 
 namespace blackout {
 
+// A workload disk as the VM sees it: a virtio-blk disk, in /dev/vdX order.
+struct BootDisk {
+  std::string path;    // the image file
+  std::string format;  // raw | qcow2
+  std::string cache;   // none | writeback | writethrough | directsync | unsafe
+  uint64_t size = 0;   // bytes the guest sees (the image is empty: the guest makes its file system)
+};
+
+// A file QEMU loads beside the kernel: the initramfs, or one of Xen's
+// multiboot modules with its command line (QEMU separates modules with commas,
+// so neither may hold one).
+struct BootModule {
+  std::string path;
+  std::string cmdline;
+};
+
 struct BootSpec {
   std::string guest_type;
   int cpus = 2;            // QEMU vCPUs
   uint64_t memory_mb = 0;  // QEMU memory
   std::string kernel;      // -kernel
   std::string append;      // -append
-  std::string initrd;      // -initrd (a comma list for multiboot)
+  std::vector<BootModule> modules;  // -initrd: the initramfs, or Xen's modules (dom0's kernel, its initramfs)
   std::string initramfs;   // the image we built, for the record
-  std::vector<std::string> drives;  // QEMU -drive values, virtio-blk, in /dev/vdX order
+  std::vector<BootDisk> disks;
 };
 
 struct BootInputs {
@@ -57,6 +73,10 @@ struct BootInputs {
   KernelArtifact dom0_kernel;
   XenToolsArtifact xen_tools;
 };
+
+// QEMU's -initrd value for the boot's modules: "path cmdline,path ...", or ""
+// when there are none.
+std::string InitrdArg(const BootSpec& boot);
 
 // The xl domain configuration for the domU under test (xen-pv-domu): the
 // kernel and ramdisk paths inside dom0, its command line, and one

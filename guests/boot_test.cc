@@ -39,7 +39,7 @@ TEST(AssembleBoot, XenPvDom0CommandLines) {
   EXPECT_EQ(b.memory_mb, 768u + 384u);
   EXPECT_EQ(b.append,
             "console=com1 com1=115200,8n1 dom0_mem=768M,max:768M dom0_max_vcpus=4 noreboot sched=credit2");
-  EXPECT_EQ(b.initrd, "/cache/k/vmlinux console=hvc0 earlyprintk=xen blackout.nonce=abc123 "
+  EXPECT_EQ(InitrdArg(b), "/cache/k/vmlinux console=hvc0 earlyprintk=xen blackout.nonce=abc123 "
                       "blackout.hb_ms=200 mitigations=off," + dir + "/initramfs.cpio.gz");
   EXPECT_TRUE(std::filesystem::exists(dir + "/initramfs.cpio.gz"));
   std::filesystem::remove_all(dir);
@@ -56,7 +56,7 @@ TEST(AssembleBoot, HvmBootsTheVmlinuxDirectly) {
   EXPECT_EQ(b.kernel, "/cache/k/vmlinux");
   EXPECT_EQ(b.memory_mb, 768u);
   EXPECT_EQ(b.append, "console=ttyS0 blackout.nonce=abc123 blackout.hb_ms=200 isolcpus=1,2");
-  EXPECT_EQ(b.initrd, dir + "/initramfs.cpio.gz");
+  EXPECT_EQ(InitrdArg(b), dir + "/initramfs.cpio.gz");
   std::filesystem::remove_all(dir);
 }
 
@@ -69,7 +69,7 @@ TEST(AssembleBoot, FastOptionSet) {
   in.guest.kernel_cmdline = "";
   BootSpec b = AssembleBoot(in);
   EXPECT_NE(b.append.find(" xpti=no pv-l1tf=no spec-ctrl=no"), std::string::npos) << b.append;
-  EXPECT_NE(b.initrd.find(" mitigations=off,"), std::string::npos) << b.initrd;
+  EXPECT_NE(InitrdArg(b).find(" mitigations=off,"), std::string::npos) << InitrdArg(b);
   std::filesystem::remove_all(dir);
 }
 

@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "harness/vm/libvirt_backend.h"
 #include "kernels/catalogue.h"
 
 namespace blackout {
@@ -14,6 +15,17 @@ RunConfig DefaultConfig() {
   c.guest = *FindGuestProfile("xen-pv-dom0");
   c.workload = *FindWorkload("pv-spinlock-race");
   return c;
+}
+
+std::vector<std::string> SettleBackend(RunConfig& c) {
+  if (c.backend == "qemu") {
+    if (!c.host.empty()) return {"'host' names a libvirt host: it needs backend libvirt, not qemu"};
+    return {};
+  }
+  if (c.host.empty()) c.host = kDefaultLibvirtUri;
+  std::string problem = LibvirtUriProblem(c.host);
+  if (!problem.empty()) return {problem};
+  return {};
 }
 
 RunConfig ParseConfig(const std::string& text, const std::string& source) {
@@ -84,7 +96,8 @@ bool NamesAFile(const std::string& value) {
 
 RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r, const std::optional<std::string>& workload_dir) {
   RunConfig c = DefaultConfig();
-  if (!r.CheckMap(n, "config", {"kernel", "xen", "guest", "workload", "thresholds", "accel", "inject"})) {
+  if (!r.CheckMap(n, "config", {"kernel", "xen", "guest", "workload", "thresholds", "accel", "inject",
+                                    "backend", "host"})) {
     return c;
   }
 
@@ -137,6 +150,18 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r, const std::optiona
       c.accel = *a;
     }
   }
+  if (auto b = r.String(n, "backend")) {
+    if (*b != "qemu" && *b != "libvirt") {
+      r.Error(n["backend"], "'backend' must be qemu or libvirt, not '" + Excerpt(*b) + "'");
+    } else {
+      c.backend = *b;
+    }
+  }
+  if (auto h = r.String(n, "host")) {
+    c.host = *h;
+    if (!n["backend"].IsDefined()) c.backend = "libvirt";
+  }
+  for (const std::string& problem : SettleBackend(c)) r.Error(n["host"].IsDefined() ? n["host"] : n["backend"], problem);
   if (YAML::Node list = n["inject"]; list.IsDefined()) {
     if (!list.IsSequence()) {
       r.Error(list, "'inject' must be a list");

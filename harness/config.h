@@ -43,7 +43,17 @@ struct RunConfig {
   Thresholds thresholds;
   std::string accel = "auto";  // auto | kvm | tcg
   std::vector<HostFault> inject;
+  // How the VM is started: "qemu" (QEMU as blackout's child) or "libvirt" (a
+  // transient domain on `host`, a libvirt URI; qemu:///system by default).
+  std::string backend = "qemu";
+  std::string host;
 };
+
+// Checks a backend choice (flags or YAML): a host URI implies libvirt and
+// must be one blackout can use; libvirt without a host means this machine's
+// qemu:///system. Returns the problems (empty when fine) and fills in the
+// implied parts.
+std::vector<std::string> SettleBackend(RunConfig& config);
 
 // The embedded default: the current Debian kernel as PV dom0 on Xen 4.17, 2
 // vCPUs, the default workload for 60 s.

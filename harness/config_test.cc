@@ -233,5 +233,29 @@ TEST(Config, WorkloadFileNextToTheConfig) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Config, BackendAndHost) {
+  RunConfig d = ParseConfig("", "run.yaml");
+  EXPECT_EQ(d.backend, "qemu");
+  EXPECT_EQ(d.host, "");
+  RunConfig l = ParseConfig("backend: libvirt\n", "run.yaml");
+  EXPECT_EQ(l.backend, "libvirt");
+  EXPECT_EQ(l.host, "qemu:///system");
+  RunConfig h = ParseConfig("host: qemu+tcp://10.0.0.2/system\n", "run.yaml");
+  EXPECT_EQ(h.backend, "libvirt");  // a host implies libvirt
+  EXPECT_EQ(h.host, "qemu+tcp://10.0.0.2/system");
+}
+
+TEST(Config, BackendAndHostErrorsArePlaced) {
+  auto p = Problems("accel: tcg\nbackend: virtualbox\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "run.yaml:2:10: 'backend' must be qemu or libvirt, not 'virtualbox'");
+  p = Problems("host: qemu+ssh//h1/system\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].rfind("run.yaml:1:7: 'qemu+ssh//h1/system' is not a libvirt URI", 0), 0u) << p[0];
+  p = Problems("backend: qemu\nhost: qemu:///system\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].rfind("run.yaml:2:7: 'host' names a libvirt host: it needs backend libvirt", 0), 0u) << p[0];
+}
+
 }  // namespace
 }  // namespace blackout

@@ -19,6 +19,7 @@
 #include "harness/detect/detector.h"
 #include "harness/evidence.h"
 #include "harness/monitor.h"
+#include "harness/vm/libvirt_backend.h"
 #include "harness/vm/qemu_backend.h"
 #include "kernels/cache.h"
 #include "kernels/kernel.h"
@@ -106,6 +107,19 @@ std::string NewNonce() {
 PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string& nonce, const std::string& scratch,
                                          const std::string& cache, nlohmann::json& result) {
   const GuestType& type = cfg.guest.Type();
+  // The backend the config names; a libvirt connection is kept while the
+  // config names the same host.
+  std::string key = cfg.backend + " " + cfg.host;
+  if (!backend_ || key != backend_key_) {
+    if (cfg.backend == "libvirt") {
+      backend_ = std::make_unique<LibvirtBackend>(cfg.host);
+    } else {
+      backend_ = std::make_unique<QemuBackend>();
+    }
+    backend_key_ = key;
+  }
+  result["backend"] = cfg.backend;
+  if (cfg.backend == "libvirt") result["host"]["uri"] = cfg.host;
   // The kernel under test and the hypervisor, from packages (cached).
   Status("kernel: " + cfg.kernel.Describe());
   KernelArtifact kernel = FetchKernel(cfg.kernel, cache);
@@ -164,8 +178,8 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
 }
 
 Backend& PackageEnvironment::backend() {
-  static QemuBackend qemu;
-  return qemu;
+  if (!backend_) backend_ = std::make_unique<QemuBackend>();
+  return *backend_;
 }
 
 namespace {
@@ -247,10 +261,14 @@ void BootAndWatch(Run& run, RunDir& dir) {
     so.accel = prepared.accel;
     so.socket_dir = run.scratch;
     so.log_path = dir.File("qemu.log");
+    so.name = "blackout-" + std::filesystem::path(dir.path()).filename().string();
     run.result["command"] = run.env.backend().CommandFor(prepared.boot, so);
     run.start = HostClock::now();
     run.vm = run.env.backend().Start(prepared.boot, so);
-    Log("VM started (pid " + std::to_string(run.vm->pid()) + "), waiting for heartbeats");
+    nlohmann::json host = run.vm->host_info();
+    if (host.is_object()) run.result["host"].update(host);
+    Log("VM started (" + (run.vm->pid() > 0 ? "pid " + std::to_string(run.vm->pid()) : "on " + run.result["host"].value("hostname", std::string("?"))) +
+        "), waiting for heartbeats");
 
     // 5. Watch it until the detector decides.
     MonitorOptions mo;
@@ -287,6 +305,7 @@ void BootAndWatch(Run& run, RunDir& dir) {
   } catch (const InfraError& e) {
     if (run.detector) run.detector->InfraFailure(run.vm ? Seconds(HostClock::now() - run.start) : 0, e.what());
     run.result["error"] = e.what();
+    if (dynamic_cast<const HostError*>(&e)) run.result["host_failure"] = e.what();
   } catch (const std::exception& e) {
     // A bug of ours (or a library's) must not cost the run its record: it is
     // the harness's fault, an infra-error, never the kernel's.
@@ -294,7 +313,10 @@ void BootAndWatch(Run& run, RunDir& dir) {
     if (run.detector) run.detector->InfraFailure(run.vm ? Seconds(HostClock::now() - run.start) : 0, what);
     run.result["error"] = what;
   }
-  if (run.vm) run.vm->Stop();
+  if (run.vm) {
+    run.vm->Stop();
+    if (std::string why = run.vm->host_failure(); !why.empty()) run.result["host_failure"] = why;
+  }
   ClearStatus();
 }
 
@@ -313,6 +335,9 @@ void Judge(Run& run, RunDir& dir, RunOutcome* out) {
   }
   out->config_error = run.config_error;
   out->interrupted = run.interrupted();
+  // A host that failed the run matters only when nothing of the kernel's was
+  // seen first: a lockup before the connection dropped is still a lockup.
+  if (out->verdict == Verdict::kInfraError) out->host_failure = run.result.value("host_failure", std::string());
 }
 
 // Step 9: a kept scratch directory is the user's now (without its owner

@@ -38,11 +38,16 @@ class RunEnvironment {
 };
 
 // Debian's packages (or a .deb, an image, a git build) booted under QEMU.
+// The backend is the config's: QEMU as a child, or a libvirt host.
 class PackageEnvironment : public RunEnvironment {
  public:
   PreparedBoot Prepare(const RunConfig& config, const std::string& nonce, const std::string& scratch,
                        const std::string& cache_dir, nlohmann::json& result) override;
   Backend& backend() override;
+
+ private:
+  std::unique_ptr<Backend> backend_;
+  std::string backend_key_;
 };
 
 struct RunRequest {
@@ -64,6 +69,7 @@ struct RunOutcome {
   std::string run_dir;
   bool config_error = false;  // the user's input was wrong: exit 64, not a verdict
   bool interrupted = false;
+  std::string host_failure;   // the host failed the run (HostError, connection lost): run it elsewhere
 };
 
 // Never throws for a run's own failures: they become the outcome (and are in

@@ -7,14 +7,17 @@
 #include <string>
 
 #include "harness/bisect/driver.h"
+#include "harness/fleet.h"
 
 namespace blackout {
 
 class RunWorld : public BisectWorld {
  public:
   // dir: the bisection's directory (its id is the last component).
-  RunWorld(std::string results, const BisectPlan& plan, std::string dir, const std::atomic<bool>* interrupted)
-      : results_(std::move(results)), plan_(plan), dir_(std::move(dir)), interrupted_(interrupted) {}
+  // pool: the hosts the runs are placed on, or null for the plan's own backend.
+  RunWorld(std::string results, const BisectPlan& plan, std::string dir, const std::atomic<bool>* interrupted,
+           HostPool* pool = nullptr)
+      : results_(std::move(results)), plan_(plan), dir_(std::move(dir)), interrupted_(interrupted), pool_(pool) {}
   CandidateResult Run(const BisectCandidate& c) override;
   // Runs of packaged kernels share nothing but locked caches and the store;
   // git builds share the bisection's one checkout, so they take turns.
@@ -25,6 +28,7 @@ class RunWorld : public BisectWorld {
   const BisectPlan& plan_;
   std::string dir_;
   const std::atomic<bool>* interrupted_;
+  HostPool* pool_;
 };
 
 }  // namespace blackout

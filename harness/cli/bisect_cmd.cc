@@ -1,4 +1,5 @@
 // `blackout bisect`: start, resume, status, log, reset and simulate.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "harness/bisect/world.h"
 #include "harness/cli/command.h"
 #include "harness/config.h"
+#include "harness/fleet.h"
 #include "harness/run.h"
 #include "results/store.h"
 
@@ -28,6 +30,8 @@ struct BisectFlags {
   std::string config_path;
   std::string results = "blackout-results";
   std::string good, bad;
+  std::vector<std::string> hosts;  // --host, repeatable: the runs go to these libvirt hosts
+  std::string hosts_file;
 };
 
 struct SimulateFlags {
@@ -118,7 +122,12 @@ void ShowPosterior(const BisectPlan& plan, const std::string& dir) {
 }
 
 BisectEnd Drive(const BisectFlags& f, const BisectPlan& plan, const std::string& dir) {
-  RunWorld world(f.results, plan, dir, &InterruptFlag());
+  // With hosts, each run takes a slot of the pool (a round's runs spread
+  // over it); a host that fails a run is drained and the run goes elsewhere.
+  std::unique_ptr<HostPool> pool;
+  if (!f.hosts.empty() || !f.hosts_file.empty()) pool = OpenHostPool(HostsFromFlags(f.hosts, f.hosts_file), plan.candidates.front().config);
+  auto t0 = std::chrono::steady_clock::now();
+  RunWorld world(f.results, plan, dir, &InterruptFlag(), pool.get());
   IndexBisection(f, plan, dir, "running");
   BisectEnd end = DriveBisection(
       plan, dir, world, [](const std::string& s) { Log(s); },
@@ -127,6 +136,10 @@ BisectEnd Drive(const BisectFlags& f, const BisectPlan& plan, const std::string&
         ShowPosterior(plan, dir);
       });
   IndexBisection(f, plan, dir, BisectEndName(end));
+  if (pool) {
+    ClearStatus();
+    std::printf("%s", pool->UsageTable(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()).c_str());
+  }
   return end;
 }
 
@@ -209,9 +222,15 @@ void AddBisectCommands(CLI::App& app, CommandTable& table) {
   bstart->add_option("-c,--config", bf->config_path, "the bisect plan (YAML)")->required();
   bstart->add_option("--good", bf->good, "the old end: a series name or git revision (default: the plan's)");
   bstart->add_option("--bad", bf->bad, "the new end: a series name or git revision (default: the plan's)");
+  CLI::App* bresume = bisect->add_subcommand("resume", "continue the current bisection after a crash or Ctrl-C");
+  for (CLI::App* cmd : {bstart, bresume}) {
+    cmd->add_option("--host", bf->hosts, "run on this libvirt host (repeatable: a pool, runs spread over its slots)")
+        ->type_size(1)
+        ->allow_extra_args(false);
+    cmd->add_option("--hosts", bf->hosts_file, "a hosts file (hosts: [{uri: URI, slots: N}, ...])");
+  }
   bstart->footer(kBisectExitCodes);
   table.Add(bstart, [bf] { return CmdBisectStart(*bf); });
-  CLI::App* bresume = bisect->add_subcommand("resume", "continue the current bisection after a crash or Ctrl-C");
   bresume->footer(kBisectExitCodes);
   table.Add(bresume, [bf] { return CmdBisectResume(*bf); });
   table.Add(bisect->add_subcommand("status", "posterior, runs so far, estimated p, runs left"),

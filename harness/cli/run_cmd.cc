@@ -1,8 +1,15 @@
 // `blackout run` (one run, its verdict line and exit code) and `blackout
 // test` (a build judged for git bisect run).
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "base/error.h"
 #include "base/log.h"
@@ -10,7 +17,10 @@
 #include "harness/bisect/driver.h"
 #include "harness/cli/command.h"
 #include "harness/config.h"
+#include "harness/fleet.h"
 #include "harness/run.h"
+#include "harness/vm/libvirt_backend.h"
+#include "results/stats.h"
 #include "kernels/apt.h"
 #include "kernels/catalogue.h"
 
@@ -44,11 +54,34 @@ struct RunFlags {
   std::string workload;
   std::string duration;
   std::string accel;
+  std::string backend;
+  std::vector<std::string> hosts;  // --host, repeatable
+  std::string hosts_file;
+  int repeat = 1;
   bool keep_scratch = false;
   bool console = false;
   bool dump_memory = false;
   std::string console_cap;
 };
+
+void AddBackendFlags(CLI::App* cmd, RunFlags& f) {
+  cmd->add_option("--backend", f.backend, "qemu (QEMU as blackout's child, the default) or libvirt")
+      ->check(CLI::IsMember({"qemu", "libvirt"}));
+  cmd->add_option("--host", f.hosts,
+                  "a libvirt host URI to run on (implies --backend libvirt; default qemu:///system), e.g. "
+                  "qemu+ssh://host/system; repeat it for a pool of hosts")
+      ->type_size(1)
+      ->allow_extra_args(false);
+  cmd->add_option("--hosts", f.hosts_file, "a hosts file (hosts: [{uri: URI, slots: N}, ...]): a pool of hosts");
+}
+
+// The pool the flags name (several --host, or --hosts), or empty for one
+// host or none. Throws ConfigError.
+std::vector<PoolHost> PoolFromFlags(const RunFlags& f) {
+  if (f.hosts_file.empty() && f.hosts.size() <= 1) return {};
+  if (!f.backend.empty() && f.backend != "libvirt") throw ConfigError({"--backend qemu: a pool of hosts is libvirt's"});
+  return HostsFromFlags(f.hosts, f.hosts_file);
+}
 
 // The run the flags ask for (config file, then flags over it). Throws
 // ConfigError.
@@ -68,6 +101,21 @@ RunRequest RequestFromFlags(const RunFlags& f) {
     config.workload.duration_s = *d;
   }
   if (!f.accel.empty()) config.accel = f.accel;
+  // One host is the run's own; several (or a hosts file) are a pool the
+  // runs are placed on (PoolFromFlags).
+  std::string host = f.hosts.size() == 1 && f.hosts_file.empty() ? f.hosts[0] : "";
+  if (!f.backend.empty() || !host.empty()) {
+    if (!f.backend.empty()) config.backend = f.backend;
+    if (!host.empty()) {
+      config.host = host;
+      if (f.backend.empty()) config.backend = "libvirt";
+    } else if (config.backend == "qemu") {
+      config.host.clear();  // --backend qemu over a config's libvirt host
+    }
+    std::vector<std::string> problems = SettleBackend(config);
+    for (std::string& p : problems) p = (host.empty() ? "--backend: " : "--host: ") + p;
+    if (!problems.empty()) throw ConfigError(problems);
+  }
 
   RunRequest req;
   req.config = config;
@@ -86,16 +134,117 @@ RunRequest RequestFromFlags(const RunFlags& f) {
   return req;
 }
 
-// Runs it and prints the verdict line; returns run's exit code.
-int Execute(const RunRequest& req) {
-  RunOutcome out = RunOnce(req);
-  ClearStatus();
-  std::printf("%s: %s (%s)\n", VerdictName(out.verdict), TerminalSafe(out.title).c_str(), out.run_dir.c_str());
-  std::fflush(stdout);
+// One run, placed on the pool when there is one.
+RunOutcome RunOn(const RunRequest& req, HostPool* pool) {
+  if (!pool) return RunOnce(req);
+  return RunPlaced(*pool, req.config, [&req](const RunConfig& placed) {
+    RunRequest r = req;
+    r.config = placed;
+    return RunOnce(r);
+  });
+}
+
+// The exit code of an outcome.
+int ExitCode(const RunOutcome& out) {
   // Interrupted first: a step cut short by Ctrl-C may look like bad input.
   if (out.interrupted) return kExitInterrupted;
   if (out.config_error) return kExitUsage;
   return VerdictExitCode(out.verdict);
+}
+
+// Runs it and prints the verdict line; returns run's exit code.
+int Execute(const RunRequest& req, HostPool* pool = nullptr) {
+  RunOutcome out = RunOn(req, pool);
+  ClearStatus();
+  std::printf("%s: %s%s\n", VerdictName(out.verdict), TerminalSafe(out.title).c_str(),
+              out.run_dir.empty() ? "" : (" (" + out.run_dir + ")").c_str());
+  std::fflush(stdout);
+  return ExitCode(out);
+}
+
+// --repeat N: N runs of one config (for its hang rate), as many at once as
+// the pool has slots (one at a time without a pool). Prints each verdict line
+// as its run ends, then the tally, the hang rate and, with a pool, each
+// host's share. Exits with the most telling verdict's code: a hang before a
+// boot failure before an infra-error before a pass.
+int ExecuteRepeated(const RunRequest& req, HostPool* pool, int n) {
+  int workers = std::min(n, pool ? std::max(1, pool->total_slots()) : 1);
+  std::atomic<int> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::optional<RunOutcome>> outs(static_cast<size_t>(n));
+  int finished = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  auto work = [&] {
+    for (;;) {
+      if (stop || InterruptFlag()) return;
+      int i = next++;
+      if (i >= n) return;
+      RunOutcome out;
+      try {
+        out = RunOn(req, pool);
+      } catch (const std::exception& e) {
+        // The run could not even be recorded (its store or directory): the
+        // rest would fail the same way.
+        out.verdict = Verdict::kInfraError;
+        out.title = std::string("blackout failed: ") + e.what();
+        stop = true;
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      ++finished;
+      ClearStatus();
+      std::printf("run %d/%d: %s: %s (%s)\n", finished, n, VerdictName(out.verdict), TerminalSafe(out.title).c_str(),
+                  out.run_dir.c_str());
+      std::fflush(stdout);
+      if (out.interrupted || out.config_error) stop = true;
+      outs[static_cast<size_t>(i)] = out;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) threads.emplace_back(work);
+  for (std::thread& t : threads) t.join();
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::map<Verdict, int> tally;
+  bool interrupted = false, config_error = false;
+  int judged = 0, hangs = 0, done = 0;
+  for (const auto& o : outs) {
+    if (!o) continue;
+    ++done;
+    ++tally[o->verdict];
+    interrupted = interrupted || o->interrupted;
+    config_error = config_error || o->config_error;
+    if (IsJudged(o->verdict)) ++judged;
+    if (IsHang(o->verdict)) ++hangs;
+  }
+  std::string counts;
+  for (const auto& [v, k] : tally) counts += (counts.empty() ? "" : ", ") + std::to_string(k) + " " + VerdictName(v);
+  std::printf("%d of %d runs in %.0fs (%.1f runs/hour): %s\n", done, n, wall, wall > 0 ? done * 3600.0 / wall : 0,
+              counts.empty() ? "none" : counts.c_str());
+  if (judged > 0) {
+    Interval ci = WilsonInterval(hangs, judged);
+    std::printf("hang rate %d/%d = %.1f%% (95%% interval %.1f%%-%.1f%%)\n", hangs, judged, 100.0 * hangs / judged,
+                100 * ci.low, 100 * ci.high);
+  }
+  if (pool) std::printf("%s", pool->UsageTable(wall).c_str());
+  std::fflush(stdout);
+  if (interrupted) return kExitInterrupted;
+  if (config_error) return kExitUsage;
+  for (Verdict v : {Verdict::kCrash, Verdict::kLockup, Verdict::kStall, Verdict::kBuildFailure, Verdict::kBootFailure,
+                    Verdict::kInfraError}) {
+    if (tally.count(v)) return VerdictExitCode(v);
+  }
+  return done == n ? 0 : VerdictExitCode(Verdict::kInfraError);
+}
+
+// `blackout run`: one run, or --repeat N, on this machine, one host or a pool.
+int CmdRun(const RunFlags& f) {
+  RunRequest req = RequestFromFlags(f);
+  std::vector<PoolHost> hosts = PoolFromFlags(f);
+  std::unique_ptr<HostPool> pool;
+  if (!hosts.empty()) pool = OpenHostPool(hosts, req.config);
+  if (f.repeat > 1) return ExecuteRepeated(req, pool.get(), f.repeat);
+  return Execute(req, pool.get());
 }
 
 // `blackout test` answers git bisect run: 0 good, 1 bad, 125 skip. git bisect
@@ -128,6 +277,7 @@ struct TestFlags {
 int CmdTest(const RunFlags& f, const TestFlags& t) {
   std::set<Verdict> bad;
   RunRequest req;
+  std::vector<PoolHost> hosts;
   int runs = 1;
   try {
     for (const std::string& b : t.bad) {
@@ -139,18 +289,21 @@ int CmdTest(const RunFlags& f, const TestFlags& t) {
     if (t.p > 0) runs = RunsToTrust(t.p, t.alpha);
     if (t.runs > 0) runs = t.runs;
     req = RequestFromFlags(f);
+    hosts = PoolFromFlags(f);
     // A package kernel is the same for every commit: a name apt does not
     // know (a typo) must stop the bisection, not skip every commit.
     if (req.config.kernel.source == "apt") AptResolve(req.config.kernel.package, req.config.kernel.version);
   } catch (const ConfigError& e) {
     return StopBisect(e.problems());
   }
+  std::unique_ptr<HostPool> pool;
+  if (!hosts.empty()) pool = OpenHostPool(hosts, req.config);
   for (int i = 1; i <= runs; ++i) {
     std::string which = "run " + std::to_string(i) + " of " + std::to_string(runs);
     if (runs > 1) Log("test: " + which);
     int code;
     try {
-      code = Execute(req);
+      code = Execute(req, pool.get());
     } catch (const Error& e) {
       return StopBisect({e.what()});
     }
@@ -193,6 +346,7 @@ void AddRunCommands(CLI::App& app, CommandTable& table) {
                   "built-in workload name (see: blackout workloads list), or a workload YAML file");
   run->add_option("--duration", rf->duration, "workload duration, e.g. 60s, 10m, 8h");
   run->add_option("--accel", rf->accel, "auto, kvm or tcg")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
+  AddBackendFlags(run, *rf);
   run->add_flag("--keep-scratch", rf->keep_scratch, "keep the initramfs and sockets in /tmp");
   run->add_option("--console-cap", rf->console_cap,
                   "keep at most this much of console.raw and console.log: the first quarter and the "
@@ -200,7 +354,10 @@ void AddRunCommands(CLI::App& app, CommandTable& table) {
   run->add_flag("--console", rf->console, "show the guest console (without heartbeats) on stderr");
   run->add_flag("--dump-memory", rf->dump_memory, "on a bad verdict, save guest memory (ELF) as evidence");
   run->footer(kRunExitCodes);
-  table.Add(run, [rf] { return Execute(RequestFromFlags(*rf)); });
+  run->add_option("--repeat", rf->repeat,
+                  "N runs of this config for its hang rate, as many at once as the hosts have slots")
+      ->check(CLI::Range(1, 100000));
+  table.Add(run, [rf] { return CmdRun(*rf); });
 
   auto tf = std::make_shared<RunFlags>();
   auto testf = std::make_shared<TestFlags>();
@@ -211,6 +368,7 @@ void AddRunCommands(CLI::App& app, CommandTable& table) {
   test->add_option("--kernel", tf->kernel, "catalogue name or package[=version]");
   test->add_option("--workload", tf->workload, "built-in workload name, or a workload YAML file");
   test->add_option("--duration", tf->duration, "workload duration");
+  AddBackendFlags(test, *tf);
   test->add_option("--bad", testf->bad, "verdicts that count as bad")->capture_default_str();
   test->add_option("--runs", testf->runs, "run up to N times: bad at the first bad verdict, good if all pass")
       ->check(CLI::Range(1, 10000));

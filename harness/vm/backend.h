@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct StartOptions {
   std::string accel = "tcg";  // "kvm" or "tcg", already decided
   std::string socket_dir;     // short path for unix sockets
   std::string log_path;       // the VM process's own output
+  std::string name;           // the VM's name (a libvirt domain's), unique among running runs
 };
 
 class Instance {
@@ -36,8 +38,14 @@ class Instance {
   virtual void DumpMemory(const std::string& path) = 0;
   // Asks the VM to quit, then forces it; idempotent.
   virtual void Stop() = 0;
-  // The VM process, for host-side accounting.
+  // The VM process, for host-side accounting; -1 when it runs on another host.
   virtual pid_t pid() const = 0;
+  // Why the VM's host failed it mid-run (the connection to it lost), or "".
+  // A pool of hosts drains such a host and runs again elsewhere.
+  virtual std::string host_failure() const { return ""; }
+  // What the run record says of the host beyond this machine's name: where
+  // the VM ran ("hostname") and what was sent there, or null.
+  virtual nlohmann::json host_info() const { return nullptr; }
   virtual std::vector<std::string> command() const = 0;
 };
 

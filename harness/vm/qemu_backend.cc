@@ -132,8 +132,10 @@ std::vector<std::string> QemuCommand(const BootSpec& boot, const StartOptions& o
                "-serial", "chardev:con", "-qmp",
                "unix:" + options.socket_dir + "/qmp.sock,server=on,wait=off", "-kernel", boot.kernel,
                "-append", boot.append});
-  if (!boot.initrd.empty()) argv.insert(argv.end(), {"-initrd", boot.initrd});
-  for (const std::string& d : boot.drives) argv.insert(argv.end(), {"-drive", d});
+  if (!boot.modules.empty()) argv.insert(argv.end(), {"-initrd", InitrdArg(boot)});
+  for (const BootDisk& d : boot.disks) {
+    argv.insert(argv.end(), {"-drive", "file=" + d.path + ",format=" + d.format + ",if=virtio,cache=" + d.cache});
+  }
   return argv;
 }
 

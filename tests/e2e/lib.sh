@@ -6,9 +6,27 @@ T=$(mktemp -d /tmp/blackout-e2e-XXXXXX)
 BG_PID=""
 cleanup() {
   if [ -n "$BG_PID" ]; then kill -9 "$BG_PID" 2>/dev/null; fi
+  if declare -F hosts_cleanup >/dev/null; then hosts_cleanup; fi
   if [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
 }
 trap cleanup EXIT
+
+# BLACKOUT_E2E_BACKEND=libvirt (set by CMake for the e2e_libvirt_* tests)
+# runs the same script on libvirt's qemu:///system: `run` and `test` get
+# --backend libvirt, and every check also wants the run to say so.
+BACKEND=${BLACKOUT_E2E_BACKEND:-qemu}
+if [ "$BACKEND" = libvirt ]; then
+  real_blackout=$BLACKOUT
+  BLACKOUT="$T/blackout"
+  cat > "$BLACKOUT" <<EOF
+#!/bin/sh
+case "\$1" in
+  run|test) cmd=\$1; shift; exec "$real_blackout" "\$cmd" --backend libvirt "\$@" ;;
+esac
+exec "$real_blackout" "\$@"
+EOF
+  chmod +x "$BLACKOUT"
+fi
 
 fail() {
   echo "FAIL: $*" >&2
@@ -22,7 +40,10 @@ fail() {
 run_dir() { ls -d "$T"/results/*/ 2>/dev/null | head -1; }
 result() { echo "$(run_dir)result.json"; }
 # jq expression on result.json must be true.
-check() { jq -e "$1" "$(result)" >/dev/null || fail "expected $1"; }
+check() {
+  jq -e "$1" "$(result)" >/dev/null || fail "expected $1"
+  jq -e --arg b "$BACKEND" '.backend == $b' "$(result)" >/dev/null || fail "the run did not use the $BACKEND backend"
+}
 
 # Waits until the run's console shows a heartbeat (the guest is up and beating).
 wait_for_heartbeat() {
@@ -34,8 +55,15 @@ wait_for_heartbeat() {
   fail "no heartbeat within 300s"
 }
 
-# The QEMU process blackout started.
-qemu_pid() { pgrep -P "$BG_PID" -f qemu-system-x86_64 | head -1; }
+# The QEMU process blackout started (libvirt's child, under libvirt: found by
+# its domain's name, blackout-RUNID).
+qemu_pid() {
+  if [ "$BACKEND" = libvirt ]; then
+    pgrep -f "guest=blackout-$(basename "$(run_dir)")," | head -1
+  else
+    pgrep -P "$BG_PID" -f qemu-system-x86_64 | head -1
+  fi
+}
 
 config() { cat > "$T/run.yaml"; echo "$T/run.yaml"; }
 

@@ -12,5 +12,9 @@ rc=$?
 BG_PID=""
 [ "$rc" -eq 5 ] || fail "exit $rc, want 5 (infra-error)"
 check '.verdict == "infra-error"'
-check '.title | test("killed by signal 9")'
+if [ "$BACKEND" = libvirt ]; then
+  check '.title | test("vm died: libvirt: QEMU failed or was killed")'
+else
+  check '.title | test("killed by signal 9")'
+fi
 echo "PASS qemu killed: $(jq -r .title "$(result)")"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# blackout killed with SIGKILL takes its QEMU with it (PR_SET_PDEATHSIG), and
+# blackout killed with SIGKILL takes its QEMU with it (PR_SET_PDEATHSIG; under
+# libvirt, the domain's autodestroy when blackout's connection closes), and
 # the run it had in flight is settled as infra-error by the next blackout that
 # opens the results store.
 . "$(dirname "$0")/lib.sh"
@@ -20,6 +21,9 @@ if kill -0 "$q" 2>/dev/null; then
   fail "qemu $q outlived a SIGKILLed blackout"
 fi
 id=$(basename "$(run_dir)")
+if [ "$BACKEND" = libvirt ] && virsh -c qemu:///system list --all --name | grep -qx "blackout-$id"; then
+  fail "domain blackout-$id outlived a SIGKILLed blackout"
+fi
 "$BLACKOUT" results --results "$T/results" --json > "$T/list.json" 2> "$T/list.err" || fail "results after the kill"
 grep -q "1 run(s) left running by a blackout that died were settled" "$T/list.err" || fail "not settled: $(cat "$T/list.err")"
 jq -e --arg id "$id" '[.[] | select(.id == $id)][0] | .verdict == "infra-error" and (.title | test("exited mid-run"))' \
