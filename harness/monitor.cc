@@ -107,7 +107,8 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
     // through no fault of the guest. Recorded so nobody blames the kernel.
     if (t - last_iteration > 1.0) detector.MonitorLate(t, t - last_iteration - 0.1);
     last_iteration = t;
-    if (t >= next_sample) {
+    // This machine's scheduler says nothing of a guest on another host.
+    if (t >= next_sample && vm.pid() > 0) {
       detector.HostStats(sampler.Sample(t));
       next_sample = t + 0.25;
     }

@@ -44,6 +44,7 @@ void AddBisectCommands(CLI::App& app, CommandTable& table);   // bisect ...
 void AddCatalogCommands(CLI::App& app, CommandTable& table);  // kernels ..., workloads ...
 void AddResultsCommands(CLI::App& app, CommandTable& table);  // results ..., report, compare
 void AddAnalyzeCommands(CLI::App& app, CommandTable& table);  // analyze
+void AddHostsCommands(CLI::App& app, CommandTable& table);    // hosts check
 
 // The exit codes of `blackout run`, shown under the app's and run's help.
 extern const char kRunExitCodes[];

@@ -410,6 +410,27 @@ int LibvirtHostCpus(const std::string& uri) {
   return cpus;
 }
 
+LibvirtHostInfo DescribeLibvirtHost(const std::string& uri) {
+  LibvirtConnection conn(uri);
+  LibvirtHostInfo info;
+  info.hostname = conn.hostname();
+  virNodeInfo node;
+  if (virNodeGetInfo(conn.get(), &node) == 0) {
+    info.cpus = static_cast<int>(node.cpus);
+    info.memory_mib = node.memory / 1024;
+  }
+  const char* type = virConnectGetType(conn.get());
+  unsigned long version = 0;
+  if (type && virConnectGetVersion(conn.get(), &version) == 0) {
+    info.hypervisor = std::string(type) + " " + std::to_string(version / 1000000) + "." +
+                      std::to_string(version / 1000 % 1000) + "." + std::to_string(version % 1000);
+  }
+  PoolUsage pool = DescribePool(conn);
+  info.pool_volumes = pool.volumes;
+  info.pool_bytes = pool.bytes;
+  return info;
+}
+
 LibvirtBackend::LibvirtBackend(std::string uri) : uri_(std::move(uri)) {}
 LibvirtBackend::~LibvirtBackend() = default;
 

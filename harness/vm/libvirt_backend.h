@@ -32,6 +32,18 @@ bool LibvirtUriIsLocal(const std::string& uri);
 // HostError when it cannot be reached.
 int LibvirtHostCpus(const std::string& uri);
 
+// What a libvirt host says of itself, for `blackout hosts check`.
+struct LibvirtHostInfo {
+  std::string hostname;
+  int cpus = 0;
+  uint64_t memory_mib = 0;
+  std::string hypervisor;       // e.g. "QEMU 7.2.0"
+  int pool_volumes = -1;        // blackout's pool: -1 when the host has none yet
+  uint64_t pool_bytes = 0;      // what its volumes hold
+};
+// Throws HostError when the host cannot be reached.
+LibvirtHostInfo DescribeLibvirtHost(const std::string& uri);
+
 class LibvirtConnection;
 
 class LibvirtBackend : public Backend {

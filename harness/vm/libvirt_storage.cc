@@ -196,6 +196,28 @@ HostBoot PlaceBootOnHost(LibvirtConnection& conn, const BootSpec& boot, const st
   return out;
 }
 
+PoolUsage DescribePool(LibvirtConnection& conn) {
+  PoolUsage usage;
+  Pool pool(virStoragePoolLookupByName(conn.get(), kPoolName));
+  if (!pool || virStoragePoolIsActive(pool.p) != 1) return usage;
+  virStoragePoolRefresh(pool.p, 0);
+  virStorageVolPtr* vols = nullptr;
+  int n = virStoragePoolListAllVolumes(pool.p, &vols, 0);
+  if (n < 0) return usage;
+  usage.volumes = 0;
+  for (int i = 0; i < n; ++i) {
+    const char* name = virStorageVolGetName(vols[i]);
+    std::string vname = name ? name : "";
+    // A file's ".done" marker is not a file of its own.
+    if (vname.size() < 5 || vname.compare(vname.size() - 5, 5, ".done") != 0) ++usage.volumes;
+    virStorageVolInfo info;
+    if (virStorageVolGetInfo(vols[i], &info) == 0) usage.bytes += info.allocation;
+    virStorageVolFree(vols[i]);
+  }
+  free(vols);
+  return usage;
+}
+
 void DeleteRunVolumes(LibvirtConnection& conn, const std::vector<std::string>& names) {
   if (names.empty()) return;
   Pool pool(virStoragePoolLookupByName(conn.get(), kPoolName));

@@ -36,6 +36,12 @@ HostBoot PlaceBootOnHost(LibvirtConnection& conn, const BootSpec& boot, const st
 // host may be gone).
 void DeleteRunVolumes(LibvirtConnection& conn, const std::vector<std::string>& names);
 
+struct PoolUsage {
+  int volumes = -1;     // files held (markers not counted); -1: the host has no "blackout" pool yet
+  uint64_t bytes = 0;   // allocated on the host
+};
+PoolUsage DescribePool(LibvirtConnection& conn);
+
 // The volume name for a file with this content: "<sha256 prefix>-<file name>",
 // the name cut to what libvirt and file systems take.
 std::string ContentVolumeName(const std::string& sha256, const std::string& path);

@@ -33,6 +33,11 @@ jq -s -e 'all(.host.uploaded_bytes > 1000000)' "$T"/r1/*/result.json >/dev/null 
 grep -q "10.231.1.2/system *1 *1 *0" "$T/out1.txt" && grep -q "10.231.2.2/system *1 *1 *0" "$T/out1.txt" ||
   fail "no per-host usage table with one run each"
 up1=$(jq -s 'map(.host.uploaded_bytes) | add' "$T"/r1/*/result.json)
+# Each host holds the files now, in blackout's pool there.
+"$BLACKOUT" hosts check --hosts "$T/hosts.yaml" --json > "$T/check.json" || fail "hosts check: $(cat "$T/check.json")"
+jq -e 'length == 2 and all(.ok and .pool_files >= 2 and .slots == 1) and
+       ([.[].hostname] | sort == ["blackout-h1", "blackout-h2"])' "$T/check.json" >/dev/null ||
+  fail "hosts check: $(cat "$T/check.json")"
 
 # 2. The same again: the hosts hold every file already.
 "$BLACKOUT" run -c "$short" --hosts "$T/hosts.yaml" --repeat 2 --results "$T/r2" > "$T/out2.txt"

@@ -46,6 +46,7 @@ EOF
     mount --bind '$d/etc' /etc/libvirt
     exec libvirtd --listen --pid-file /run/libvirt/libvirtd.pid
   " > "$d/libvirtd.out" 2>&1 &
+  disown $!  # hosts_cleanup kills it; no job notice
   for _ in $(seq 1 100); do
     if timeout 5 virsh -c "$(host_uri "$n")" hostname >/dev/null 2>&1; then return 0; fi
     sleep 0.2
