@@ -19,8 +19,9 @@ packages=(
   make flex bison bc libelf-dev libssl-dev ccache
   # tests
   jq cpio dpkg-dev procps git clang libclang-rt-14-dev time
-  # tests: virt-xml-validate (libvirt-clients) runs xmllint
-  libxml2-utils
+  # tests: virt-xml-validate (libvirt-clients) runs xmllint; test libvirt
+  # hosts live in network namespaces (ip netns, veth)
+  libxml2-utils iproute2
   # tests: real consumers of the reports (JUnit, KCIDB schema, a browser)
   python3-junitparser python3-jsonschema python3-rfc3987 chromium fonts-dejavu-core
 )
