@@ -266,14 +266,14 @@ Workload WorkloadByNameOrFile(const std::string& arg, const Workload& current) {
   return w;
 }
 
-RunConfig LoadConfig(const std::string& path) {
-  std::string text;
+std::string ReadConfigText(const std::string& path, const std::string& what) {
   try {
-    text = ReadInputFile(path, kMaxConfigBytes, "config");
+    return ReadInputFile(path, kMaxConfigBytes, what);
   } catch (const InfraError& e) {
     throw ConfigError({e.what()});
   }
-  return ParseConfig(text, path);
 }
+
+RunConfig LoadConfig(const std::string& path) { return ParseConfig(ReadConfigText(path, "config"), path); }
 
 }  // namespace blackout

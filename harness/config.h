@@ -70,6 +70,11 @@ RunConfig ParseConfigNode(const YAML::Node& node, YamlReader& reader,
 // A kernel given as "package" or {package, version}.
 void ParseKernelSpec(const YAML::Node& node, YamlReader& reader, KernelSpec* spec);
 
+// The text of a user's input file (a config, a plan, a hosts file) named
+// `what` in messages: a regular file of at most kMaxConfigBytes. Throws
+// ConfigError (a file the user named that cannot be read is the user's to fix).
+std::string ReadConfigText(const std::string& path, const std::string& what);
+
 // Reads and parses a file (its `workload: FILE` relative to the file's own
 // directory). Throws ConfigError (also for an unreadable file).
 RunConfig LoadConfig(const std::string& path);

@@ -1,10 +1,10 @@
 #include "harness/fleet.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "base/error.h"
-#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/yaml_reader.h"
 #include "harness/vm/libvirt_backend.h"
@@ -52,13 +52,7 @@ std::vector<PoolHost> ParseHostsFile(const std::string& text, const std::string&
 }
 
 std::vector<PoolHost> LoadHostsFile(const std::string& path) {
-  std::string text;
-  try {
-    text = ReadInputFile(path, kMaxConfigBytes, "hosts file");
-  } catch (const InfraError& e) {
-    throw ConfigError({e.what()});
-  }
-  return ParseHostsFile(text, path);
+  return ParseHostsFile(ReadConfigText(path, "hosts file"), path);
 }
 
 std::vector<PoolHost> HostsFromFlags(const std::vector<std::string>& uris, const std::string& hosts_file) {

@@ -148,7 +148,10 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
   // The accelerator: KVM only when it demonstrably runs a guest.
   std::string busybox = FindBusybox();
   Status("accelerator: probing");
-  AccelChoice accel = ChooseAccel(cfg.accel, kernel.bzimage, busybox, cache);
+  // A remote host's own: its libvirt says what it offers.
+  AccelChoice accel = cfg.backend == "libvirt" && !LibvirtUriIsLocal(cfg.host)
+                          ? LibvirtHostAccel(cfg.host, cfg.accel)
+                          : ChooseAccel(cfg.accel, kernel.bzimage, busybox, cache);
   result["accel"] = {{"mode", accel.mode}, {"reason", accel.reason}};
   Log("accelerator " + accel.mode + " (" + accel.reason + ")");
 
@@ -267,8 +270,9 @@ void BootAndWatch(Run& run, RunDir& dir) {
     run.vm = run.env.backend().Start(prepared.boot, so);
     nlohmann::json host = run.vm->host_info();
     if (host.is_object()) run.result["host"].update(host);
-    Log("VM started (" + (run.vm->pid() > 0 ? "pid " + std::to_string(run.vm->pid()) : "on " + run.result["host"].value("hostname", std::string("?"))) +
-        "), waiting for heartbeats");
+    std::string where = run.vm->pid() > 0 ? "pid " + std::to_string(run.vm->pid())
+                                          : "on " + run.result["host"].value("hostname", std::string("?"));
+    Log("VM started (" + where + "), waiting for heartbeats");
 
     // 5. Watch it until the detector decides.
     MonitorOptions mo;

@@ -155,12 +155,7 @@ int FinishBisection(const BisectPlan& plan, const std::string& dir, BisectEnd en
 }
 
 int CmdBisectStart(const BisectFlags& f) {
-  std::string text;
-  try {
-    text = ReadInputFile(f.config_path, kMaxConfigBytes, "bisect plan");
-  } catch (const InfraError& e) {
-    throw ConfigError({e.what()});
-  }
+  std::string text = ReadConfigText(f.config_path, "bisect plan");
   BisectPlan plan = ParseBisectPlan(text, f.config_path, f.good, f.bad);
   std::string pointer = BisectRoot(f) + "/current";
   if (std::ifstream(pointer)) {

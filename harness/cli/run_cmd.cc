@@ -75,10 +75,11 @@ void AddBackendFlags(CLI::App* cmd, RunFlags& f) {
   cmd->add_option("--hosts", f.hosts_file, "a hosts file (hosts: [{uri: URI, slots: N}, ...]): a pool of hosts");
 }
 
-// The pool the flags name (several --host, or --hosts), or empty for one
+// The pool the flags name (several --host, --hosts, or one --host with
+// --repeat, whose runs then share its slots), or empty for one run on one
 // host or none. Throws ConfigError.
 std::vector<PoolHost> PoolFromFlags(const RunFlags& f) {
-  if (f.hosts_file.empty() && f.hosts.size() <= 1) return {};
+  if (f.hosts_file.empty() && (f.hosts.empty() || (f.hosts.size() == 1 && f.repeat <= 1))) return {};
   if (!f.backend.empty() && f.backend != "libvirt") throw ConfigError({"--backend qemu: a pool of hosts is libvirt's"});
   return HostsFromFlags(f.hosts, f.hosts_file);
 }

@@ -410,6 +410,22 @@ int LibvirtHostCpus(const std::string& uri) {
   return cpus;
 }
 
+AccelChoice LibvirtHostAccel(const std::string& uri, const std::string& requested) {
+  if (requested == "tcg") return {"tcg", "requested"};
+  LibvirtConnection conn(uri);
+  char* caps = virConnectGetCapabilities(conn.get());
+  if (!caps) throw HostError("libvirt: capabilities of " + uri + ": " + LibvirtLastError());
+  std::string xml = caps;
+  free(caps);
+  // <guest><os_type>hvm</os_type><arch name='x86_64'>...<domain type='kvm'/>
+  size_t arch = xml.find("<arch name='x86_64'>");
+  size_t end = arch == std::string::npos ? std::string::npos : xml.find("</arch>", arch);
+  bool kvm = end != std::string::npos && xml.substr(arch, end - arch).find("<domain type='kvm'") != std::string::npos;
+  if (kvm) return {"kvm", "the host's libvirt offers kvm"};
+  if (requested == "kvm") throw HostError("libvirt: " + uri + " offers no kvm for x86_64 guests (accel: kvm)");
+  return {"tcg", "the host's libvirt offers no kvm"};
+}
+
 LibvirtHostInfo DescribeLibvirtHost(const std::string& uri) {
   LibvirtConnection conn(uri);
   LibvirtHostInfo info;

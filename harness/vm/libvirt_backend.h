@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/vm/accel.h"
 #include "harness/vm/backend.h"
 
 namespace blackout {
@@ -43,6 +44,12 @@ struct LibvirtHostInfo {
 };
 // Throws HostError when the host cannot be reached.
 LibvirtHostInfo DescribeLibvirtHost(const std::string& uri);
+
+// The accelerator a remote libvirt host offers, from its capabilities (a
+// guest type x86_64 with a kvm domain): auto takes kvm when it is there.
+// Throws HostError when the host cannot be reached or kvm is requested and
+// the host has none.
+AccelChoice LibvirtHostAccel(const std::string& uri, const std::string& requested);
 
 class LibvirtConnection;
 
