@@ -207,4 +207,13 @@ RunOutcome RunPlaced(HostPool& pool, const RunConfig& config, const std::functio
   }
 }
 
+RunOutcome RunOnPool(const RunRequest& request, HostPool* pool) {
+  if (!pool) return RunOnce(request);
+  return RunPlaced(*pool, request.config, [&request](const RunConfig& placed) {
+    RunRequest r = request;
+    r.config = placed;
+    return RunOnce(r);
+  });
+}
+
 }  // namespace blackout

@@ -84,4 +84,8 @@ std::unique_ptr<HostPool> OpenHostPool(std::vector<PoolHost> hosts, const RunCon
 RunOutcome RunPlaced(HostPool& pool, const RunConfig& config,
                      const std::function<RunOutcome(const RunConfig&)>& run);
 
+// RunOnce(request), placed on the pool when there is one (null: as the
+// request's config says).
+RunOutcome RunOnPool(const RunRequest& request, HostPool* pool);
+
 }  // namespace blackout

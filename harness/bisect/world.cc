@@ -26,13 +26,7 @@ CandidateResult RunWorld::Run(const BisectCandidate& c) {
   req.results_root = results_;
   req.interrupted = interrupted_;
   req.bisection = std::filesystem::path(dir_).filename().string();
-  RunOutcome out = pool_ ? RunPlaced(*pool_, req.config,
-                                     [&req](const RunConfig& placed) {
-                                       RunRequest r = req;
-                                       r.config = placed;
-                                       return RunOnce(r);
-                                     })
-                         : RunOnce(req);
+  RunOutcome out = RunOnPool(req, pool_);
   return {out.verdict, out.title, out.run_dir, out.interrupted};
 }
 

@@ -135,16 +135,6 @@ RunRequest RequestFromFlags(const RunFlags& f) {
   return req;
 }
 
-// One run, placed on the pool when there is one.
-RunOutcome RunOn(const RunRequest& req, HostPool* pool) {
-  if (!pool) return RunOnce(req);
-  return RunPlaced(*pool, req.config, [&req](const RunConfig& placed) {
-    RunRequest r = req;
-    r.config = placed;
-    return RunOnce(r);
-  });
-}
-
 // The exit code of an outcome.
 int ExitCode(const RunOutcome& out) {
   // Interrupted first: a step cut short by Ctrl-C may look like bad input.
@@ -153,13 +143,19 @@ int ExitCode(const RunOutcome& out) {
   return VerdictExitCode(out.verdict);
 }
 
-// Runs it and prints the verdict line; returns run's exit code.
-int Execute(const RunRequest& req, HostPool* pool = nullptr) {
-  RunOutcome out = RunOn(req, pool);
+// "verdict: title (run directory)", the line a run ends with (without the
+// directory when the run never got one).
+void PrintVerdictLine(const std::string& prefix, const RunOutcome& out) {
   ClearStatus();
-  std::printf("%s: %s%s\n", VerdictName(out.verdict), TerminalSafe(out.title).c_str(),
+  std::printf("%s%s: %s%s\n", prefix.c_str(), VerdictName(out.verdict), TerminalSafe(out.title).c_str(),
               out.run_dir.empty() ? "" : (" (" + out.run_dir + ")").c_str());
   std::fflush(stdout);
+}
+
+// Runs it and prints the verdict line; returns run's exit code.
+int Execute(const RunRequest& req, HostPool* pool = nullptr) {
+  RunOutcome out = RunOnPool(req, pool);
+  PrintVerdictLine("", out);
   return ExitCode(out);
 }
 
@@ -183,7 +179,7 @@ int ExecuteRepeated(const RunRequest& req, HostPool* pool, int n) {
       if (i >= n) return;
       RunOutcome out;
       try {
-        out = RunOn(req, pool);
+        out = RunOnPool(req, pool);
       } catch (const std::exception& e) {
         // The run could not even be recorded (its store or directory): the
         // rest would fail the same way.
@@ -193,10 +189,7 @@ int ExecuteRepeated(const RunRequest& req, HostPool* pool, int n) {
       }
       std::lock_guard<std::mutex> lock(mu);
       ++finished;
-      ClearStatus();
-      std::printf("run %d/%d: %s: %s (%s)\n", finished, n, VerdictName(out.verdict), TerminalSafe(out.title).c_str(),
-                  out.run_dir.c_str());
-      std::fflush(stdout);
+      PrintVerdictLine("run " + std::to_string(finished) + "/" + std::to_string(n) + ": ", out);
       if (out.interrupted || out.config_error) stop = true;
       outs[static_cast<size_t>(i)] = out;
     }
