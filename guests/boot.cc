@@ -90,6 +90,58 @@ esac
 exit 0
 )sh";
 
+// dom0's init on a nested Xen host (blackout xen-host): Xen's toolstack and
+// libvirtd with its libxl driver on QEMU's user network, then nothing else:
+// the domUs are libvirt's to start.
+const char kXenHostInitScript[] = R"sh(#!/bin/busybox sh
+# blackout xen-host dom0: Xen's toolstack and libvirt's libxl driver.
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+/bin/busybox mount -t tmpfs tmpfs /tmp
+/bin/busybox --install -s /bin
+mkdir -p /dev/pts /run /var/lock /var/run/xen /var/run/xenstored /var/lib/xen /var/lib/xenstored /var/log/xen /etc/xen \
+  /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt
+/bin/busybox mount -t devpts devpts /dev/pts  # xenconsoled gives each domU console a pty
+touch /etc/xen/xl.conf
+say() { echo "@DOM0MARKER@$*"; }
+fail() { say "error $*"; sleep 2; poweroff -f; }
+X=@XENBIN@
+export PATH=$X:/sbin:/usr/sbin:/bin:/usr/bin
+while read -r m; do insmod "$m" || fail "insmod $m"; done < /etc/blackout/dom0-modules
+mount -t xenfs xenfs /proc/xen || fail "mount xenfs"
+$X/xenstored --pid-file /var/run/xenstored.pid || fail "xenstored"
+$X/xen-init-dom0 > /tmp/xen-init-dom0.log 2>&1 || { cat /tmp/xen-init-dom0.log; fail "xen-init-dom0"; }
+$X/xenconsoled --pid-file=/var/run/xenconsoled.pid || fail "xenconsoled"
+hostname blackout-xenhost
+ip link set lo up
+# QEMU's user network: 10.0.2.15 is the guest's address, forwarded ports reach it.
+ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 || fail "network"
+/usr/sbin/libvirtd --listen --config /etc/libvirt/libvirtd.conf > /var/log/libvirt/libvirtd.out 2>&1 &
+for i in $(seq 120); do
+  [ -S /run/libvirt/libvirt-sock ] && break
+  kill -0 $! 2> /dev/null || { tail -n 30 /var/log/libvirt/libvirtd.out /var/log/libvirt/libvirtd.log; fail "libvirtd exited"; }
+  sleep 0.5
+done
+[ -S /run/libvirt/libvirt-sock ] || fail "libvirtd did not listen within 60s"
+say "libvirt-up"
+# What went wrong inside libvirt or libxl reaches the console as it happens.
+tail -n 0 -F /var/log/libvirt/libvirtd.log /var/log/libvirt/libxl/libxl-driver.log 2> /dev/null &
+while :; do sleep 3600; done
+)sh";
+
+// libvirtd's configuration in a nested Xen host: TCP without authentication
+// (the port is bound to 127.0.0.1 on the machine running QEMU), errors to a
+// log the init script relays.
+const char kXenHostLibvirtdConf[] = R"(listen_tls = 0
+listen_tcp = 1
+listen_addr = "0.0.0.0"
+auth_tcp = "none"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+)";
+
 namespace {
 
 std::string StaticBinary(const std::string& what, const char* env, const std::string& fallback,
@@ -163,14 +215,14 @@ std::string XenCmdline(const GuestSpec& guest, uint64_t dom0_memory, int dom0_vc
 
 // What every image starts from: the directories and device nodes the kernel
 // and busybox need, the init script, busybox and the agent.
-Initramfs BaseImage(const BootInputs& in, const std::string& init) {
+Initramfs BaseImage(const std::string& busybox_path, const std::string& agent_path, const std::string& init) {
   Initramfs img;
   for (const char* dir : {"proc", "sys", "dev", "tmp", "bin", "sbin", "etc/blackout", "root"}) img.AddDir(dir);
   img.AddCharDevice("dev/console", 5, 1);
   img.AddCharDevice("dev/null", 1, 3, 0666);
   img.AddText("init", init, 0755);
-  img.AddFile("bin/busybox", in.busybox_path, 0755);
-  img.AddFile("bin/blackout-agent", in.agent_path, 0755);
+  img.AddFile("bin/busybox", busybox_path, 0755);
+  img.AddFile("bin/blackout-agent", agent_path, 0755);
   return img;
 }
 
@@ -256,7 +308,7 @@ BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, c
     for (size_t at; (at = init.find(key)) != std::string::npos;) init.replace(at, key.size(), value);
   }
   // The agent is dom0's console relay.
-  Initramfs img = BaseImage(in, init);
+  Initramfs img = BaseImage(in.busybox_path, in.agent_path, init);
   for (const char* dir : {"boot", "run", "var/run", "var/lib", "var/log"}) img.AddDir(dir);
   AddXenToolstack(img, tools);
   // dom0's Xen drivers (and the disk path to the domU), from dom0's package.
@@ -289,6 +341,80 @@ BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, c
 
 }  // namespace
 
+BootSpec AssembleXenHost(const XenHostInputs& in) {
+  if (!in.dom0_kernel.xen_pv) throw ConfigError({"dom0 kernel " + in.dom0_kernel.package + " lacks CONFIG_XEN_PV=y"});
+  std::string init = kXenHostInitScript;
+  for (const auto& [key, value] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"@XENBIN@", in.xen_tools.bin_dir.substr(in.xen_tools.root.size())},
+           {"@DOM0MARKER@", protocol::kDom0Marker}}) {
+    for (size_t at; (at = init.find(key)) != std::string::npos;) init.replace(at, key.size(), value);
+  }
+  Initramfs img = BaseImage(in.busybox_path, in.agent_path, init);
+  for (const char* dir : {"boot", "run", "var/run", "var/lib", "var/log", "etc/libvirt", "etc/xen/scripts"}) {
+    img.AddDir(dir);
+  }
+  // libvirt asks who root is.
+  img.AddText("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+  img.AddText("etc/group", "root:x:0:\n");
+  img.AddText("etc/libvirt/libvirtd.conf", kXenHostLibvirtdConf);
+  // libxl's hotplug script for a domU's block device (libxl's default path).
+  img.AddText("etc/xen/scripts/block", kBlockScript, 0755);
+  AddXenToolstack(img, in.xen_tools);
+  // libvirtd, its libxl and storage drivers (with the directory backend the
+  // volumes live in) and the helper that streams uploads, at Debian's paths.
+  const XenLibvirtArtifact& lv = in.libvirt;
+  const std::string lib = "/usr/lib/x86_64-linux-gnu/libvirt";
+  std::vector<std::string> binaries = {lv.root + "/usr/sbin/libvirtd",
+                                       lv.root + lib + "/connection-driver/libvirt_driver_libxl.so",
+                                       lv.root + lib + "/connection-driver/libvirt_driver_storage.so",
+                                       lv.root + lib + "/storage-backend/libvirt_storage_backend_fs.so",
+                                       lv.root + lib + "/storage-file/libvirt_storage_file_fs.so",
+                                       lv.root + "/usr/lib/libvirt/libvirt_iohelper"};
+  std::vector<LibraryDir> dirs;
+  for (const std::string& d : lv.lib_dirs) dirs.push_back({d, d.substr(lv.root.size())});
+  for (const std::string& d : in.xen_tools.lib_dirs) dirs.push_back({d, d.substr(in.xen_tools.root.size())});
+  for (const std::string& b : binaries) {
+    if (!std::filesystem::exists(b)) throw InfraError("assemble the Xen host: " + b + " is missing from libvirt's packages");
+    img.AddFile(b.substr(lv.root.size() + 1), b, 0755);
+  }
+  for (const LibraryFile& f : LibraryClosure(binaries, dirs)) img.AddFile(f.guest_path.substr(1), f.host_path, 0755);
+  // The CPU models libvirt describes the host's CPU with.
+  const std::string cpu_map = lv.root + "/usr/share/libvirt/cpu_map";
+  if (!std::filesystem::is_directory(cpu_map)) throw InfraError("assemble the Xen host: " + cpu_map + " is missing");
+  img.AddDir("usr/share/libvirt/cpu_map");
+  for (const auto& e : std::filesystem::directory_iterator(cpu_map)) {
+    img.AddFile("usr/share/libvirt/cpu_map/" + e.path().filename().string(), e.path().string(), 0644);
+  }
+  // Xen's dom0 drivers, domU disks through blkback, and the NIC.
+  std::string module_list;
+  for (const std::string& m : AddModules(img, in.dom0_kernel,
+                                         {"xen-evtchn", "xenfs", "xen-privcmd", "xen-gntdev", "xen-gntalloc",
+                                          "xen-blkback", "virtio_pci", "virtio_net"})) {
+    module_list += m + "\n";
+  }
+  img.AddText("etc/blackout/dom0-modules", module_list);
+  MakeDirs(in.scratch_dir);
+  std::string dom0_initramfs = in.scratch_dir + "/xen-host-initramfs.cpio.gz";
+  img.Write(dom0_initramfs);
+
+  GuestSpec g;
+  g.fast = in.fast;
+  std::string dom0_cmdline = "console=hvc0 earlyprintk=xen loglevel=4";
+  if (in.fast) dom0_cmdline += " mitigations=off";
+  CheckNoComma("dom0 kernel path", in.dom0_kernel.vmlinux);
+  CheckNoComma("initramfs path", dom0_initramfs);
+  BootSpec b;
+  b.guest_type = "xen-host";
+  b.cpus = in.cpus;
+  b.memory_mb = in.memory_mb;
+  b.kernel = in.xen.elf;
+  b.append = XenCmdline(g, in.dom0_memory_mb << 20, 1);
+  b.modules = {{in.dom0_kernel.vmlinux, dom0_cmdline}, {dom0_initramfs, ""}};
+  b.initramfs = dom0_initramfs;
+  b.forwards = {{in.port, kLibvirtTcpPort}};
+  return b;
+}
+
 std::string InitrdArg(const BootSpec& boot) {
   std::string arg;
   for (const BootModule& m : boot.modules) {
@@ -300,12 +426,16 @@ std::string InitrdArg(const BootSpec& boot) {
 
 BootSpec AssembleBoot(const BootInputs& in) {
   const GuestType& type = in.guest.Type();  // throws ConfigError for an unknown type
+  if (in.xen_host && !type.dom0_toolstack) {
+    throw ConfigError({"a Xen host's libvirt runs PV domUs: guest type " + type.name +
+                       " needs QEMU (a qemu:// host or this machine)"});
+  }
   bool xen = type.xen;
   if (xen && !in.kernel.xen_pv) {
     throw ConfigError({"kernel " + in.kernel.package + " " + in.kernel.version +
                        " lacks CONFIG_XEN_PV=y: it cannot boot as a Xen PV guest"});
   }
-  Initramfs img = BaseImage(in, kInitScript);
+  Initramfs img = BaseImage(in.busybox_path, in.agent_path, kInitScript);
   // Modules from the kernel's own package, dependencies first; the agent loads
   // them in this order before the workload.
   std::string module_lines;
@@ -355,6 +485,20 @@ BootSpec AssembleBoot(const BootInputs& in) {
     b.cpus = in.guest.vcpus;
     b.memory_mb = mem_mb;
     b.kernel = in.kernel.vmlinux;
+    b.append = kernel_cmdline;
+    b.modules = {{initramfs, ""}};
+    b.initramfs = initramfs;
+    b.disks = drives;
+    return b;
+  }
+  if (in.xen_host) {
+    // The host's Xen boots the domU itself: its gzip'd vmlinux, the initramfs
+    // and the command line, as libvirt's PV <os> takes them.
+    BootSpec b;
+    b.guest_type = type.name;
+    b.cpus = in.guest.vcpus;
+    b.memory_mb = mem_mb;
+    b.kernel = GzippedVmlinux(in.kernel);
     b.append = kernel_cmdline;
     b.modules = {{initramfs, ""}};
     b.initramfs = initramfs;

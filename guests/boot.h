@@ -44,6 +44,14 @@ struct BootModule {
   std::string cmdline;
 };
 
+// A TCP port of the VM reachable from this machine: QEMU's user network
+// forwards 127.0.0.1:host_port to the guest's guest_port (the guest can reach
+// nothing else).
+struct PortForward {
+  int host_port = 0;
+  int guest_port = 0;
+};
+
 struct BootSpec {
   std::string guest_type;
   int cpus = 2;            // QEMU vCPUs
@@ -53,6 +61,7 @@ struct BootSpec {
   std::vector<BootModule> modules;  // -initrd: the initramfs, or Xen's modules (dom0's kernel, its initramfs)
   std::string initramfs;   // the image we built, for the record
   std::vector<BootDisk> disks;
+  std::vector<PortForward> forwards;  // a virtio NIC on QEMU's user network when not empty
 };
 
 struct BootInputs {
@@ -72,6 +81,9 @@ struct BootInputs {
   // xen-pv-domu: dom0's kernel (Debian's default) and Xen's toolstack.
   KernelArtifact dom0_kernel;
   XenToolsArtifact xen_tools;
+  // The host runs Xen itself (a libvirt libxl host): the boot is the domU's
+  // own kernel, initramfs and command line, started by that host's libvirt.
+  bool xen_host = false;
 };
 
 // QEMU's -initrd value for the boot's modules: "path cmdline,path ...", or ""
@@ -92,6 +104,27 @@ std::string XlConfig(const GuestSpec& guest, const std::string& kernel, const st
 // then the host's). Returns the binaries' paths in the image.
 std::vector<std::string> AddXenToolstack(Initramfs& img, const XenToolsArtifact& tools);
 
+
+// A nested Xen host that libvirt reaches (`blackout xen-host`): Xen, and a
+// dom0 running xenstored, xenconsoled and libvirtd with its libxl driver,
+// listening for libvirt's TCP transport (no auth) on guest port 16509, which
+// QEMU forwards from 127.0.0.1:port. dom0 keeps dom0_memory; the rest of
+// memory_mb is Xen's for the domUs libvirt starts.
+struct XenHostInputs {
+  XenArtifact xen;
+  KernelArtifact dom0_kernel;
+  XenToolsArtifact xen_tools;
+  XenLibvirtArtifact libvirt;
+  std::string busybox_path, agent_path;
+  std::string scratch_dir;
+  int cpus = 2;
+  uint64_t memory_mb = 2048;
+  uint64_t dom0_memory_mb = 768;
+  int port = 0;
+  bool fast = true;  // Xen and dom0 without speculation mitigations
+};
+constexpr int kLibvirtTcpPort = 16509;
+BootSpec AssembleXenHost(const XenHostInputs& in);
 
 // Builds the initramfs into scratch_dir and returns the boot. Throws
 // ConfigError for an unusable kernel (no Xen PV) or a command line with commas.

@@ -29,6 +29,18 @@ const std::vector<GuestType>& GuestTypes() {
   return all;
 }
 
+const GuestType& XenHostDomU() {
+  static const GuestType domu = [] {
+    GuestType t = *FindGuestType("xen-pv-domu");
+    t.dom0_toolstack = false;
+    t.xen_host = true;
+    t.console_prefix = "";
+    t.evidence = GuestType::Evidence::kHost;
+    return t;
+  }();
+  return domu;
+}
+
 const GuestType* FindGuestType(const std::string& name) {
   for (const GuestType& t : GuestTypes()) {
     if (t.name == name) return &t;

@@ -25,7 +25,16 @@ std::vector<std::string> SettleBackend(RunConfig& c) {
   if (c.host.empty()) c.host = kDefaultLibvirtUri;
   std::string problem = LibvirtUriProblem(c.host);
   if (!problem.empty()) return {problem};
+  if (LibvirtUriIsXen(c.host) && c.guest.type != "xen-pv-domu") {
+    return {"'" + c.host + "' is a Xen host: its libvirt runs the kernel under test as a PV domU, so the guest "
+            "type must be xen-pv-domu, not " + c.guest.type};
+  }
   return {};
+}
+
+const GuestType& RunGuestType(const RunConfig& c) {
+  if (c.backend == "libvirt" && LibvirtUriIsXen(c.host)) return XenHostDomU();
+  return c.guest.Type();
 }
 
 RunConfig ParseConfig(const std::string& text, const std::string& source) {

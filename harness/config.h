@@ -55,6 +55,10 @@ struct RunConfig {
 // implied parts.
 std::vector<std::string> SettleBackend(RunConfig& config);
 
+// The guest type as the run's host runs it: on a Xen host (a xen:// URI) a
+// xen-pv-domu is the host's own domU (XenHostDomU), not one under nested Xen.
+const GuestType& RunGuestType(const RunConfig& config);
+
 // The embedded default: the current Debian kernel as PV dom0 on Xen 4.17, 2
 // vCPUs, the default workload for 60 s.
 RunConfig DefaultConfig();

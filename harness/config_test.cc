@@ -255,6 +255,22 @@ TEST(Config, BackendAndHostErrorsArePlaced) {
   p = Problems("backend: qemu\nhost: qemu:///system\n");
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0].rfind("run.yaml:2:7: 'host' names a libvirt host: it needs backend libvirt", 0), 0u) << p[0];
+  // A Xen host runs PV domUs, nothing that needs QEMU.
+  p = Problems("guest: hvm\nhost: xen+ssh://xen1/system\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].rfind("run.yaml:2:7: 'xen+ssh://xen1/system' is a Xen host", 0), 0u) << p[0];
+  EXPECT_NE(p[0].find("must be xen-pv-domu, not hvm"), std::string::npos) << p[0];
+}
+
+TEST(Config, OnAXenHostTheDomUIsTheHostsOwn) {
+  RunConfig x = ParseConfig("guest: xen-pv-domu\nhost: xen+tcp://127.0.0.1:16600/system\n", "run.yaml");
+  const GuestType& t = RunGuestType(x);
+  EXPECT_TRUE(t.xen_host);
+  EXPECT_FALSE(t.dom0_toolstack);
+  EXPECT_EQ(t.console_prefix, "");  // the domU's own console, no dom0 relay
+  RunConfig q = ParseConfig("guest: xen-pv-domu\nhost: qemu:///system\n", "run.yaml");
+  EXPECT_TRUE(RunGuestType(q).dom0_toolstack);
+  EXPECT_FALSE(RunGuestType(q).xen_host);
 }
 
 }  // namespace

@@ -99,7 +99,7 @@ std::unique_ptr<HostPool> OpenHostPool(std::vector<PoolHost> hosts, const RunCon
 
 int DefaultSlots(int host_cpus, const RunConfig& config) {
   int vcpus = config.guest.vcpus;
-  if (config.guest.Type().dom0_toolstack) vcpus = std::max(vcpus, config.guest.dom0_vcpus);
+  if (RunGuestType(config).dom0_toolstack) vcpus = std::max(vcpus, config.guest.dom0_vcpus);
   return std::max(1, host_cpus / std::max(1, vcpus));
 }
 

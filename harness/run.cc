@@ -106,7 +106,7 @@ std::string NewNonce() {
 
 PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string& nonce, const std::string& scratch,
                                          const std::string& cache, nlohmann::json& result) {
-  const GuestType& type = cfg.guest.Type();
+  const GuestType& type = RunGuestType(cfg);
   // The backend the config names; a libvirt connection is kept while the
   // config names the same host.
   std::string key = cfg.backend + " " + cfg.host;
@@ -127,7 +127,7 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
                       {"release", kernel.release}, {"sha256", kernel.sha256},
                       {"xen_pv", kernel.xen_pv}};
   XenArtifact xen;
-  if (type.xen) {
+  if (type.xen && !type.xen_host) {
     Status("hypervisor: " + cfg.xen_package);
     xen = FetchXen(cfg.xen_package, cfg.xen_version, cache);
     result["xen"] = {{"package", xen.package}, {"version", xen.version}};
@@ -149,7 +149,9 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
   std::string busybox = FindBusybox();
   Status("accelerator: probing");
   // A remote host's own: its libvirt says what it offers.
-  AccelChoice accel = cfg.backend == "libvirt" && !LibvirtUriIsLocal(cfg.host)
+  // A Xen host's: Xen runs the domU on its CPUs, there is no QEMU.
+  AccelChoice accel = type.xen_host ? AccelChoice{"xen", "the host runs Xen"}
+                      : cfg.backend == "libvirt" && !LibvirtUriIsLocal(cfg.host)
                           ? LibvirtHostAccel(cfg.host, cfg.accel)
                           : ChooseAccel(cfg.accel, kernel.bzimage, busybox, cache);
   result["accel"] = {{"mode", accel.mode}, {"reason", accel.reason}};
@@ -167,6 +169,7 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
   in.modules = RequiredModules(cfg.workload, type.disk_bus);
   in.dom0_kernel = dom0_kernel;
   in.xen_tools = xen_tools;
+  in.xen_host = type.xen_host;
   in.disks = cfg.workload.disks;
   in.tools = WorkloadTools(cfg.workload);
   in.files = WorkloadFiles(cfg.workload);
@@ -197,7 +200,8 @@ DetectorConfig DetectorFor(const RunConfig& cfg, const std::string& nonce) {
   dc.lockup_s = cfg.thresholds.lockup_s;
   dc.boot_s = cfg.thresholds.boot_s;
   dc.workload_s = cfg.workload.duration_s;
-  dc.guest_prefix = cfg.guest.Type().console_prefix;
+  dc.guest_prefix = RunGuestType(cfg).console_prefix;
+  dc.guest_clock_stops_with_vm = !RunGuestType(cfg).xen_host;
   return dc;
 }
 
@@ -265,11 +269,15 @@ void BootAndWatch(Run& run, RunDir& dir) {
     so.socket_dir = run.scratch;
     so.log_path = dir.File("qemu.log");
     so.name = "blackout-" + std::filesystem::path(dir.path()).filename().string();
+    // The longest a run can go before the detector decides, evidence after.
+    so.max_seconds = static_cast<int>(cfg.thresholds.boot_s + cfg.workload.duration_s + 600);
     run.result["command"] = run.env.backend().CommandFor(prepared.boot, so);
     run.start = HostClock::now();
     run.vm = run.env.backend().Start(prepared.boot, so);
     nlohmann::json host = run.vm->host_info();
     if (host.is_object()) run.result["host"].update(host);
+    // A Xen host's Xen is its own: the record names it as the host reports it.
+    if (RunGuestType(cfg).xen_host) run.result["xen"] = {{"host", host.is_object() ? host.value("hypervisor", std::string("?")) : "?"}};
     std::string where = run.vm->pid() > 0 ? "pid " + std::to_string(run.vm->pid())
                                           : "on " + run.result["host"].value("hostname", std::string("?"));
     Log("VM started (" + where + "), waiting for heartbeats");
@@ -291,7 +299,7 @@ void BootAndWatch(Run& run, RunDir& dir) {
     bool alive = !run.vm->Exited(&clean, &status);
     if (alive && run.detector->verdict() != Verdict::kPass && !run.interrupted()) {
       EvidenceRequest er;
-      er.type = &cfg.guest.Type();
+      er.type = &RunGuestType(cfg);
       er.nonce = run.nonce;
       er.guest_was_up = run.detector->first_heartbeat().has_value();
       er.dump_memory = run.req.dump_memory;

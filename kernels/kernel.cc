@@ -202,6 +202,48 @@ std::set<std::string> InstalledPackages() {
   return out;
 }
 
+// Unpacks `tops` (name -> version, "" for apt's candidate) and the packages
+// they depend on that this host lacks into tmp/root, for copying binaries
+// and their libraries into a guest. `pinned` picks the dependencies that
+// must come at `pin_version` (Xen's own libraries at the toolstack's).
+void UnpackPackageTree(const std::string& tmp, const std::map<std::string, std::string>& tops,
+                       const std::function<bool(const std::string&)>& pinned, const std::string& pin_version) {
+  std::vector<std::string> args = {"apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+                                   "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"};
+  for (const auto& [name, version] : tops) args.push_back(version.empty() ? name : name + "=" + version);
+  std::string listing = RunChecked(args);
+  std::set<std::string> installed = InstalledPackages();
+  std::map<std::string, std::string> wanted = tops;
+  std::istringstream lines(listing);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == ' ' || line[0] == '<') continue;  // fields, virtual packages
+    std::string name = line.substr(0, line.find(':'));
+    if (!installed.count(name) && !wanted.count(name)) wanted[name] = pinned(name) ? pin_version : "";
+  }
+  std::string debs = tmp + "/debs";
+  MakeDirs(debs);
+  for (const auto& [name, version] : wanted) {
+    std::string deb = AptDownload(AptResolve(name, version), debs);
+    // No docs or configuration; libvirt's CPU models are data it reads.
+    ExtractDeb(deb, tmp + "/root", [](const std::string& p) {
+      return (p.rfind("usr/share/", 0) != 0 || p.rfind("usr/share/libvirt/cpu_map/", 0) == 0) &&
+             p.rfind("etc/", 0) != 0;
+    });
+  }
+  fs::remove_all(debs);
+}
+
+// The tree's library directories, the host's layout.
+std::vector<std::string> TreeLibDirs(const std::string& root, const std::vector<std::string>& extra) {
+  std::vector<std::string> out;
+  std::vector<std::string> dirs = {"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu"};
+  dirs.insert(dirs.end(), extra.begin(), extra.end());
+  for (const std::string& lib : dirs) {
+    if (fs::is_directory(root + lib)) out.push_back(root + lib);
+  }
+  return out;
+}
+
 }  // namespace
 
 XenToolsArtifact FetchXenTools(const XenArtifact& xen, const std::string& cache_dir) {
@@ -212,29 +254,10 @@ XenToolsArtifact FetchXenTools(const XenArtifact& xen, const std::string& cache_
   AptPackage top = AptResolve(utils, xen.version);
   std::string dir = CacheEntry(cache_dir, "xen-tools_" + top.version, [&](const std::string& tmp) {
     Log("fetching the Xen toolstack " + utils + "=" + top.version + " with apt-get download");
-    std::string listing = RunChecked({"apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
-                                      "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
-                                      utils + "=" + top.version, "xenstore-utils=" + top.version});
-    std::set<std::string> installed = InstalledPackages();
-    std::set<std::string> wanted = {utils, "xenstore-utils"};
-    std::istringstream lines(listing);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.empty() || line[0] == ' ' || line[0] == '<') continue;  // fields, virtual packages
-      std::string name = line.substr(0, line.find(':'));
-      if (!installed.count(name)) wanted.insert(name);
-    }
-    std::string debs = tmp + "/debs";
-    MakeDirs(debs);
-    for (const std::string& name : wanted) {
-      // Xen's own libraries at the toolstack's version; the rest as apt offers.
-      bool xen_own = name.rfind("libxen", 0) == 0 || name.rfind("xen", 0) == 0;
-      AptPackage pkg = AptResolve(name, xen_own ? top.version : "");
-      std::string deb = AptDownload(pkg, debs);
-      ExtractDeb(deb, tmp + "/root", [](const std::string& p) {
-        return p.rfind("usr/share/", 0) != 0 && p.rfind("etc/", 0) != 0;
-      });
-    }
-    fs::remove_all(debs);
+    UnpackPackageTree(
+        tmp, {{utils, top.version}, {"xenstore-utils", top.version}},
+        [](const std::string& name) { return name.rfind("libxen", 0) == 0 || name.rfind("xen", 0) == 0; },
+        top.version);
     if (!fs::exists(tmp + "/root/usr/lib/xen-" + series + "/bin/xl")) {
       throw InfraError("unpack " + utils + "=" + top.version + ": no usr/lib/xen-" + series + "/bin/xl in it");
     }
@@ -243,10 +266,28 @@ XenToolsArtifact FetchXenTools(const XenArtifact& xen, const std::string& cache_
   a.version = top.version;
   a.root = dir + "/root";
   a.bin_dir = a.root + "/usr/lib/xen-" + series + "/bin";
-  for (const std::string& lib : {std::string("/usr/lib/x86_64-linux-gnu"), std::string("/lib/x86_64-linux-gnu"),
-                                 "/usr/lib/xen-" + series + "/lib/x86_64-linux-gnu"}) {
-    if (fs::is_directory(a.root + lib)) a.lib_dirs.push_back(a.root + lib);
-  }
+  a.lib_dirs = TreeLibDirs(a.root, {"/usr/lib/xen-" + series + "/lib/x86_64-linux-gnu"});
+  return a;
+}
+
+XenLibvirtArtifact FetchXenLibvirt(const XenToolsArtifact& tools, const std::string& cache_dir) {
+  // libvirt as Debian ships it, whatever this host has installed: the daemon,
+  // its library and the libxl driver, built against the toolstack's libxl.
+  AptPackage top = AptResolve("libvirt-daemon-driver-xen", "");
+  std::string dir = CacheEntry(cache_dir, "xen-libvirt_" + top.version, [&](const std::string& tmp) {
+    Log("fetching libvirt's Xen driver libvirt-daemon-driver-xen=" + top.version + " with apt-get download");
+    UnpackPackageTree(
+        tmp, {{"libvirt-daemon-driver-xen", top.version}, {"libvirt-daemon", top.version}, {"libvirt0", top.version}},
+        [](const std::string& name) { return name.rfind("libxen", 0) == 0; }, tools.version);
+    if (!fs::exists(tmp + "/root/usr/sbin/libvirtd") ||
+        !fs::exists(tmp + "/root/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_libxl.so")) {
+      throw InfraError("unpack libvirt-daemon-driver-xen=" + top.version + ": no libvirtd or libxl driver in it");
+    }
+  });
+  XenLibvirtArtifact a;
+  a.version = top.version;
+  a.root = dir + "/root";
+  a.lib_dirs = TreeLibDirs(a.root, {});
   return a;
 }
 

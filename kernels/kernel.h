@@ -88,6 +88,17 @@ struct XenToolsArtifact {
 };
 XenToolsArtifact FetchXenTools(const XenArtifact& xen, const std::string& cache_dir);
 
+// libvirt's daemon with its libxl driver (Debian's libvirt-daemon-driver-xen,
+// libvirt-daemon, libvirt0 and what they need that this host lacks), for a
+// dom0 that is a libvirt Xen host (`blackout xen-host`). Xen's libraries come
+// at the toolstack's version, so the driver and xl share one libxl.
+struct XenLibvirtArtifact {
+  std::string version;
+  std::string root;                   // the unpacked tree: usr/sbin/libvirtd, usr/lib/...
+  std::vector<std::string> lib_dirs;  // root's library directories
+};
+XenLibvirtArtifact FetchXenLibvirt(const XenToolsArtifact& tools, const std::string& cache_dir);
+
 // "y"/"m"/"" for CONFIG_name in a kernel config file's text.
 std::string ConfigValue(const std::string& config_text, const std::string& name);
 

@@ -462,6 +462,8 @@ void Detector::Classify(Freeze& f) const {
     f.cause = "host-contention";
   } else if (missing > 0.5 * (len - config_.heartbeat_s)) {
     f.cause = "vm-external";
+  } else if (!config_.guest_clock_stops_with_vm) {
+    f.cause = "unattributed";
   } else {
     f.cause = "guest-internal";
   }

@@ -43,6 +43,11 @@ struct DetectorConfig {
   // lines are still read for Xen's reports; dom0's own lines are kept in the
   // log but judged only for dom0's errors ("blackout-dom0: error ...").
   std::string guest_prefix;
+  // The guest's clock stops while its VM is not run (QEMU's, and Xen under
+  // QEMU). A domU on a Xen host reads Xen's system time, which runs on while
+  // the domain is paused or descheduled: its clock cannot tell a freeze of
+  // the guest from one of the host, and such freezes are "unattributed".
+  bool guest_clock_stops_with_vm = true;
 };
 
 

@@ -13,11 +13,12 @@ namespace {
 // 0.2 s of host time, with the guest clock following host time unless told.
 class Script {
  public:
-  explicit Script(int vcpus = 2, double stall = 2, double lockup = 30)
-      : vcpus_(vcpus), det_(Config(vcpus, stall, lockup), 0) {}
+  explicit Script(int vcpus = 2, double stall = 2, double lockup = 30, bool clock_stops = true)
+      : vcpus_(vcpus), det_(Config(vcpus, stall, lockup, clock_stops), 0) {}
 
-  static DetectorConfig Config(int vcpus, double stall, double lockup) {
+  static DetectorConfig Config(int vcpus, double stall, double lockup, bool clock_stops = true) {
     DetectorConfig c;
+    c.guest_clock_stops_with_vm = clock_stops;
     c.nonce = "n";
     c.vcpus = vcpus;
     c.stall_s = stall;
@@ -87,6 +88,26 @@ TEST(Detector, PausedVmIsWholeGuestVmExternalStall) {
   EXPECT_NEAR(freezes[0].length(), 8.2, 0.21);
   EXPECT_NE(s.det().title().find("whole-guest freeze (vm-external)"), std::string::npos)
       << s.det().title();
+}
+
+TEST(Detector, OnAXenHostAFreezeWithTheClockRunningIsUnattributed) {
+  // A domU's clock on a Xen host is Xen's: it runs on through a pause.
+  Script s(2, 2, 30, /*clock_stops=*/false);
+  s.Run(10);
+  s.Beat(8, {0, 1});
+  s.Beat(10);
+  s.Done();
+  auto freezes = s.det().Freezes();
+  ASSERT_EQ(freezes.size(), 1u);
+  EXPECT_EQ(freezes[0].cause, "unattributed");
+  // A clock that did stand still still says the VM was not run.
+  Script p(2, 2, 30, false);
+  p.Run(10);
+  p.Beat(8, {0, 1}, 0.0);
+  p.Beat(10);
+  p.Done();
+  ASSERT_EQ(p.det().Freezes().size(), 1u);
+  EXPECT_EQ(p.det().Freezes()[0].cause, "vm-external");
 }
 
 TEST(Detector, OneVcpuFrozenInsideTheGuest) {

@@ -19,6 +19,7 @@ struct StartOptions {
   std::string socket_dir;     // short path for unix sockets
   std::string log_path;       // the VM process's own output
   std::string name;           // the VM's name (a libvirt domain's), unique among running runs
+  int max_seconds = 0;        // the longest the run can take (0: unknown): a deadline for leftovers
 };
 
 class Instance {

@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/log.h"
 #include "base/subprocess.h"
 #include "harness/vm/libvirt_connection.h"
 #include "harness/vm/libvirt_storage.h"
@@ -65,11 +66,14 @@ std::string DirOf(const std::string& path) {
 }  // namespace
 
 std::string LibvirtUriProblem(const std::string& uri) {
-  static const std::regex kUri(R"(^qemu(\+(ssh|libssh|libssh2|tcp|tls|unix|ext))?://([^/?#\s]*)/(system|session)(\?\S*)?$)");
+  static const std::regex kUri(
+      R"(^(qemu(\+(ssh|libssh|libssh2|tcp|tls|unix|ext))?://([^/?#\s]*)/(system|session)|xen(\+(ssh|libssh|libssh2|tcp|tls|unix|ext))?://([^/?#\s]*)/system)(\?\S*)?$)");
   if (std::regex_match(uri, kUri)) return "";
   return "'" + uri + "' is not a libvirt URI blackout can use: DRIVER[+TRANSPORT]://[HOST]/system, e.g. " +
-         kDefaultLibvirtUri + ", qemu+ssh://host/system or qemu+tcp://10.0.0.2/system";
+         kDefaultLibvirtUri + ", qemu+ssh://host/system, qemu+tcp://10.0.0.2/system or xen+ssh://host/system";
 }
+
+bool LibvirtUriIsXen(const std::string& uri) { return uri.rfind("xen:", 0) == 0 || uri.rfind("xen+", 0) == 0; }
 
 bool LibvirtUriIsLocal(const std::string& uri) {
   size_t p = uri.find("://");
@@ -101,6 +105,14 @@ std::string LibvirtConnection::hostname() const {
   std::string out = name ? name : uri_;
   free(name);
   return out;
+}
+
+std::string LibvirtConnection::hypervisor() const {
+  const char* type = virConnectGetType(conn_);
+  unsigned long version = 0;
+  if (!type || virConnectGetVersion(conn_, &version) != 0) return "";
+  return std::string(type) + " " + std::to_string(version / 1000000) + "." + std::to_string(version / 1000 % 1000) +
+         "." + std::to_string(version % 1000);
 }
 
 int LibvirtConnection::cpus() const {
@@ -198,11 +210,70 @@ int OnLifecycle(virConnectPtr, virDomainPtr, int event, int detail, void* opaque
   return 0;
 }
 
+// Who owns a domain on a Xen host and until when, in its <metadata>: this
+// machine's name, the blackout process (pid and start time: pids are reused,
+// start times are not) and the time (Unix seconds) by which its run is over
+// whatever happened to blackout.
+constexpr char kRunMetadataNs[] = "urn:blackout:run:1";
+
+std::string OwnerMetadata(int max_seconds) {
+  // Unknown length: a day, longer than any run blackout makes.
+  long long deadline = static_cast<long long>(time(nullptr)) + (max_seconds > 0 ? max_seconds : 86400) + 600;
+  return std::string("<blackout:run xmlns:blackout='") + kRunMetadataNs + "' owner='" + XmlEscape(Hostname()) +
+         "' pid='" + std::to_string(getpid()) + "' start='" + ProcessStart(getpid()) + "' deadline='" +
+         std::to_string(deadline) + "'/>";
+}
+
+// An attribute of the metadata element, "" when absent.
+std::string MetadataAttr(const std::string& xml, const std::string& name) {
+  std::smatch m;
+  std::regex re(" " + name + R"(=['"]([^'"]*)['"])");
+  return std::regex_search(xml, m, re) ? m[1].str() : "";
+}
+
+// Destroys the blackout domains on a Xen host whose blackout is gone: one on
+// this machine whose process has ended, or any whose deadline has passed
+// (nothing else ends a hung domU there: libxl has no autodestroy).
+void DestroyOrphanDomains(const LibvirtConnection& conn) {
+  virDomainPtr* doms = nullptr;
+  int n = virConnectListAllDomains(conn.get(), &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+  const long long now = static_cast<long long>(time(nullptr));
+  for (int i = 0; i < n; ++i) {
+    const char* name = virDomainGetName(doms[i]);
+    char* meta = name && std::string(name).rfind("blackout-", 0) == 0
+                     ? virDomainGetMetadata(doms[i], VIR_DOMAIN_METADATA_ELEMENT, kRunMetadataNs, 0)
+                     : nullptr;
+    std::string text = meta ? meta : "";
+    free(meta);
+    std::string deadline = MetadataAttr(text, "deadline");
+    std::string pid = MetadataAttr(text, "pid");
+    bool expired = !deadline.empty() && deadline.size() < 19 &&
+                   deadline.find_first_not_of("0123456789") == std::string::npos && std::stoll(deadline) < now;
+    bool owner_gone = MetadataAttr(text, "owner") == XmlEscape(Hostname()) && !pid.empty() && pid.size() < 10 &&
+                      pid.find_first_not_of("0123456789") == std::string::npos &&
+                      ProcessStart(std::stol(pid)) != MetadataAttr(text, "start");
+    if (expired || owner_gone) {
+      Log("libvirt: destroying " + std::string(name) + " on " + conn.uri() + ", left by a blackout that is gone (" +
+          (owner_gone ? "its process ended" : "past its deadline") + ")");
+      virDomainDestroy(doms[i]);
+    }
+    virDomainFree(doms[i]);
+  }
+  free(doms);
+}
+
 class LibvirtInstance : public Instance {
  public:
   LibvirtInstance(std::shared_ptr<LibvirtConnection> conn, const BootSpec& boot, const StartOptions& options,
                   std::vector<std::string> command)
-      : conn_(std::move(conn)), name_(options.name), log_path_(options.log_path), command_(std::move(command)) {
+      : conn_(std::move(conn)),
+        xen_(LibvirtUriIsXen(conn_->uri())),
+        name_(options.name),
+        log_path_(options.log_path),
+        command_(std::move(command)) {
+    // A Xen host has no autodestroy: what a killed blackout left there goes
+    // once its deadline has passed.
+    if (xen_) DestroyOrphanDomains(*conn_);
     // A remote host gets the files first, as storage volumes.
     BootSpec placed = boot;
     if (!LibvirtUriIsLocal(conn_->uri())) {
@@ -215,6 +286,8 @@ class LibvirtInstance : public Instance {
     DomainOptions dopts;
     dopts.name = options.name;
     dopts.accel = options.accel;
+    dopts.xen = xen_;
+    if (xen_) dopts.metadata = OwnerMetadata(options.max_seconds);
     std::string xml = DomainXml(placed, dopts);
     WriteFileAtomic(DirOf(options.log_path) + "/domain.xml", xml);
 
@@ -228,7 +301,7 @@ class LibvirtInstance : public Instance {
 
     // Paused until the console is attached: nothing the guest prints is lost.
     dom_ = virDomainCreateXML(conn_->get(), xml.c_str(),
-                              VIR_DOMAIN_START_AUTODESTROY | VIR_DOMAIN_START_PAUSED);
+                              xen_ ? VIR_DOMAIN_START_PAUSED : VIR_DOMAIN_START_AUTODESTROY | VIR_DOMAIN_START_PAUSED);
     if (!dom_) Fail("start the domain: " + LibvirtLastError());
     lifecycle_ = virConnectDomainEventRegisterAny(conn_->get(), dom_, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                                   VIR_DOMAIN_EVENT_CALLBACK(OnLifecycle), Hold(state_), Release);
@@ -242,6 +315,7 @@ class LibvirtInstance : public Instance {
     if (virDomainResume(dom_) < 0) Fail("resume the domain: " + LibvirtLastError());
     pid_ = FindPid();
     host_info_["hostname"] = conn_->hostname();
+    host_info_["hypervisor"] = conn_->hypervisor();
   }
 
   ~LibvirtInstance() override {
@@ -305,6 +379,7 @@ class LibvirtInstance : public Instance {
   }
 
   std::string Diagnose() override {
+    if (xen_) return XenVcpus();
     char* out = nullptr;
     if (virDomainQemuMonitorCommand(dom_, "info registers -a", &out, VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) < 0) {
       throw InfraError("libvirt: info registers on " + name_ + ": " + LibvirtLastError());
@@ -315,6 +390,10 @@ class LibvirtInstance : public Instance {
   }
 
   void DumpMemory(const std::string& path) override {
+    if (xen_) {
+      throw InfraError("libvirt: a Xen host writes a domain's core dump on its own disk; blackout does not fetch it "
+                       "from there (virsh -c " + conn_->uri() + " dump " + name_ + " FILE does)");
+    }
     MakeDirs(DirOf(path));
     if (virDomainCoreDumpWithFormat(dom_, path.c_str(), VIR_DOMAIN_CORE_DUMP_FORMAT_RAW, VIR_DUMP_MEMORY_ONLY) < 0) {
       throw InfraError("libvirt: memory dump of " + name_ + ": " + LibvirtLastError());
@@ -326,7 +405,8 @@ class LibvirtInstance : public Instance {
     stop_done_ = true;
     bool clean;
     std::string status;
-    if (!Exited(&clean, &status)) {
+    // A Xen host may keep a domain libvirt says has stopped: destroy it anyway.
+    if (!Exited(&clean, &status) || xen_) {
       virDomainDestroy(dom_);  // an error here means it is already gone
       for (int i = 0; i < 50 && !Exited(&clean, &status); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -369,7 +449,7 @@ class LibvirtInstance : public Instance {
   // vCPU thread, which QEMU's monitor names. Only on this machine; -1 for a
   // remote host.
   pid_t FindPid() {
-    if (!LibvirtUriIsLocal(conn_->uri())) return -1;
+    if (xen_ || !LibvirtUriIsLocal(conn_->uri())) return -1;
     char* out = nullptr;
     if (virDomainQemuMonitorCommand(dom_, R"({"execute":"query-cpus-fast"})", &out, 0) < 0) return -1;
     std::string reply = out ? out : "";
@@ -386,7 +466,41 @@ class LibvirtInstance : public Instance {
     }
   }
 
+  // A Xen host's view of the domU's vCPUs, sampled twice a second apart: a
+  // vCPU whose CPU time runs on while its heartbeats stopped spins (a
+  // lockup); one whose time stands still is blocked or never scheduled.
+  // Then the live domain XML (where libxl placed the console and disks).
+  std::string XenVcpus() {
+    auto sample = [&](std::vector<virVcpuInfo>* out) {
+      virDomainInfo info;
+      if (virDomainGetInfo(dom_, &info) < 0) return false;
+      out->resize(info.nrVirtCpu);
+      return virDomainGetVcpus(dom_, out->data(), static_cast<int>(out->size()), nullptr, 0) >= 0;
+    };
+    std::vector<virVcpuInfo> a, b;
+    if (!sample(&a)) throw InfraError("libvirt: vCPUs of " + name_ + ": " + LibvirtLastError());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    if (!sample(&b) || b.size() != a.size()) throw InfraError("libvirt: vCPUs of " + name_ + ": " + LibvirtLastError());
+    std::string text = "vCPUs of " + name_ + " on " + conn_->uri() + " (libvirt virDomainGetVcpus, 1 s apart):\n";
+    static const char* kStates[] = {"offline", "running", "blocked"};
+    for (size_t i = 0; i < a.size(); ++i) {
+      double ran_ms = static_cast<double>(b[i].cpuTime - a[i].cpuTime) / 1e6;
+      char line[160];
+      std::snprintf(line, sizeof line, "vcpu %u: %s on pCPU %d, cpu time %.3f s, ran %.0f ms of the last 1000\n",
+                    b[i].number, b[i].state >= 0 && b[i].state <= 2 ? kStates[b[i].state] : "unknown", b[i].cpu,
+                    static_cast<double>(b[i].cpuTime) / 1e9, ran_ms);
+      text += line;
+    }
+    char* xml = virDomainGetXMLDesc(dom_, 0);
+    if (xml) {
+      text += "\nlive domain XML:\n" + std::string(xml);
+      free(xml);
+    }
+    return text;
+  }
+
   std::shared_ptr<LibvirtConnection> conn_;
+  bool xen_ = false;
   std::string name_, log_path_;
   std::vector<std::string> command_;
   StatePtr state_ = std::make_shared<DomainState>();
@@ -435,12 +549,7 @@ LibvirtHostInfo DescribeLibvirtHost(const std::string& uri) {
     info.cpus = static_cast<int>(node.cpus);
     info.memory_mib = node.memory / 1024;
   }
-  const char* type = virConnectGetType(conn.get());
-  unsigned long version = 0;
-  if (type && virConnectGetVersion(conn.get(), &version) == 0) {
-    info.hypervisor = std::string(type) + " " + std::to_string(version / 1000000) + "." +
-                      std::to_string(version / 1000 % 1000) + "." + std::to_string(version % 1000);
-  }
+  info.hypervisor = conn.hypervisor();
   PoolUsage pool = DescribePool(conn);
   info.pool_volumes = pool.volumes;
   info.pool_bytes = pool.bytes;
@@ -462,7 +571,9 @@ std::unique_ptr<Instance> LibvirtBackend::Start(const BootSpec& boot, const Star
 }
 
 std::vector<std::string> LibvirtBackend::CommandFor(const BootSpec&, const StartOptions& options) const {
-  return {"virsh", "-c", uri_, "create", DirOf(options.log_path) + "/domain.xml", "--autodestroy"};
+  std::vector<std::string> argv = {"virsh", "-c", uri_, "create", DirOf(options.log_path) + "/domain.xml"};
+  if (!LibvirtUriIsXen(uri_)) argv.push_back("--autodestroy");  // libxl has none
+  return argv;
 }
 
 }  // namespace blackout

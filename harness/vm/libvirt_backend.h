@@ -23,8 +23,15 @@ inline constexpr char kDefaultLibvirtUri[] = "qemu:///system";
 
 // Why a libvirt URI is not one blackout can use, or "" when it is:
 // driver[+transport]://[user@][host[:port]]/system|session[?params], driver
-// qemu. (Xen hosts through libxl come with the fleet work.)
+// qemu, or xen (a Xen host through libvirt's libxl driver, /system only).
 std::string LibvirtUriProblem(const std::string& uri);
+// True for a Xen host's URI (xen:///system, xen+ssh://host/system): its
+// libvirt runs PV domUs itself; there is no QEMU, no autodestroy and no QEMU
+// monitor. Each domain blackout starts there names its owner (machine, pid,
+// process start) and a deadline in its metadata; one a SIGKILLed blackout
+// left is destroyed by the next blackout on that host once its owner is
+// provably gone (same machine) or its deadline has passed.
+bool LibvirtUriIsXen(const std::string& uri);
 // True for a URI that names no host: the domain runs on this machine, so its
 // QEMU process (for host-contention accounting) and log are reachable here.
 bool LibvirtUriIsLocal(const std::string& uri);

@@ -32,6 +32,8 @@ class LibvirtConnection {
   std::string hostname() const;
   // The host's CPU count (virNodeGetInfo), or 0 when unknown.
   int cpus() const;
+  // "QEMU 7.2.0", "Xen 4.17.0": the hypervisor's name and version, or "".
+  std::string hypervisor() const;
 
  private:
   std::string uri_;

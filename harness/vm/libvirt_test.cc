@@ -3,6 +3,7 @@
 // URIs it accepts.
 #include <gtest/gtest.h>
 
+#include "base/error.h"
 #include "base/fsutil.h"
 #include "base/subprocess.h"
 #include "base/test_tmpdir.h"
@@ -46,6 +47,19 @@ BootSpec XenDomU() {
   return b;
 }
 
+// A domU on a Xen host: its own gzip'd kernel, initramfs and command line.
+BootSpec XenHostDomU() {
+  BootSpec b;
+  b.guest_type = "xen-pv-domu";
+  b.cpus = 2;
+  b.memory_mb = 512;
+  b.kernel = "/var/lib/libvirt/blackout/6e7a-vmlinux.gz";
+  b.append = "console=hvc0 earlyprintk=xen blackout.nonce=abc blackout.hb_ms=200";
+  b.modules = {{"/var/lib/libvirt/blackout/9784-initramfs.cpio.gz", ""}};
+  b.disks = {{"/var/lib/libvirt/blackout/blackout-r1-disk0.raw", "raw", "none"}};
+  return b;
+}
+
 // virt-xml-validate's verdict on the document, "" when it validates.
 std::string SchemaProblems(const std::string& xml) {
   std::string dir = testing_util::TestTempDir("domain-xml");
@@ -68,11 +82,48 @@ TEST(LibvirtXml, EveryGuestTypeValidates) {
   }
 }
 
+TEST(LibvirtXml, XenHostDomUIsAPvDomain) {
+  DomainOptions o;
+  o.name = "blackout-r1";
+  o.xen = true;
+  o.metadata = "<blackout:run xmlns:blackout='urn:blackout:run:1' deadline='1796164836'/>";
+  std::string xml = DomainXml(XenHostDomU(), o);
+  EXPECT_EQ(SchemaProblems(xml), "") << xml;
+  EXPECT_NE(xml.find("<domain type='xen'>"), std::string::npos);
+  EXPECT_NE(xml.find("<type arch='x86_64' machine='xenpv'>linux</type>"), std::string::npos);
+  EXPECT_NE(xml.find("<kernel>/var/lib/libvirt/blackout/6e7a-vmlinux.gz</kernel>"), std::string::npos);
+  EXPECT_NE(xml.find("<initrd>/var/lib/libvirt/blackout/9784-initramfs.cpio.gz</initrd>"), std::string::npos);
+  EXPECT_NE(xml.find("<cmdline>console=hvc0 earlyprintk=xen blackout.nonce=abc"), std::string::npos);
+  EXPECT_NE(xml.find("<target dev='xvda' bus='xen'/>"), std::string::npos);
+  EXPECT_NE(xml.find("<console type='pty'><target type='xen' port='0'/></console>"), std::string::npos);
+  EXPECT_NE(xml.find("deadline='1796164836'"), std::string::npos);
+  // Nothing of QEMU's: no CPU model, no serial port, no QEMU namespace.
+  EXPECT_EQ(xml.find("Nehalem"), std::string::npos);
+  EXPECT_EQ(xml.find("<serial"), std::string::npos);
+  EXPECT_EQ(xml.find("qemu"), std::string::npos);
+  // A PV domU has one initrd: Xen's module list is not one.
+  EXPECT_THROW(DomainXml(XenDom0(), o), InfraError);
+}
+
+TEST(LibvirtXml, PortForwardsAreQemuUserNetwork) {
+  BootSpec b = XenDom0();
+  b.forwards = {{16600, 16509}};
+  DomainOptions o;
+  o.name = "blackout-xen-host";
+  std::string xml = DomainXml(b, o);
+  EXPECT_EQ(SchemaProblems(xml), "") << xml;
+  EXPECT_NE(xml.find("<qemu:arg value='user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:16600-:16509'/>"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<qemu:arg value='virtio-net-pci,netdev=net0'/>"), std::string::npos);
+  EXPECT_EQ(DomainXml(XenDom0(), o).find("<qemu:commandline>"), std::string::npos);
+}
+
 TEST(LibvirtXml, CarriesTheBoot) {
   DomainOptions o;
   o.name = "blackout-r1";
   std::string xml = DomainXml(XenDomU(), o);
-  EXPECT_NE(xml.find("<domain type='qemu'>"), std::string::npos);
+  EXPECT_NE(xml.find("<domain type='qemu' xmlns:qemu="), std::string::npos);
   EXPECT_NE(xml.find("<name>blackout-r1</name>"), std::string::npos);
   EXPECT_NE(xml.find("<memory unit='MiB'>1536</memory>"), std::string::npos);
   EXPECT_NE(xml.find("<vcpu>4</vcpu>"), std::string::npos);
@@ -93,7 +144,7 @@ TEST(LibvirtXml, CarriesTheBoot) {
   DomainOptions k;
   k.name = "b";
   k.accel = "kvm";
-  EXPECT_NE(DomainXml(Hvm(), k).find("<domain type='kvm'>"), std::string::npos);
+  EXPECT_NE(DomainXml(Hvm(), k).find("<domain type='kvm' "), std::string::npos);
   EXPECT_NE(DomainXml(Hvm(), k).find("host-passthrough"), std::string::npos);
 }
 
@@ -119,14 +170,22 @@ TEST(LibvirtXml, TooManyDisksIsAConfigError) {
 TEST(LibvirtUri, AcceptsWhatLibvirtCanReach) {
   for (const char* uri : {"qemu:///system", "qemu:///session", "qemu+ssh://h1/system", "qemu+ssh://root@h1:2222/system",
                           "qemu+tcp://10.0.0.2/system", "qemu+tls://host.example/system?no_verify=1",
-                          "qemu+unix:///system?socket=/run/x/libvirt-sock"}) {
+                          "qemu+unix:///system?socket=/run/x/libvirt-sock", "xen:///system", "xen+ssh://root@xen1/system",
+                          "xen+tcp://127.0.0.1:16600/system"}) {
     EXPECT_EQ(LibvirtUriProblem(uri), "") << uri;
   }
   for (const char* uri : {"", "qemu", "qemu://", "qemu:///", "qemu:///systm", "http://h1/system", "qemu+ftp://h/system",
-                          "qemu:// h/system", "xen:///system"}) {
+                          "qemu:// h/system", "xen:///session", "xen+ssh://h/session", "xenx:///system"}) {
     EXPECT_NE(LibvirtUriProblem(uri), "") << uri;
   }
   EXPECT_NE(LibvirtUriProblem("qemu+ssh//h1/system").find("qemu+ssh://host/system"), std::string::npos);
+}
+
+TEST(LibvirtUri, XenIsTheLibxlDriver) {
+  EXPECT_TRUE(LibvirtUriIsXen("xen:///system"));
+  EXPECT_TRUE(LibvirtUriIsXen("xen+ssh://h1/system"));
+  EXPECT_FALSE(LibvirtUriIsXen("qemu:///system"));
+  EXPECT_FALSE(LibvirtUriIsXen("qemu+ssh://xen/system"));
 }
 
 TEST(LibvirtUri, LocalIsTheOneWithoutAHost) {

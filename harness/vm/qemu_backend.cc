@@ -116,6 +116,15 @@ class QemuInstance : public Instance {
 
 }  // namespace
 
+std::string UserNetdev(const BootSpec& boot) {
+  // restrict=on: the guest reaches nothing; the forwards still reach it.
+  std::string arg = "user,id=net0,restrict=on";
+  for (const PortForward& f : boot.forwards) {
+    arg += ",hostfwd=tcp:127.0.0.1:" + std::to_string(f.host_port) + "-:" + std::to_string(f.guest_port);
+  }
+  return arg;
+}
+
 std::vector<std::string> QemuCommand(const BootSpec& boot, const StartOptions& options) {
   // debug-threads names the vCPU threads ("CPU 0/TCG") for host-side accounting.
   std::vector<std::string> argv = {"qemu-system-x86_64", "-name", "blackout,debug-threads=on"};
@@ -136,6 +145,7 @@ std::vector<std::string> QemuCommand(const BootSpec& boot, const StartOptions& o
   for (const BootDisk& d : boot.disks) {
     argv.insert(argv.end(), {"-drive", "file=" + d.path + ",format=" + d.format + ",if=virtio,cache=" + d.cache});
   }
+  if (!boot.forwards.empty()) argv.insert(argv.end(), {"-netdev", UserNetdev(boot), "-device", "virtio-net-pci,netdev=net0"});
   return argv;
 }
 

@@ -15,5 +15,7 @@ class QemuBackend : public Backend {
 
 // The QEMU command line for a boot (exposed for tests and the run record).
 std::vector<std::string> QemuCommand(const BootSpec& boot, const StartOptions& options);
+// QEMU's -netdev value for a boot's port forwards (user network, restricted).
+std::string UserNetdev(const BootSpec& boot);
 
 }  // namespace blackout
