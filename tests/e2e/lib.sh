@@ -80,3 +80,13 @@ bisect_must_find() {
   TOP_PCT=$(echo "$top" | awk '{print $1}' | tr -d %)
   awk -v p="$TOP_PCT" 'BEGIN { exit !(p >= 99) }' || fail "the top candidate holds only $TOP_PCT%"
 }
+
+# The nested Xen host of the e2e_xen_host_* tests (xen_host_fixture.sh
+# serves it): runs go there with --host "$XEN_HOST"; checks want libvirt.
+XEN_HOST="xen+tcp://127.0.0.1:${XEN_HOST_PORT:-16600}/system"
+on_xen_host() { BACKEND=libvirt; }
+# How many blackout domains the Xen host runs now.
+xen_host_domains() {
+  virsh -c "$XEN_HOST" list --name > "$T/domains" 2>&1 || fail "virsh list on $XEN_HOST: $(cat "$T/domains")"
+  grep -c '^blackout-' "$T/domains"
+}
