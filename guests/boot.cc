@@ -356,6 +356,7 @@ BootSpec AssembleXenHost(const XenHostInputs& in) {
   // libvirt asks who root is.
   img.AddText("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
   img.AddText("etc/group", "root:x:0:\n");
+  img.AddText("etc/hosts", "127.0.0.1 localhost\n127.0.1.1 blackout-xenhost\n");
   img.AddText("etc/libvirt/libvirtd.conf", kXenHostLibvirtdConf);
   // libxl's hotplug script for a domU's block device (libxl's default path).
   img.AddText("etc/xen/scripts/block", kBlockScript, 0755);

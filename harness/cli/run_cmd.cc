@@ -69,7 +69,7 @@ void AddBackendFlags(CLI::App* cmd, RunFlags& f) {
       ->check(CLI::IsMember({"qemu", "libvirt"}));
   cmd->add_option("--host", f.hosts,
                   "a libvirt host URI to run on (implies --backend libvirt; default qemu:///system), e.g. "
-                  "qemu+ssh://host/system; repeat it for a pool of hosts")
+                  "qemu+ssh://host/system, or a Xen host xen+ssh://host/system (guest xen-pv-domu); repeat it for a pool of hosts")
       ->type_size(1)
       ->allow_extra_args(false);
   cmd->add_option("--hosts", f.hosts_file, "a hosts file (hosts: [{uri: URI, slots: N}, ...]): a pool of hosts");
