@@ -1,8 +1,10 @@
 #include "harness/fleet.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "base/error.h"
 #include "base/log.h"
@@ -214,6 +216,21 @@ RunOutcome RunOnPool(const RunRequest& request, HostPool* pool) {
     r.config = placed;
     return RunOnce(r);
   });
+}
+
+void RunConcurrently(int n, int workers, const std::function<bool(int)>& run_one) {
+  std::atomic<int> next{0};
+  std::atomic<bool> stop{false};
+  auto work = [&] {
+    while (!stop) {
+      int i = next++;
+      if (i >= n) return;
+      if (!run_one(i)) stop = true;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 0; w < std::min(n, std::max(1, workers)); ++w) threads.emplace_back(work);
+  for (std::thread& t : threads) t.join();
 }
 
 }  // namespace blackout

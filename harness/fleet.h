@@ -88,4 +88,9 @@ RunOutcome RunPlaced(HostPool& pool, const RunConfig& config,
 // request's config says).
 RunOutcome RunOnPool(const RunRequest& request, HostPool* pool);
 
+// Calls run_one(0..n-1) from `workers` threads (at most n), each taking the
+// next index as it finishes one; run_one returns false to stop handing out
+// more (the ones running finish). Returns when all have returned.
+void RunConcurrently(int n, int workers, const std::function<bool(int)>& run_one);
+
 }  // namespace blackout

@@ -389,6 +389,7 @@ RunOutcome RunOnce(const RunRequest& req) {
                 {"host", {{"hostname", Hostname()}, {"cpus", sysconf(_SC_NPROCESSORS_ONLN)}}},
                 {"config", ConfigJson(req.config)}};
   if (!req.bisection.empty()) run.result["bisection"] = req.bisection;
+  if (req.matrix.is_object()) run.result["matrix"] = req.matrix;
   store.BeginRun(id, dir.path(), run.result);
   auto wall0 = HostClock::now();
 

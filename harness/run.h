@@ -60,6 +60,7 @@ struct RunRequest {
   bool dump_memory = false;  // full guest memory (ELF) into evidence/ on a bad verdict
   const std::atomic<bool>* interrupted = nullptr;
   std::string bisection;  // the bisection this run is a step of, if any
+  nlohmann::json matrix;  // the matrix slot it fills ({id, name, cell, repeat}), or null
   RunEnvironment* env = nullptr;  // nullptr: a PackageEnvironment
 };
 

@@ -85,6 +85,24 @@ const char* const kMigrations[] = {
          runs INTEGER NOT NULL DEFAULT 0,
          p_estimate REAL NOT NULL DEFAULT 0);
        ALTER TABLE runs ADD COLUMN bisection TEXT NOT NULL DEFAULT '';)",
+    // 4: matrices (one row per matrix: its spec, when it started and when
+    // every cell had its runs); runs gain the matrix, cell and repeat they fill
+    R"(CREATE TABLE matrices (
+         id TEXT PRIMARY KEY,
+         name TEXT NOT NULL,
+         started_at TEXT NOT NULL,
+         finished_at TEXT NOT NULL DEFAULT '',
+         spec TEXT NOT NULL DEFAULT '{}');
+       CREATE INDEX matrices_name ON matrices(name, started_at);
+       ALTER TABLE runs ADD COLUMN matrix TEXT NOT NULL DEFAULT '';
+       ALTER TABLE runs ADD COLUMN cell TEXT NOT NULL DEFAULT '';
+       ALTER TABLE runs ADD COLUMN matrix_repeat INTEGER NOT NULL DEFAULT 0;
+       UPDATE runs SET
+         matrix = COALESCE(json_extract(result, '$.matrix.id'), ''),
+         cell = COALESCE(json_extract(result, '$.matrix.cell'), ''),
+         matrix_repeat = COALESCE(json_extract(result, '$.matrix.repeat'), 0)
+       WHERE json_valid(result);
+       CREATE INDEX runs_matrix ON runs(matrix, cell);)",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kStoreSchemaVersion);
 
@@ -214,7 +232,7 @@ void ApplyMigrations(sqlite3* db, int from, int to) {
 
 const char kRunColumns[] =
     "id, path, started_at, verdict, title, kernel, kernel_version, workload, guest, accelerator, host, "
-    "bisection, total_s, first_heartbeat_s, worst_gap_s, freeze_count";
+    "bisection, total_s, first_heartbeat_s, worst_gap_s, freeze_count, matrix, cell, matrix_repeat";
 
 RunRow ReadRun(const Stmt& s) {
   RunRow r;
@@ -234,6 +252,9 @@ RunRow ReadRun(const Stmt& s) {
   r.first_heartbeat_s = s.Double(13);
   r.worst_gap_s = s.Double(14);
   r.freeze_count = static_cast<int>(s.Int(15));
+  r.matrix = s.Text(16);
+  r.cell = s.Text(17);
+  r.repeat = static_cast<int>(s.Int(18));
   return r;
 }
 
@@ -255,6 +276,9 @@ RunRow RowFromResult(const nlohmann::json& result, const std::string& path) {
   r.accelerator = StrAt(result, "/accel/mode");
   r.host = StrAt(result, "/host/hostname");
   r.bisection = StrAt(result, "/bisection");
+  r.matrix = StrAt(result, "/matrix/id");
+  r.cell = StrAt(result, "/matrix/cell");
+  r.repeat = static_cast<int>(NumAt(result, "/matrix/repeat", 0));
   r.total_s = NumAt(result, "/timings/total_s", 0);
   r.first_heartbeat_s = NumAt(result, "/timings/first_heartbeat_s", -1);
   if (result.contains("freezes") && result["freezes"].is_array()) {
@@ -380,12 +404,13 @@ void Store::BeginRun(const std::string& id, const std::string& path, const nlohm
   Transaction tx(db_);
   Stmt s(db_,
          "INSERT INTO runs (id, path, started_at, verdict, title, kernel, workload, guest, host, bisection, result, "
-         "owner_pid, owner_start, owner_host) VALUES (?1, ?2, ?3, 'running', '', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+         "owner_pid, owner_start, owner_host, matrix, cell, matrix_repeat) "
+         "VALUES (?1, ?2, ?3, 'running', '', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
   s.Bind(1, id).Bind(2, path).Bind(3, r.started_at).Bind(4, r.kernel).Bind(5, r.workload).Bind(6, r.guest);
   s.Bind(7, r.host).Bind(8, r.bisection).Bind(9, partial_result.dump());
   std::string start = ProcessStart(getpid());
   s.Bind(10, static_cast<int64_t>(getpid())).Bind(11, static_cast<int64_t>(start.empty() ? -1 : std::stoll(start)));
-  s.Bind(12, Hostname());
+  s.Bind(12, Hostname()).Bind(13, r.matrix).Bind(14, r.cell).Bind(15, static_cast<int64_t>(r.repeat));
   s.Step();
   tx.Commit();
 }
@@ -400,12 +425,13 @@ void Store::RecordRunLocked(const nlohmann::json& result, const std::string& pat
   }
   Stmt s(db_,
          "INSERT INTO runs (id, path, started_at, verdict, title, kernel, kernel_version, workload, guest, "
-         "accelerator, host, bisection, total_s, first_heartbeat_s, worst_gap_s, freeze_count, result) "
-         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+         "accelerator, host, bisection, total_s, first_heartbeat_s, worst_gap_s, freeze_count, result, matrix, cell, "
+         "matrix_repeat) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
   s.Bind(1, r.id).Bind(2, r.path).Bind(3, r.started_at).Bind(4, r.verdict).Bind(5, r.title).Bind(6, r.kernel);
   s.Bind(7, r.kernel_version).Bind(8, r.workload).Bind(9, r.guest).Bind(10, r.accelerator).Bind(11, r.host);
   s.Bind(12, r.bisection).Bind(13, r.total_s).Bind(14, r.first_heartbeat_s).Bind(15, r.worst_gap_s);
   s.Bind(16, static_cast<int64_t>(r.freeze_count)).Bind(17, result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  s.Bind(18, r.matrix).Bind(19, r.cell).Bind(20, static_cast<int64_t>(r.repeat));
   s.Step();
   if (result.contains("freezes") && result["freezes"].is_array()) {
     Stmt f(db_, "INSERT INTO freezes (run_id, idx, host_start_s, length_s, vcpus, cause) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
@@ -457,6 +483,7 @@ std::vector<RunRow> Store::Runs(const RunFilter& f) const {
   // A bare date as the end means the whole of that day.
   add("started_at <= ?", f.until.size() == 10 ? f.until + "T99" : f.until);
   add("bisection = ?", f.bisection);
+  add("matrix = ?", f.matrix);
   if (!f.ids.empty()) {
     sql += " AND id IN (";
     for (size_t i = 0; i < f.ids.size(); ++i) {
@@ -534,6 +561,25 @@ std::vector<BisectionRow> Store::Bisections() const {
     b.p_estimate = s.Double(12);
     out.push_back(b);
   }
+  return out;
+}
+
+void Store::RecordMatrix(const MatrixRow& m) {
+  Transaction tx(db_);
+  Stmt s(db_,
+         "INSERT INTO matrices (id, name, started_at, finished_at, spec) VALUES (?1, ?2, ?3, ?4, ?5) "
+         "ON CONFLICT(id) DO UPDATE SET finished_at = CASE WHEN ?4 = '' THEN finished_at ELSE ?4 END, spec = ?5");
+  s.Bind(1, m.id).Bind(2, m.name).Bind(3, m.started_at).Bind(4, m.finished_at).Bind(5, m.spec);
+  s.Step();
+  tx.Commit();
+}
+
+std::vector<MatrixRow> Store::Matrices(const std::string& name) const {
+  Stmt s(db_, std::string("SELECT id, name, started_at, finished_at, spec FROM matrices") +
+                  (name.empty() ? "" : " WHERE name = ?1") + " ORDER BY started_at DESC, id DESC");
+  if (!name.empty()) s.Bind(1, name);
+  std::vector<MatrixRow> out;
+  while (s.Step()) out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4)});
   return out;
 }
 

@@ -22,6 +22,8 @@
 //      row per freeze), both filled from the stored result JSON
 //   3  bisections (one row per bisection, updated after every step); runs
 //      gain bisection
+//   4  matrices (one row per matrix: name, spec, started and finished); runs
+//      gain matrix, cell and matrix_repeat (the slot of the matrix they fill)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -33,7 +35,7 @@ struct sqlite3;
 
 namespace blackout {
 
-inline constexpr int kStoreSchemaVersion = 3;
+inline constexpr int kStoreSchemaVersion = 4;
 inline constexpr char kStoreFileName[] = "blackout.db";
 
 struct RunRow {
@@ -43,6 +45,8 @@ struct RunRow {
   double first_heartbeat_s = -1;  // -1: never came
   double worst_gap_s = 0;         // the longest freeze, 0 if none
   int freeze_count = 0;
+  std::string matrix, cell;  // the matrix and its cell this run fills, or ""
+  int repeat = 0;            // which of the cell's runs (0-based)
 };
 
 struct FreezeRow {
@@ -57,10 +61,17 @@ struct FreezeRow {
 // package version); title is a substring; since/until compare with started_at
 // (ISO 8601, so a date like 2026-11-01 works).
 struct RunFilter {
-  std::string kernel, workload, verdict, guest, title, since, until, bisection;
+  std::string kernel, workload, verdict, guest, title, since, until, bisection, matrix;
   std::vector<std::string> ids;
   int limit = 0;  // 0: all
   bool oldest_first = false;
+};
+
+// A kernel matrix (blackout matrix): one per night and name by default.
+struct MatrixRow {
+  std::string id, name, started_at;
+  std::string finished_at;  // "" until every cell had its runs
+  std::string spec;         // the matrix's cells as JSON, for comparing against it later
 };
 
 struct BisectionRow {
@@ -93,6 +104,7 @@ class Store {
   static std::string PathIn(const std::string& results_root) { return results_root + "/" + kStoreFileName; }
 
   int schema_version() const;
+  const std::string& path() const { return path_; }
   // Runs settled when this Store opened (their owner had died).
   int settled() const { return settled_; }
 
@@ -109,6 +121,11 @@ class Store {
   // The stored result.json of a run.
   std::optional<nlohmann::json> RunResult(const std::string& id) const;
   std::vector<FreezeRow> Freezes(const std::string& run_id) const;
+
+  // Inserts a matrix, or updates its spec and (when given) finished_at.
+  void RecordMatrix(const MatrixRow& m);
+  // Newest first; name "" for all.
+  std::vector<MatrixRow> Matrices(const std::string& name = "") const;
 
   void RecordBisection(const BisectionRow& b);
   std::vector<BisectionRow> Bisections() const;

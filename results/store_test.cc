@@ -201,6 +201,34 @@ TEST_F(StoreTest, MigratesFromVersion2) {
   EXPECT_TRUE(s.Runs(f).empty());
 }
 
+TEST_F(StoreTest, MigratesFromVersion3AndKeepsMatrices) {
+  CreateStoreAtVersion(db_, 3);
+  Sql("INSERT INTO runs (id, path, started_at, verdict, result) VALUES "
+      "('v3', '/r/v3', '2026-03-01T00:00:00Z', 'pass', "
+      "'{\"matrix\": {\"id\": \"nightly-20260301\", \"cell\": \"k / hvm / smoke\", \"repeat\": 2}}')");
+  Store s(db_);
+  std::optional<RunRow> r = s.FindRun("v3");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->matrix, "nightly-20260301");  // filled from the stored result
+  EXPECT_EQ(r->cell, "k / hvm / smoke");
+  EXPECT_EQ(r->repeat, 2);
+  RunFilter f;
+  f.matrix = "nightly-20260301";
+  EXPECT_EQ(s.Runs(f).size(), 1u);
+  f.matrix = "nightly-20260302";
+  EXPECT_TRUE(s.Runs(f).empty());
+  // A matrix row: inserted, then finished; an update without finished_at keeps it.
+  s.RecordMatrix({"nightly-20260301", "nightly", "2026-03-01T00:00:00Z", "", "{}"});
+  s.RecordMatrix({"nightly-20260301", "nightly", "", "2026-03-01T02:00:00Z", "{\"cells\": []}"});
+  s.RecordMatrix({"nightly-20260301", "nightly", "", "", "{\"cells\": []}"});
+  s.RecordMatrix({"other-20260301", "other", "2026-03-01T01:00:00Z", "", "{}"});
+  std::vector<MatrixRow> m = s.Matrices("nightly");
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].started_at, "2026-03-01T00:00:00Z");
+  EXPECT_EQ(m[0].finished_at, "2026-03-01T02:00:00Z");
+  EXPECT_EQ(s.Matrices().size(), 2u);
+}
+
 TEST_F(StoreTest, NewerOrForeignDatabaseIsRefused) {
   { Store s(db_); }
   Sql("PRAGMA user_version=99");

@@ -45,6 +45,7 @@ void AddCatalogCommands(CLI::App& app, CommandTable& table);  // kernels ..., wo
 void AddResultsCommands(CLI::App& app, CommandTable& table);  // results ..., report, compare
 void AddAnalyzeCommands(CLI::App& app, CommandTable& table);  // analyze
 void AddHostsCommands(CLI::App& app, CommandTable& table);    // hosts check
+void AddMatrixCommands(CLI::App& app, CommandTable& table);   // matrix
 void AddXenHostCommands(CLI::App& app, CommandTable& table);  // xen-host
 
 // The exit codes of `blackout run`, shown under the app's and run's help.

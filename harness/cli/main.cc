@@ -32,7 +32,7 @@ void InstallSignalHandlers() {
 // The command groups, in the order `blackout --help` lists them.
 using AddGroup = void (*)(CLI::App&, CommandTable&);
 const AddGroup kGroups[] = {AddRunCommands, AddCatalogCommands, AddBisectCommands, AddResultsCommands,
-                            AddAnalyzeCommands, AddHostsCommands, AddXenHostCommands};
+                            AddAnalyzeCommands, AddMatrixCommands, AddHostsCommands, AddXenHostCommands};
 
 int Main(int argc, char** argv) {
   CLI::App app{"blackout: boots Xen PV guests, drives IO and scheduler stress, and detects\n"

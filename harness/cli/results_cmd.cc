@@ -310,6 +310,7 @@ void AddFilters(CLI::App* app, RunFilter& f, bool with_limit) {
   app->add_option("--since", f.since, "runs started on or after this date (YYYY-MM-DD or an ISO time)");
   app->add_option("--until", f.until, "runs started on or before this date");
   app->add_option("--bisection", f.bisection, "runs of one bisection (its id)");
+  app->add_option("--matrix", f.matrix, "runs of one matrix (its id, e.g. nightly-20261201)");
   if (with_limit) {
     app->add_option("--limit", f.limit, "at most this many runs, newest first (0: all)");
     app->add_flag("--oldest-first", f.oldest_first, "oldest first");

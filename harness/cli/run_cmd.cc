@@ -165,38 +165,29 @@ int Execute(const RunRequest& req, HostPool* pool = nullptr) {
 // host's share. Exits with the most telling verdict's code: a hang before a
 // boot failure before an infra-error before a pass.
 int ExecuteRepeated(const RunRequest& req, HostPool* pool, int n) {
-  int workers = std::min(n, pool ? std::max(1, pool->total_slots()) : 1);
-  std::atomic<int> next{0};
-  std::atomic<bool> stop{false};
   std::mutex mu;
   std::vector<std::optional<RunOutcome>> outs(static_cast<size_t>(n));
   int finished = 0;
   auto t0 = std::chrono::steady_clock::now();
-  auto work = [&] {
-    for (;;) {
-      if (stop || InterruptFlag()) return;
-      int i = next++;
-      if (i >= n) return;
-      RunOutcome out;
-      try {
-        out = RunOnPool(req, pool);
-      } catch (const std::exception& e) {
-        // The run could not even be recorded (its store or directory): the
-        // rest would fail the same way.
-        out.verdict = Verdict::kInfraError;
-        out.title = std::string("blackout failed: ") + e.what();
-        stop = true;
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      ++finished;
-      PrintVerdictLine("run " + std::to_string(finished) + "/" + std::to_string(n) + ": ", out);
-      if (out.interrupted || out.config_error) stop = true;
-      outs[static_cast<size_t>(i)] = out;
+  RunConcurrently(n, pool ? pool->total_slots() : 1, [&](int i) {
+    if (InterruptFlag()) return false;
+    RunOutcome out;
+    bool go_on = true;
+    try {
+      out = RunOnPool(req, pool);
+    } catch (const std::exception& e) {
+      // The run could not even be recorded (its store or directory): the
+      // rest would fail the same way.
+      out.verdict = Verdict::kInfraError;
+      out.title = std::string("blackout failed: ") + e.what();
+      go_on = false;
     }
-  };
-  std::vector<std::thread> threads;
-  for (int w = 0; w < workers; ++w) threads.emplace_back(work);
-  for (std::thread& t : threads) t.join();
+    std::lock_guard<std::mutex> lock(mu);
+    ++finished;
+    PrintVerdictLine("run " + std::to_string(finished) + "/" + std::to_string(n) + ": ", out);
+    outs[static_cast<size_t>(i)] = out;
+    return go_on && !out.interrupted && !out.config_error;
+  });
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::map<Verdict, int> tally;

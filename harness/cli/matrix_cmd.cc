@@ -1,0 +1,182 @@
+// `blackout matrix -c matrix.yaml`: the night's kernels x guests x workloads
+// over the local slot or a pool of hosts, resumable and shardable, then each
+// cell against the baseline matrix (harness/matrix.h).
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "base/units.h"
+#include "base/yaml_reader.h"
+#include "harness/cli/command.h"
+#include "harness/fleet.h"
+#include "harness/matrix.h"
+#include "harness/run.h"
+#include "results/store.h"
+#include "results/verdict.h"
+
+namespace blackout {
+namespace {
+
+RunFilter RunsOf(const std::string& matrix) {
+  RunFilter f;
+  f.matrix = matrix;
+  return f;
+}
+
+struct MatrixFlags {
+  std::string config_path;
+  std::string results = "blackout-results";
+  std::string id;
+  std::string shard = "1/1";
+  std::string baseline;  // "": the file's (previous by default)
+  std::vector<std::string> hosts;
+  std::string hosts_file;
+  bool compare_only = false;
+  bool json = false;
+};
+
+// The baseline matrix's id: "previous" is the newest finished matrix of the
+// same name started before this one; "none" is none. Throws ConfigError for
+// an id the store does not hold.
+std::string ResolveBaseline(const Store& store, const MatrixSpec& spec, const std::string& id,
+                            const std::string& wanted) {
+  if (wanted == "none") return "";
+  std::vector<MatrixRow> all = store.Matrices(spec.name);
+  std::string started;
+  for (const MatrixRow& m : all) {
+    if (m.id == id) started = m.started_at;
+  }
+  if (wanted == "previous") {
+    for (const MatrixRow& m : all) {
+      if (m.id != id && !m.finished_at.empty() && (started.empty() || m.started_at <= started)) return m.id;
+    }
+    return "";
+  }
+  for (const MatrixRow& m : store.Matrices()) {
+    if (m.id == wanted) return m.id;
+  }
+  throw ConfigError({"baseline '" + wanted + "': no such matrix in " + store.path()});
+}
+
+// "12/32 done, 2 running, 18 left, 1 hang, ETA 6m": ninja's status line.
+std::string StatusText(int done, int running, int total, int hangs, double elapsed_s) {
+  int left = total - done - running;
+  std::string eta = "?";
+  if (done > 0) {
+    double rest = elapsed_s / done * (total - done);
+    eta = rest >= 90 ? std::to_string(static_cast<int>(rest / 60 + 0.5)) + "m" : std::to_string(static_cast<int>(rest)) + "s";
+  }
+  return std::to_string(done) + "/" + std::to_string(total) + " done, " + std::to_string(running) + " running, " +
+         std::to_string(left) + " left, " + std::to_string(hangs) + " hang" + (hangs == 1 ? "" : "s") + ", ETA " + eta;
+}
+
+int CmdMatrix(const MatrixFlags& f) {
+  MatrixSpec spec = LoadMatrix(f.config_path);
+  Shard shard = ParseShard(f.shard);
+  std::string id = f.id.empty() ? MatrixIdFor(spec.name, UtcStamp("%Y%m%d")) : f.id;
+  if (id.size() > 100 || id.find_first_of("/\\ \t\n") != std::string::npos) {
+    throw ConfigError({"--id: '" + Excerpt(id) + "' holds a slash or space"});
+  }
+  std::vector<PoolHost> hosts = HostsFromFlags(f.hosts, f.hosts_file);
+  MakeDirs(f.results);
+  Store store(Store::PathIn(f.results));
+  store.RecordMatrix({id, spec.name, UtcStamp("%Y-%m-%dT%H:%M:%SZ"), "", MatrixSpecJson(spec).dump()});
+
+  bool interrupted = false;
+  if (!f.compare_only) {
+    std::vector<MatrixSlot> slots = MissingSlots(spec, shard, store.Runs(RunsOf(id)));
+    size_t in_shard = 0;
+    for (size_t i = 0; i < spec.cells.size(); ++i) {
+      if (InShard(i, shard)) in_shard += static_cast<size_t>(spec.cells[i].repeats);
+    }
+    Log("matrix " + id + ": " + std::to_string(spec.cells.size()) + " cells, shard " + f.shard + " holds " +
+        std::to_string(in_shard) + " runs, " + std::to_string(slots.size()) + " still to do");
+    std::unique_ptr<HostPool> pool;
+    if (!hosts.empty() && !slots.empty()) pool = OpenHostPool(hosts, spec.cells[slots[0].cell].config);
+    std::mutex mu;
+    int done = 0, running = 0, hangs = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+    const int total = static_cast<int>(slots.size());
+    RunConcurrently(total, pool ? pool->total_slots() : 1, [&](int i) {
+      if (InterruptFlag()) return false;
+      const MatrixSlot& slot = slots[static_cast<size_t>(i)];
+      const MatrixCell& cell = spec.cells[slot.cell];
+      RunRequest req;
+      req.config = cell.config;
+      req.results_root = f.results;
+      req.interrupted = &InterruptFlag();
+      req.matrix = {{"id", id}, {"name", spec.name}, {"cell", cell.key}, {"repeat", slot.repeat}};
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ++running;
+        Status("matrix " + StatusText(done, running, total, hangs, elapsed()));
+      }
+      RunOutcome out;
+      bool go_on = true;
+      try {
+        out = RunOnPool(req, pool.get());
+      } catch (const std::exception& e) {
+        out.verdict = Verdict::kInfraError;
+        out.title = std::string("blackout failed: ") + e.what();
+        go_on = false;  // the store or the results root: every run would fail so
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      --running;
+      ++done;
+      if (IsHang(out.verdict)) ++hangs;
+      if (out.interrupted) interrupted = true;
+      ClearStatus();
+      std::printf("%s #%d: %s: %s\n", cell.key.c_str(), slot.repeat + 1, VerdictName(out.verdict),
+                  TerminalSafe(out.title).c_str());
+      std::fflush(stdout);
+      Status("matrix " + StatusText(done, running, total, hangs, elapsed()));
+      return go_on && !out.interrupted && !out.config_error;
+    });
+    ClearStatus();
+    if (pool && pool->size() > 1) std::printf("%s", pool->UsageTable(elapsed()).c_str());
+  }
+  if (interrupted || InterruptFlag()) {
+    std::fprintf(stderr, "blackout: matrix %s interrupted; run the same command again to finish it\n", id.c_str());
+    return kExitInterrupted;
+  }
+
+  std::vector<RunRow> runs = store.Runs(RunsOf(id));
+  std::string baseline = ResolveBaseline(store, spec, id, f.baseline.empty() ? spec.baseline : f.baseline);
+  std::vector<RunRow> base_runs;
+  if (!baseline.empty()) base_runs = store.Runs(RunsOf(baseline));
+  MatrixReport report = CompareMatrix(spec, id, runs, baseline, base_runs);
+  if (report.complete) store.RecordMatrix({id, spec.name, "", UtcStamp("%Y-%m-%dT%H:%M:%SZ"), MatrixSpecJson(spec).dump()});
+  if (f.json) {
+    std::printf("%s\n", MatrixReportJson(report).dump(2).c_str());
+  } else {
+    std::printf("%s", MatrixReportText(report).c_str());
+  }
+  return report.ExitCode(spec.infra_limit);
+}
+
+}  // namespace
+
+void AddMatrixCommands(CLI::App& app, CommandTable& table) {
+  auto f = std::make_shared<MatrixFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "matrix",
+      "run a kernel matrix (kernels x guests x workloads x repeats) and compare each cell with a baseline matrix; "
+      "exit 0 no regression, 1 regression, 2 infra problems, 64 bad input");
+  cmd->add_option("-c,--config", f->config_path, "the matrix file (YAML)")->required();
+  cmd->add_option("--results", f->results, "results root (its store is blackout.db)")->capture_default_str();
+  cmd->add_option("--id", f->id, "the matrix's id (default NAME-YYYYMMDD, UTC: a night's runs resume into it)");
+  cmd->add_option("--shard", f->shard, "run only shard I of N (1-based; cell i goes to shard i % N + 1)")
+      ->capture_default_str();
+  cmd->add_option("--baseline", f->baseline, "previous (the newest finished matrix of the same name), a matrix id, or none");
+  cmd->add_option("--host", f->hosts, "a libvirt host to run on (repeatable: a pool)")->type_size(1)->allow_extra_args(false);
+  cmd->add_option("--hosts", f->hosts_file, "a hosts file: a pool of hosts");
+  cmd->add_flag("--compare-only", f->compare_only, "run nothing: compare what the store holds (after shards merged)");
+  cmd->add_flag("--json", f->json, "print the comparison as JSON");
+  table.Add(cmd, [f] { return CmdMatrix(*f); });
+}
+
+}  // namespace blackout
