@@ -24,6 +24,8 @@ packages=(
   libxml2-utils iproute2
   # tests: real consumers of the reports (JUnit, KCIDB schema, a browser)
   python3-junitparser python3-jsonschema python3-rfc3987 chromium fonts-dejavu-core
+  # tests: the CI templates checked by real tools (systemd-analyze is systemd's)
+  yamllint python3-kubernetes systemd
 )
 
 missing=()

@@ -235,7 +235,10 @@ nlohmann::json RunRowJson(const RunRow& r) {
           {"total_s", r.total_s},
           {"first_heartbeat_s", r.first_heartbeat_s},
           {"worst_gap_s", r.worst_gap_s},
-          {"freeze_count", r.freeze_count}};
+          {"freeze_count", r.freeze_count},
+          {"matrix", r.matrix},
+          {"cell", r.cell},
+          {"matrix_repeat", r.repeat}};
 }
 
 nlohmann::json RunsJson(const std::vector<ReportRun>& runs) {

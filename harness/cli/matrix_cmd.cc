@@ -35,6 +35,7 @@ struct MatrixFlags {
   std::vector<std::string> hosts;
   std::string hosts_file;
   bool compare_only = false;
+  bool no_compare = false;
   bool json = false;
 };
 
@@ -144,6 +145,7 @@ int CmdMatrix(const MatrixFlags& f) {
     return kExitInterrupted;
   }
 
+  if (f.no_compare) return 0;  // a shard: the comparison comes once the shards are merged
   std::vector<RunRow> runs = store.Runs(RunsOf(id));
   std::string baseline = ResolveBaseline(store, spec, id, f.baseline.empty() ? spec.baseline : f.baseline);
   std::vector<RunRow> base_runs;
@@ -174,7 +176,10 @@ void AddMatrixCommands(CLI::App& app, CommandTable& table) {
   cmd->add_option("--baseline", f->baseline, "previous (the newest finished matrix of the same name), a matrix id, or none");
   cmd->add_option("--host", f->hosts, "a libvirt host to run on (repeatable: a pool)")->type_size(1)->allow_extra_args(false);
   cmd->add_option("--hosts", f->hosts_file, "a hosts file: a pool of hosts");
-  cmd->add_flag("--compare-only", f->compare_only, "run nothing: compare what the store holds (after shards merged)");
+  CLI::Option* compare_only =
+      cmd->add_flag("--compare-only", f->compare_only, "run nothing: compare what the store holds (after shards merged)");
+  cmd->add_flag("--no-compare", f->no_compare, "run the shard's cells and stop (exit 0): compare after merging")
+      ->excludes(compare_only);
   cmd->add_flag("--json", f->json, "print the comparison as JSON");
   table.Add(cmd, [f] { return CmdMatrix(*f); });
 }

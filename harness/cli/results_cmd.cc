@@ -180,13 +180,15 @@ int CmdResultsShow(const ResultsFlags& f, const std::string& run) {
 }
 
 int CmdResultsImport(const ResultsFlags& f, const std::vector<std::string>& dirs) {
-  auto store = OpenStore(f, true);
   std::vector<std::string> roots = dirs.empty() ? std::vector<std::string>{f.results} : dirs;
-  int total = 0;
   for (const std::string& d : roots) {
     if (!std::filesystem::is_directory(d)) throw ConfigError({"import: " + d + " is not a directory"});
-    total += ImportRunDirs(*store, d);
   }
+  // Other roots into this one (shards into a history): the first import makes it.
+  if (!dirs.empty()) MakeDirs(f.results);
+  auto store = OpenStore(f, true);
+  int total = 0;
+  for (const std::string& d : roots) total += ImportRunDirs(*store, d);
   std::printf("imported %d run(s)\n", total);
   return 0;
 }
@@ -342,6 +344,10 @@ void AddResultsCommands(CLI::App& app, CommandTable& table) {
   CLI::App* rimport = results->add_subcommand("import", "index run directories that are not in the store yet");
   rimport->add_option("dirs", *import_dirs, "results roots to scan (default: --results)");
   table.Add(rimport, [resf, import_dirs] { return CmdResultsImport(*resf, *import_dirs); });
+  // `results SUB --results DIR` as well as `results --results DIR SUB`.
+  for (CLI::App* sub : {rlist, rshow, rbis, rimport}) {
+    sub->add_option("--results", resf->results, "results root (its store is blackout.db)")->capture_default_str();
+  }
 
   auto repf = std::make_shared<ReportFlags>();
   CLI::App* report = app.add_subcommand("report", "write a report over runs in the store: html, junit, kcidb or json");
