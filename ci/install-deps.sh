@@ -8,6 +8,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libboost-dev libboost-filesystem-dev libboost-math-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libvirt-dev libre2-dev libarchive-dev liblzma-dev zlib1g-dev libgtest-dev libgmock-dev libsqlite3-dev
+  libcurl4-openssl-dev
   # run: QEMU, the guest's busybox, apt's downloader is already on Debian
   qemu-system-x86 qemu-utils busybox-static kmod
   # run: the libvirt backend's daemons (libvirtd, virtlogd) and virsh
@@ -26,6 +27,8 @@ packages=(
   python3-junitparser python3-jsonschema python3-rfc3987 chromium fonts-dejavu-core
   # tests: the CI templates checked by real tools (systemd-analyze is systemd's)
   yamllint python3-kubernetes systemd
+  # tests: a real SMTP server for the matrix's notifications
+  python3-aiosmtpd
 )
 
 missing=()

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "base/units.h"
 #include "base/yaml_reader.h"
 #include "guests/profile.h"
@@ -71,7 +72,7 @@ MatrixSpec ParseMatrix(const std::string& text, const std::string& source) {
   MatrixSpec spec;
   spec.source = source;
   if (!r.CheckMap(n, "matrix", {"name", "config", "kernels", "guests", "workloads", "repeats", "duration", "exclude",
-                                "overrides", "compare"})) {
+                                "overrides", "compare", "notify"})) {
     r.Checkpoint();
   }
   spec.name = r.String(n, "name").value_or("");
@@ -143,6 +144,8 @@ MatrixSpec ParseMatrix(const std::string& text, const std::string& source) {
       spec.infra_limit = lim;
     }
   }
+
+  if (YAML::Node nt = n["notify"]; nt.IsDefined()) spec.notify = ParseNotify(nt, r);
 
   // The cells, each from the base config with its three axes applied.
   std::set<std::string> keys;
@@ -358,6 +361,38 @@ nlohmann::json MatrixReportJson(const MatrixReport& report) {
           {"complete", report.complete},  {"regressions", report.regressions()},
           {"runs", report.runs},          {"infra_errors", report.infra},
           {"cells", cells}};
+}
+
+NotifyMessage MatrixMessage(const MatrixReport& report, const std::string& report_path) {
+  NotifyMessage m;
+  int n = report.regressions();
+  std::string cells;
+  nlohmann::json regressions = nlohmann::json::array();
+  std::string body = "blackout matrix " + report.id + " against " +
+                     (report.baseline.empty() ? std::string("no baseline") : report.baseline) + ": " +
+                     std::to_string(n) + " regression" + (n == 1 ? "" : "s") + ", " + std::to_string(report.runs) +
+                     " runs, " + std::to_string(report.infra) + " infra-error.\n\n";
+  for (const CellComparison& c : report.cells) {
+    if (c.status != "regression") continue;
+    cells += (cells.empty() ? "" : ", ") + c.key;
+    body += "REGRESSION " + c.key + ": " + c.sentence + "\n";
+    for (const std::string& t : c.new_titles) body += "  new title: " + t + "\n";
+    regressions.push_back({{"cell", c.key}, {"sentence", c.sentence}, {"hangs", c.hangs}, {"judged", c.judged},
+                           {"baseline_hangs", c.base_hangs}, {"baseline_judged", c.base_judged},
+                           {"fisher_p", c.p}, {"new_titles", c.new_titles}});
+  }
+  body += "\n" + MatrixReportText(report) + "\nreport: " + report_path + "\n";
+  m.subject = "blackout: " + report.id + ": " +
+              (n > 0 ? std::to_string(n) + " regression" + (n == 1 ? "" : "s") + " (" + cells + ")" : "no regression");
+  if (m.subject.size() > 200) m.subject = m.subject.substr(0, 197) + "...";
+  m.body = ValidUtf8(body);
+  m.json = {{"matrix", report.id},
+            {"baseline", report.baseline},
+            {"regressions", regressions},
+            {"report", report_path},
+            {"summary", m.subject},
+            {"comparison", MatrixReportJson(report)}};
+  return m;
 }
 
 }  // namespace blackout

@@ -16,6 +16,7 @@
 //   overrides: [{match: {guest: hvm}, repeats: 8}]     # also duration, and
 //                                    # workload: a value that replaces the cell's (its label stays)
 //   compare: {baseline: previous, confidence: 0.95, infra_limit: 0.25}
+//   notify: {smtp: mail:25, to: [kernel-ci@example.org], webhook: https://..., on: regression}
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "harness/config.h"
+#include "harness/notify.h"
 #include "results/stats.h"
 #include "results/store.h"
 
@@ -42,6 +44,7 @@ struct MatrixSpec {
   std::string baseline = "previous";  // previous | a matrix id
   double confidence = 0.95;
   double infra_limit = 0.25;  // a larger share of infra-errors is an infra problem (exit 2)
+  NotifySpec notify;          // who hears of a regression
 };
 
 // Parses a matrix file's text; `source` names it in messages. Every problem
@@ -104,5 +107,9 @@ MatrixReport CompareMatrix(const MatrixSpec& spec, const std::string& id, const 
 // The report as a table people read, and as JSON.
 std::string MatrixReportText(const MatrixReport& report);
 nlohmann::json MatrixReportJson(const MatrixReport& report);
+
+// The message a regression sends (notify:): the regressed cells with
+// compare's sentence and their new titles, the table, the report's path.
+NotifyMessage MatrixMessage(const MatrixReport& report, const std::string& report_path);
 
 }  // namespace blackout

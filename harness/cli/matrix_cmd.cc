@@ -2,6 +2,7 @@
 // over the local slot or a pool of hosts, resumable and shardable, then each
 // cell against the baseline matrix (harness/matrix.h).
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <mutex>
 
@@ -13,7 +14,10 @@
 #include "harness/cli/command.h"
 #include "harness/fleet.h"
 #include "harness/matrix.h"
+#include "harness/notify.h"
 #include "harness/run.h"
+#include "results/html_report.h"
+#include "results/report.h"
 #include "results/store.h"
 #include "results/verdict.h"
 
@@ -72,6 +76,27 @@ std::string StatusText(int done, int running, int total, int hangs, double elaps
   }
   return std::to_string(done) + "/" + std::to_string(total) + " done, " + std::to_string(running) + " running, " +
          std::to_string(left) + " left, " + std::to_string(hangs) + " hang" + (hangs == 1 ? "" : "s") + ", ETA " + eta;
+}
+
+// The matrix's reports, beside its runs: <results>/matrices/<id>/ with the
+// comparison (text and JSON), the HTML report over its runs and JUnit.
+// Returns the directory.
+std::string WriteMatrixReports(const Store& store, const std::string& results, const MatrixReport& report) {
+  std::string dir = results + "/matrices/" + report.id;
+  MakeDirs(dir);
+  dir = std::filesystem::absolute(dir).lexically_normal().string();  // a path that means the same in a mail
+  std::vector<ReportRun> runs;
+  for (RunRow& row : store.Runs(RunsOf(report.id))) {
+    nlohmann::json result = store.RunResult(row.id).value_or(nlohmann::json::object());
+    runs.push_back({std::move(row), std::move(result)});
+  }
+  HtmlOptions o;
+  o.title = "blackout matrix " + report.id;
+  WriteFileAtomic(dir + "/report.html", HtmlReport(runs, o));
+  WriteFileAtomic(dir + "/junit.xml", JunitXml(runs));
+  WriteFileAtomic(dir + "/comparison.txt", MatrixReportText(report));
+  WriteFileAtomic(dir + "/comparison.json", MatrixReportJson(report).dump(2) + "\n");
+  return dir;
 }
 
 int CmdMatrix(const MatrixFlags& f) {
@@ -152,12 +177,21 @@ int CmdMatrix(const MatrixFlags& f) {
   if (!baseline.empty()) base_runs = store.Runs(RunsOf(baseline));
   MatrixReport report = CompareMatrix(spec, id, runs, baseline, base_runs);
   if (report.complete) store.RecordMatrix({id, spec.name, "", UtcStamp("%Y-%m-%dT%H:%M:%SZ"), MatrixSpecJson(spec).dump()});
+  std::string dir = WriteMatrixReports(store, f.results, report);
   if (f.json) {
     std::printf("%s\n", MatrixReportJson(report).dump(2).c_str());
   } else {
     std::printf("%s", MatrixReportText(report).c_str());
+    std::printf("reports: %s/{comparison.txt,comparison.json,report.html,junit.xml}\n", dir.c_str());
   }
-  return report.ExitCode(spec.infra_limit);
+  int rc = report.ExitCode(spec.infra_limit);
+  if (!spec.notify.empty() && (report.regressions() > 0 || spec.notify.always)) {
+    std::vector<std::string> problems = SendNotifications(spec.notify, MatrixMessage(report, dir + "/report.html"));
+    for (const std::string& p : problems) std::fprintf(stderr, "blackout: notify: %s\n", p.c_str());
+    // Nobody was told: that is an infra problem even when nothing regressed.
+    if (!problems.empty() && rc == 0) rc = 2;
+  }
+  return rc;
 }
 
 }  // namespace
