@@ -39,6 +39,7 @@ td.cell{color:#000;min-width:9em}.v-pass{color:#176}.v-stall,.v-lockup,.v-crash,
 pre{background:#f6f6f6;padding:8px;overflow-x:auto;font:12px/1.3 monospace;max-height:24em}
 section.run{border-top:1px solid #ddd;margin-top:18px;padding-top:6px}
 svg text{font:11px sans-serif}
+tr.worse td{background:#f4c7c3}tr.better td{background:#c9e7cf}tr.same td{background:#f3f3f3}
 )";
 
 }  // namespace
@@ -170,6 +171,23 @@ std::string HtmlReport(const std::vector<ReportRun>& runs, const HtmlOptions& op
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
       "<title>" + E(options.title) + "</title><style>" + kStyle + "</style></head><body>\n<h1>" + E(options.title) +
       "</h1>\n<p>" + std::to_string(runs.size()) + " runs.</p>\n";
+
+  // 0. The caller's tables.
+  for (const HtmlTable& t : options.tables) {
+    html += "<h2>" + E(t.title) + "</h2>\n<table id=\"" + E(t.id) + "\"><tr>";
+    for (const std::string& h : t.header) html += "<th>" + E(h) + "</th>";
+    html += "</tr>\n";
+    for (const HtmlTable::Row& row : t.rows) {
+      html += row.status.empty() ? "<tr>" : "<tr class=\"" + E(row.status) + "\">";
+      for (size_t i = 0; i < row.cells.size(); ++i) {
+        double rate = i < row.rates.size() ? row.rates[i] : -1;
+        html += rate >= 0 ? "<td class=\"cell\" style=\"background:" + RateColour(rate) + "\">" : "<td>";
+        html += E(row.cells[i]) + "</td>";
+      }
+      html += "</tr>\n";
+    }
+    html += "</table>\n";
+  }
 
   // 1. The matrix: kernel x workload.
   std::set<std::string> kernels, workloads;

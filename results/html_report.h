@@ -16,9 +16,23 @@
 
 namespace blackout {
 
+// A table the caller adds above the report's own sections (a matrix against
+// its baseline, its cells night by night). Every string is text: escaped.
+struct HtmlTable {
+  std::string id, title;
+  std::vector<std::string> header;
+  struct Row {
+    std::vector<std::string> cells;
+    std::string status;            // worse | better | same | "" : the row's colour
+    std::vector<double> rates;     // per cell, a hang rate to colour it by (< 0: none)
+  };
+  std::vector<Row> rows;
+};
+
 struct HtmlOptions {
   std::string title = "blackout report";
   int detail = 50;  // runs shown in detail: bad verdicts first, newest first
+  std::vector<HtmlTable> tables;
 };
 
 // Heartbeats of one run, read back from its console.log.

@@ -94,6 +94,11 @@ report="$R/matrices/n-2/report.html"
 for f in report.html junit.xml comparison.txt comparison.json; do
   [ -s "$R/matrices/n-2/$f" ] || fail "the matrix's $f is missing"
 done
+# The report: the comparison coloured (worse, with its p-value) and the trend.
+grep -q '<table id="comparison">' "$report" || fail "no comparison table in $report"
+grep -q "<tr class=\"worse\"><td>$CELL</td><td>4/4</td><td>0/4</td><td>0.0286</td><td>regression</td>" "$report" ||
+  fail "the regressed cell is not a worse row with its p-value"
+grep -q '<table id="trend"><tr><th>cell</th><th>n-1</th><th>n-2</th></tr>' "$report" || fail "no trend over n-1, n-2"
 for want in "X-Envelope-To: kernel-team@example.org,oncall@example.org" "From: blackout@ci.example" \
             "Subject: blackout: n-2: 1 regression ($CELL)" \
             "REGRESSION $CELL: tonight hangs more than baseline (100% vs 0%, Fisher p=0.029)" \

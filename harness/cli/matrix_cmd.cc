@@ -3,6 +3,7 @@
 // cell against the baseline matrix (harness/matrix.h).
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <cstdio>
 #include <mutex>
 
@@ -78,10 +79,72 @@ std::string StatusText(int done, int running, int total, int hangs, double elaps
          std::to_string(left) + " left, " + std::to_string(hangs) + " hang" + (hangs == 1 ? "" : "s") + ", ETA " + eta;
 }
 
+// The matrix against its baseline, a row per cell coloured worse / better /
+// same, with the p-value in the text.
+HtmlTable ComparisonTable(const MatrixReport& report) {
+  HtmlTable t;
+  t.id = "comparison";
+  t.title = "Tonight (" + report.id + ") against " + (report.baseline.empty() ? "no baseline" : report.baseline);
+  t.header = {"cell", "tonight: hangs/judged", "baseline", "Fisher p", "status", "new titles"};
+  for (const CellComparison& c : report.cells) {
+    HtmlTable::Row row;
+    std::string titles;
+    for (const std::string& title : c.new_titles) titles += (titles.empty() ? "" : "; ") + title;
+    char p[32];
+    std::snprintf(p, sizeof p, "%.4f", c.p);
+    std::string status = c.status;
+    if (c.status == "needs-more-runs") status += " (" + std::to_string(c.more_runs) + " more each)";
+    row.cells = {c.key, std::to_string(c.hangs) + "/" + std::to_string(c.judged),
+                 std::to_string(c.base_hangs) + "/" + std::to_string(c.base_judged), p, status, titles};
+    row.status = c.status == "regression" ? "worse" : c.status == "better" ? "better" : "same";
+    t.rows.push_back(row);
+  }
+  return t;
+}
+
+// Each cell's hang rate over the last nights of this matrix's name, oldest
+// first, coloured by rate.
+HtmlTable TrendTable(const Store& store, const MatrixSpec& spec, const std::string& id) {
+  std::vector<MatrixRow> nights = store.Matrices(spec.name);  // newest first
+  std::vector<std::string> ids;
+  for (const MatrixRow& m : nights) {
+    if (ids.size() < 10 && (m.id == id || !m.finished_at.empty())) ids.insert(ids.begin(), m.id);
+  }
+  HtmlTable t;
+  t.id = "trend";
+  t.title = "Hang rate per night (hangs/judged)";
+  t.header = {"cell"};
+  t.header.insert(t.header.end(), ids.begin(), ids.end());
+  std::map<std::string, std::vector<std::pair<int, int>>> counts;  // cell -> per night (hangs, judged)
+  for (size_t i = 0; i < ids.size(); ++i) {
+    for (const RunRow& r : store.Runs(RunsOf(ids[i]))) {
+      auto& v = counts[r.cell];
+      v.resize(ids.size());
+      v[i].first += IsHang(r.verdict);
+      v[i].second += IsJudged(r.verdict);
+    }
+  }
+  for (const MatrixCell& cell : spec.cells) {
+    HtmlTable::Row row;
+    row.cells = {cell.key};
+    row.rates = {-1};
+    std::vector<std::pair<int, int>> v = counts[cell.key];
+    v.resize(ids.size());
+    for (const auto& [h, j] : v) {
+      row.cells.push_back(j ? std::to_string(h) + "/" + std::to_string(j) : "");
+      row.rates.push_back(j ? static_cast<double>(h) / j : -1);
+    }
+    t.rows.push_back(row);
+  }
+  return t;
+}
+
 // The matrix's reports, beside its runs: <results>/matrices/<id>/ with the
-// comparison (text and JSON), the HTML report over its runs and JUnit.
-// Returns the directory.
-std::string WriteMatrixReports(const Store& store, const std::string& results, const MatrixReport& report) {
+// comparison (text and JSON), the HTML report (the comparison and the
+// night-by-night trend above the matrix's runs) and JUnit. Returns the
+// directory, absolute.
+std::string WriteMatrixReports(const Store& store, const std::string& results, const MatrixSpec& spec,
+                               const MatrixReport& report) {
   std::string dir = results + "/matrices/" + report.id;
   MakeDirs(dir);
   dir = std::filesystem::absolute(dir).lexically_normal().string();  // a path that means the same in a mail
@@ -92,6 +155,7 @@ std::string WriteMatrixReports(const Store& store, const std::string& results, c
   }
   HtmlOptions o;
   o.title = "blackout matrix " + report.id;
+  o.tables = {ComparisonTable(report), TrendTable(store, spec, report.id)};
   WriteFileAtomic(dir + "/report.html", HtmlReport(runs, o));
   WriteFileAtomic(dir + "/junit.xml", JunitXml(runs));
   WriteFileAtomic(dir + "/comparison.txt", MatrixReportText(report));
@@ -177,7 +241,7 @@ int CmdMatrix(const MatrixFlags& f) {
   if (!baseline.empty()) base_runs = store.Runs(RunsOf(baseline));
   MatrixReport report = CompareMatrix(spec, id, runs, baseline, base_runs);
   if (report.complete) store.RecordMatrix({id, spec.name, "", UtcStamp("%Y-%m-%dT%H:%M:%SZ"), MatrixSpecJson(spec).dump()});
-  std::string dir = WriteMatrixReports(store, f.results, report);
+  std::string dir = WriteMatrixReports(store, f.results, spec, report);
   if (f.json) {
     std::printf("%s\n", MatrixReportJson(report).dump(2).c_str());
   } else {
