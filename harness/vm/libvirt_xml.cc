@@ -15,26 +15,36 @@ std::string DiskTarget(size_t index) {
   return std::string("vd") + static_cast<char>('a' + index);
 }
 
+// Name, metadata, memory and vCPUs: every domain's first lines.
+std::string Identity(const BootSpec& boot, const DomainOptions& options) {
+  std::string x = "  <name>" + XmlEscape(options.name) + "</name>\n";
+  if (!options.metadata.empty()) x += "  <metadata>" + options.metadata + "</metadata>\n";
+  x += "  <memory unit='MiB'>" + std::to_string(boot.memory_mb) + "</memory>\n";
+  x += "  <vcpu>" + std::to_string(boot.cpus) + "</vcpu>\n";
+  return x;
+}
+
+// Reboot, poweroff and crash all end the domain: a guest never restarts
+// under blackout (on a Xen host too: libxl's driver reports a preserved
+// crashed domU as shut off and answers nothing about it; the panic's report
+// on the console is the evidence).
+const char kEndsDestroyed[] =
+    "  <on_poweroff>destroy</on_poweroff>\n"
+    "  <on_reboot>destroy</on_reboot>\n"
+    "  <on_crash>destroy</on_crash>\n";
+
 }  // namespace
 
 std::string XenDomainXml(const BootSpec& boot, const DomainOptions& options) {
   if (boot.modules.size() > 1) throw InfraError("a Xen PV domU takes one initrd, this boot has " + std::to_string(boot.modules.size()));
-  std::string x = "<domain type='xen'>\n";
-  x += "  <name>" + XmlEscape(options.name) + "</name>\n";
-  if (!options.metadata.empty()) x += "  <metadata>" + options.metadata + "</metadata>\n";
-  x += "  <memory unit='MiB'>" + std::to_string(boot.memory_mb) + "</memory>\n";
-  x += "  <vcpu>" + std::to_string(boot.cpus) + "</vcpu>\n";
+  std::string x = "<domain type='xen'>\n" + Identity(boot, options);
   x += "  <os>\n";
   x += "    <type arch='x86_64' machine='xenpv'>linux</type>\n";
   x += "    <kernel>" + XmlEscape(boot.kernel) + "</kernel>\n";
   if (!boot.modules.empty()) x += "    <initrd>" + XmlEscape(boot.modules[0].path) + "</initrd>\n";
   x += "    <cmdline>" + XmlEscape(boot.append) + "</cmdline>\n";
   x += "  </os>\n";
-  x += "  <on_poweroff>destroy</on_poweroff>\n";
-  x += "  <on_reboot>destroy</on_reboot>\n";
-  // libxl's driver reports a preserved crashed domU as shut off and answers
-  // nothing about it; the panic's report on the console is the evidence.
-  x += "  <on_crash>destroy</on_crash>\n";
+  x += kEndsDestroyed;
   x += "  <devices>\n";
   for (size_t i = 0; i < boot.disks.size(); ++i) {
     const BootDisk& d = boot.disks[i];
@@ -55,10 +65,7 @@ std::string DomainXml(const BootSpec& boot, const DomainOptions& options) {
   std::string x;
   x += std::string("<domain type='") + (kvm ? "kvm" : "qemu") +
        "' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n";
-  x += "  <name>" + XmlEscape(options.name) + "</name>\n";
-  if (!options.metadata.empty()) x += "  <metadata>" + options.metadata + "</metadata>\n";
-  x += "  <memory unit='MiB'>" + std::to_string(boot.memory_mb) + "</memory>\n";
-  x += "  <vcpu>" + std::to_string(boot.cpus) + "</vcpu>\n";
+  x += Identity(boot, options);
   x += "  <os>\n";
   x += "    <type arch='x86_64' machine='pc'>hvm</type>\n";
   x += "    <kernel>" + XmlEscape(boot.kernel) + "</kernel>\n";
@@ -75,9 +82,7 @@ std::string DomainXml(const BootSpec& boot, const DomainOptions& options) {
   } else {
     x += "  <cpu mode='custom' match='exact' check='none'><model fallback='forbid'>Nehalem</model></cpu>\n";
   }
-  x += "  <on_poweroff>destroy</on_poweroff>\n";
-  x += "  <on_reboot>destroy</on_reboot>\n";
-  x += "  <on_crash>destroy</on_crash>\n";
+  x += kEndsDestroyed;
   x += "  <devices>\n";
   for (size_t i = 0; i < boot.disks.size(); ++i) {
     const BootDisk& d = boot.disks[i];
