@@ -219,6 +219,17 @@ nlohmann::json KcidbJson(const std::vector<ReportRun>& runs, const std::string& 
           {"tests", tests}};
 }
 
+std::vector<ReportRun> LoadReportRuns(const Store& store, const RunFilter& filter, bool with_results,
+                                      const std::function<void()>& each_row) {
+  std::vector<ReportRun> out;
+  for (RunRow& row : store.Runs(filter)) {
+    if (each_row) each_row();
+    std::optional<nlohmann::json> result = with_results ? store.RunResult(row.id) : std::nullopt;
+    out.push_back({std::move(row), result ? *result : nlohmann::json()});
+  }
+  return out;
+}
+
 nlohmann::json RunRowJson(const RunRow& r) {
   return {{"id", r.id},
           {"path", r.path},

@@ -3,6 +3,7 @@
 // and plain JSON. Pure: the caller reads the store, these only format.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -16,6 +17,12 @@ struct ReportRun {
   RunRow row;
   nlohmann::json result;
 };
+
+// The runs `filter` selects, newest first, each with its stored result.json
+// (null when `with_results` is false: rows only). `each_row`, when given, is
+// called before every row and may throw (an interrupt check).
+std::vector<ReportRun> LoadReportRuns(const Store& store, const RunFilter& filter, bool with_results,
+                                      const std::function<void()>& each_row = {});
 
 inline constexpr int kKcidbMajor = 4;
 inline constexpr int kKcidbMinor = 3;

@@ -148,11 +148,7 @@ std::string WriteMatrixReports(const Store& store, const std::string& results, c
   std::string dir = results + "/matrices/" + report.id;
   MakeDirs(dir);
   dir = std::filesystem::absolute(dir).lexically_normal().string();  // a path that means the same in a mail
-  std::vector<ReportRun> runs;
-  for (RunRow& row : store.Runs(RunsOf(report.id))) {
-    nlohmann::json result = store.RunResult(row.id).value_or(nlohmann::json::object());
-    runs.push_back({std::move(row), std::move(result)});
-  }
+  std::vector<ReportRun> runs = LoadReportRuns(store, RunsOf(report.id), true);
   HtmlOptions o;
   o.title = "blackout matrix " + report.id;
   o.tables = {ComparisonTable(report), TrendTable(store, spec, report.id)};

@@ -60,18 +60,6 @@ void CheckFilter(const RunFilter& f) {
   if (!problems.empty()) throw ConfigError(problems);
 }
 
-// The runs with their results, or with null results (rows only) when
-// `results` is false.
-std::vector<ReportRun> Load(const Store& store, const RunFilter& filter, bool results) {
-  std::vector<ReportRun> out;
-  for (RunRow& row : store.Runs(filter)) {
-    CheckInterrupted("report (nothing written)");
-    std::optional<nlohmann::json> result = results ? store.RunResult(row.id) : std::nullopt;
-    out.push_back({std::move(row), result ? *result : nlohmann::json()});
-  }
-  return out;
-}
-
 std::string Pad(const std::string& s, size_t n) { return s.size() >= n ? s : s + std::string(n - s.size(), ' '); }
 
 void Emit(const std::string& text, const std::string& output) {
@@ -226,7 +214,8 @@ int CmdReport(const ResultsFlags& f, const ReportFlags& r) {
   if (!origin_ok) throw ConfigError({"--origin: '" + r.origin + "' must be lowercase letters, digits and underscores (KCIDB)"});
   auto store = OpenStore(f);
   RunFilter filter = f.filter;
-  std::vector<ReportRun> runs = Load(*store, filter, r.format != "html");
+  std::vector<ReportRun> runs =
+      LoadReportRuns(*store, filter, r.format != "html", [] { CheckInterrupted("report (nothing written)"); });
   std::string text;
   if (r.format == "html") {
     HtmlOptions o;
