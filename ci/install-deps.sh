@@ -8,7 +8,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libboost-dev libboost-filesystem-dev libboost-math-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libvirt-dev libre2-dev libarchive-dev liblzma-dev zlib1g-dev libgtest-dev libgmock-dev libsqlite3-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libpq-dev
   # run: QEMU, the guest's busybox, apt's downloader is already on Debian
   qemu-system-x86 qemu-utils busybox-static kmod
   # run: the libvirt backend's daemons (libvirtd, virtlogd) and virsh
@@ -29,6 +29,8 @@ packages=(
   yamllint python3-kubernetes systemd
   # tests: a real SMTP server for the matrix's notifications
   python3-aiosmtpd
+  # tests: a real PostgreSQL cluster for the shared store (initdb, pg_ctl, psql)
+  postgresql-15 postgresql-client-15
 )
 
 missing=()

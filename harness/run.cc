@@ -376,7 +376,7 @@ RunOutcome RunOnce(const RunRequest& req) {
   std::string id = UtcStamp("%Y%m%dT%H%M%SZ") + "-" + run.nonce.substr(0, 8);
   // The store first: a store this blackout cannot use stops the run before
   // anything boots.
-  Store store(Store::PathIn(req.results_root));
+  Store store(Store::Locate(req.results_root, req.store));
   RunDir dir(req.results_root, id, req.console_cap);
   RunOutcome out;
   out.run_dir = dir.path();

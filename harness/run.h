@@ -53,6 +53,7 @@ class PackageEnvironment : public RunEnvironment {
 struct RunRequest {
   RunConfig config;
   std::string results_root = "blackout-results";
+  std::string store;      // --store: a postgresql:// URL or sqlite:PATH; empty: the results root's blackout.db
   std::string cache_dir;  // empty: CacheDir()
   bool keep_scratch = false;
   uint64_t console_cap = 64ull << 20;  // per console file; see results/run_dir.h

@@ -1,17 +1,18 @@
 #include "results/store.h"
 
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "base/error.h"
 #include "base/log.h"
 #include "base/fsutil.h"
+#include "results/db.h"
 #include "results/json_get.h"
 
 namespace blackout {
@@ -106,114 +107,119 @@ const char* const kMigrations[] = {
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kStoreSchemaVersion);
 
-// A prepared statement, finalized on scope exit.
+// The same versions for PostgreSQL, in its dialect: DOUBLE PRECISION for
+// REAL (PostgreSQL's REAL is 4 bytes), BIGINT for the owner's start time, and
+// byte order ("C") on the columns runs are sorted by, as SQLite sorts. Columns
+// filled from the stored result JSON are filled by Backfill (C++), not SQL.
+const char* const kPgMigrations[] = {
+    // 1: runs
+    R"(CREATE TABLE runs (
+         id TEXT COLLATE "C" PRIMARY KEY,
+         path TEXT NOT NULL,
+         started_at TEXT COLLATE "C" NOT NULL,
+         verdict TEXT NOT NULL,
+         title TEXT NOT NULL DEFAULT '',
+         kernel TEXT NOT NULL DEFAULT '',
+         workload TEXT NOT NULL DEFAULT '',
+         guest TEXT NOT NULL DEFAULT '',
+         total_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+         result TEXT NOT NULL DEFAULT '{}');
+       CREATE INDEX runs_started ON runs(started_at);)",
+    // 2: filter columns, owners of in-flight runs, freezes
+    R"(ALTER TABLE runs
+         ADD COLUMN kernel_version TEXT NOT NULL DEFAULT '',
+         ADD COLUMN accelerator TEXT NOT NULL DEFAULT '',
+         ADD COLUMN host TEXT NOT NULL DEFAULT '',
+         ADD COLUMN first_heartbeat_s DOUBLE PRECISION NOT NULL DEFAULT -1,
+         ADD COLUMN worst_gap_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+         ADD COLUMN freeze_count INTEGER NOT NULL DEFAULT 0,
+         ADD COLUMN owner_pid BIGINT,
+         ADD COLUMN owner_start BIGINT,
+         ADD COLUMN owner_host TEXT;
+       CREATE TABLE freezes (
+         run_id TEXT COLLATE "C" NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+         idx INTEGER NOT NULL,
+         host_start_s DOUBLE PRECISION NOT NULL,
+         length_s DOUBLE PRECISION NOT NULL,
+         vcpus TEXT NOT NULL,
+         cause TEXT NOT NULL,
+         PRIMARY KEY (run_id, idx));
+       CREATE INDEX runs_kernel ON runs(kernel, workload, started_at);)",
+    // 3: bisections
+    R"(CREATE TABLE bisections (
+         id TEXT COLLATE "C" PRIMARY KEY,
+         path TEXT NOT NULL,
+         started_at TEXT COLLATE "C" NOT NULL,
+         updated_at TEXT NOT NULL,
+         mode TEXT NOT NULL,
+         search TEXT NOT NULL,
+         good TEXT NOT NULL,
+         bad TEXT NOT NULL,
+         status TEXT NOT NULL,
+         culprit TEXT NOT NULL DEFAULT '',
+         probability DOUBLE PRECISION NOT NULL DEFAULT 0,
+         runs INTEGER NOT NULL DEFAULT 0,
+         p_estimate DOUBLE PRECISION NOT NULL DEFAULT 0);
+       ALTER TABLE runs ADD COLUMN bisection TEXT NOT NULL DEFAULT '';)",
+    // 4: matrices; runs gain the matrix, cell and repeat they fill
+    R"(CREATE TABLE matrices (
+         id TEXT COLLATE "C" PRIMARY KEY,
+         name TEXT NOT NULL,
+         started_at TEXT COLLATE "C" NOT NULL,
+         finished_at TEXT NOT NULL DEFAULT '',
+         spec TEXT NOT NULL DEFAULT '{}');
+       CREATE INDEX matrices_name ON matrices(name, started_at);
+       ALTER TABLE runs
+         ADD COLUMN matrix TEXT NOT NULL DEFAULT '',
+         ADD COLUMN cell TEXT NOT NULL DEFAULT '',
+         ADD COLUMN matrix_repeat INTEGER NOT NULL DEFAULT 0;
+       CREATE INDEX runs_matrix ON runs(matrix, cell);)",
+};
+static_assert(sizeof(kPgMigrations) / sizeof(kPgMigrations[0]) == kStoreSchemaVersion);
+
+// A statement, finished on scope exit; Bind chains.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr) != SQLITE_OK) {
-      throw InfraError("store: prepare '" + sql.substr(0, 60) + "': " + sqlite3_errmsg(db));
-    }
-  }
-  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt(Db& db, const std::string& sql) : s_(db.Prepare(sql)) {}
   Stmt& Bind(int i, const std::string& s) {
-    sqlite3_bind_text(st_, i, s.c_str(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    s_->Bind(i, s);
     return *this;
   }
   Stmt& Bind(int i, double d) {
-    sqlite3_bind_double(st_, i, d);
+    s_->Bind(i, d);
     return *this;
   }
   Stmt& Bind(int i, int64_t n) {
-    sqlite3_bind_int64(st_, i, n);
+    s_->Bind(i, n);
     return *this;
   }
-  void Reset() {
-    sqlite3_reset(st_);
-    sqlite3_clear_bindings(st_);
-  }
-  // True while rows come; throws on errors.
-  bool Step() {
-    int rc = sqlite3_step(st_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw InfraError(std::string("store: ") + sqlite3_errmsg(db_));
-  }
-  std::string Text(int c) const {
-    const unsigned char* t = sqlite3_column_text(st_, c);
-    return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(st_, c)))
-             : std::string();
-  }
-  double Double(int c) const { return sqlite3_column_double(st_, c); }
-  int64_t Int(int c) const { return sqlite3_column_int64(st_, c); }
-  bool IsNull(int c) const { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
+  void Reset() { s_->Reset(); }
+  bool Step() { return s_->Step(); }
+  std::string Text(int c) const { return s_->Text(c); }
+  double Double(int c) const { return s_->Double(c); }
+  int64_t Int(int c) const { return s_->Int(c); }
+  bool IsNull(int c) const { return s_->IsNull(c); }
 
  private:
-  sqlite3* db_;
-  sqlite3_stmt* st_ = nullptr;
+  std::unique_ptr<DbStatement> s_;
 };
 
-// BEGIN IMMEDIATE ... COMMIT, rolled back if the scope is left by an
-// exception. IMMEDIATE takes the write lock up front, so two writers queue on
-// the busy timeout instead of failing to upgrade a read lock.
+// One write transaction, rolled back if the scope is left by an exception.
 class Transaction {
  public:
-  explicit Transaction(sqlite3* db) : db_(db) { Run("BEGIN IMMEDIATE"); }
+  explicit Transaction(Db& db) : db_(db) { db_.Begin(); }
   ~Transaction() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!done_) db_.Rollback();
   }
   void Commit() {
-    Run("COMMIT");
+    db_.Commit();
     done_ = true;
   }
 
  private:
-  void Run(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "?";
-      sqlite3_free(err);
-      throw InfraError(std::string("store: ") + sql + ": " + msg);
-    }
-  }
-  sqlite3* db_;
+  Db& db_;
   bool done_ = false;
 };
-
-void ExecOn(sqlite3* db, const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "?";
-    sqlite3_free(err);
-    throw InfraError("store: " + msg + " (in: " + sql.substr(0, 80) + ")");
-  }
-}
-
-sqlite3* OpenDb(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    throw InfraError("open store " + path + ": " + msg);
-  }
-  sqlite3_busy_timeout(db, 30000);
-  try {
-    ExecOn(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
-  } catch (const InfraError& e) {
-    sqlite3_close(db);
-    throw InfraError("open store " + path + ": " + e.what());
-  }
-  return db;
-}
-
-int UserVersion(sqlite3* db) {
-  Stmt s(db, "PRAGMA user_version");
-  return s.Step() ? static_cast<int>(s.Int(0)) : 0;
-}
 
 // The owner of an in-flight run is alive: that pid runs, and it is the same
 // process (its start time matches).
@@ -223,12 +229,55 @@ bool Alive(int64_t pid, int64_t start) {
   return ProcessStart(static_cast<long>(pid)) == std::to_string(start);
 }
 
-void ApplyMigrations(sqlite3* db, int from, int to) {
+// Inside the caller's transaction.
+void ApplyMigrations(Db& db, int from, int to) {
+  const char* const* steps = db.dialect() == Dialect::kPostgres ? kPgMigrations : kMigrations;
   for (int v = from; v < to; ++v) {
-    ExecOn(db, kMigrations[v]);
-    ExecOn(db, "PRAGMA user_version=" + std::to_string(v + 1));
+    db.Exec(steps[v]);
+    db.SetSchemaVersion(v + 1);
   }
 }
+
+std::unique_ptr<Db> OpenWritable(const std::string& where) {
+  return IsPostgresUrl(where) ? OpenPostgres(where, false) : OpenSqlite(where);
+}
+
+}  // namespace
+
+std::string GlobToRegex(const std::string& glob) {
+  std::string re = "^";
+  for (size_t i = 0; i < glob.size(); ++i) {
+    char c = glob[i];
+    if (c == '*') {
+      re += ".*";
+    } else if (c == '?') {
+      re += '.';
+    } else if (c == '[') {
+      // As GLOB reads a set: a ']' right after '[' or '[^' / '[!' is a member.
+      size_t from = i + 1;
+      if (from < glob.size() && (glob[from] == '!' || glob[from] == '^')) ++from;
+      size_t end = glob.find(']', from + 1);
+      if (end == std::string::npos) {
+        re += "\\[";  // no set: a literal '['
+        continue;
+      }
+      std::string set = glob.substr(i + 1, end - i - 1);
+      if (set[0] == '!') set[0] = '^';
+      std::string safe;
+      for (char d : set) safe += d == '\\' ? std::string("\\\\") : std::string(1, d);
+      re += "[" + safe + "]";
+      i = end;
+    } else if (std::string("\\.^$|()+{}[]").find(c) != std::string::npos) {
+      re += '\\';
+      re += c;
+    } else {
+      re += c;
+    }
+  }
+  return re + "$";
+}
+
+namespace {
 
 const char kRunColumns[] =
     "id, path, started_at, verdict, title, kernel, kernel_version, workload, guest, accelerator, host, "
@@ -291,82 +340,105 @@ RunRow RowFromResult(const nlohmann::json& result, const std::string& path) {
   return r;
 }
 
-void CreateStoreAtVersion(const std::string& path, int version) {
+void CreateStoreAtVersion(const std::string& where, int version) {
   if (version < 1 || version >= kStoreSchemaVersion) throw InfraError("no older store schema " + std::to_string(version));
-  sqlite3* db = OpenDb(path);
-  try {
-    ApplyMigrations(db, 0, version);
-  } catch (...) {
-    sqlite3_close(db);
-    throw;
-  }
-  sqlite3_close(db);
+  std::unique_ptr<Db> db = OpenWritable(where);
+  Transaction tx(*db);
+  ApplyMigrations(*db, 0, version);
+  tx.Commit();
 }
 
-Store::Store(const std::string& path) : path_(path) {
-  // One opener at a time (across processes and threads): SQLite answers
-  // "database is locked" at once, without waiting, to two connections that
-  // both switch a new store to WAL or migrate it.
-  std::error_code ec;
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  FileLock opening(path + ".open-lock");
-  db_ = OpenDb(path);
-  try {
+Store::Store(const std::string& where) : path_(IsPostgresUrl(where) ? RedactUrl(where) : where) {
+  if (IsPostgresUrl(where)) {
+    db_ = OpenPostgres(where, false);
+  } else {
+    // One opener at a time (across processes and threads): SQLite answers
+    // "database is locked" at once, without waiting, to two connections that
+    // both switch a new store to WAL or migrate it.
+    std::error_code ec;
+    std::filesystem::path parent = std::filesystem::path(where).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    FileLock opening(where + ".open-lock");
+    db_ = OpenSqlite(where);
     Migrate();
     Settle();
-  } catch (...) {
-    sqlite3_close(db_);
-    throw;
+    return;
   }
+  Migrate();
+  Settle();
 }
 
-Store::Store(const std::string& path, ReadOnly) : path_(path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) throw InfraError("open store " + path + ": no such store");
-  auto open = [&](const std::string& name, int flags) {
-    sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(name.c_str(), &db, flags, nullptr);
-    if (rc == SQLITE_OK) {
-      sqlite3_busy_timeout(db, 30000);
-      // A WAL store in a read-only place has no -shm to map: probe it.
-      if (sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) == SQLITE_OK) return db;
-    }
-    sqlite3_close(db);
-    return static_cast<sqlite3*>(nullptr);
-  };
-  db_ = open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX);
-  // Nobody can be writing a store we cannot write next to: read it as it is.
-  if (!db_) db_ = open("file:" + path + "?immutable=1", SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX);
-  if (!db_) throw InfraError("open store " + path + " for reading: not an SQLite store blackout can read");
-  int v = UserVersion(db_);
+Store::Store(const std::string& where, ReadOnly) : path_(IsPostgresUrl(where) ? RedactUrl(where) : where) {
+  if (IsPostgresUrl(where)) {
+    db_ = OpenPostgres(where, true);
+  } else {
+    struct stat st;
+    if (stat(where.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) throw InfraError("open store " + where + ": no such store");
+    db_ = OpenSqliteReadOnly(where);
+  }
+  int v = db_->SchemaVersion();
   if (v != kStoreSchemaVersion) {
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw InfraError("open store " + path + ": schema version " + std::to_string(v) + ", this blackout reads " +
+    throw InfraError("open store " + path_ + ": schema version " + std::to_string(v) + ", this blackout reads " +
                      std::to_string(kStoreSchemaVersion) + " (a writing command, e.g. blackout results import, " +
                      "brings an older store forward)");
   }
 }
 
-Store::~Store() { sqlite3_close(db_); }
+Store::~Store() = default;
 
-int Store::schema_version() const { return UserVersion(db_); }
+int Store::schema_version() const { return db_->SchemaVersion(); }
+
+bool Store::shared() const { return db_->dialect() == Dialect::kPostgres; }
 
 void Store::Migrate() {
-  Transaction tx(db_);
-  int v = UserVersion(db_);
+  Transaction tx(*db_);
+  db_->LockSchema();
+  int v = db_->SchemaVersion();
   if (v > kStoreSchemaVersion) {
     throw InfraError("store " + path_ + " has schema version " + std::to_string(v) + ", newer than this blackout's " +
                      std::to_string(kStoreSchemaVersion) + ": use a newer blackout");
   }
-  if (v == 0) {
+  if (v == kStoreSchemaVersion) return;  // nothing to do (rolled back: it wrote nothing)
+  if (v == 0 && db_->HasOtherTables()) {
     // Not ours unless empty: refuse to add tables to somebody else's database.
-    Stmt s(db_, "SELECT COUNT(*) FROM sqlite_master");
-    if (s.Step() && s.Int(0) != 0) throw InfraError("store " + path_ + " is an SQLite database blackout did not write");
+    throw InfraError("store " + path_ + " is a database blackout did not write" +
+                     (shared() ? " (give blackout a database or schema of its own: ?options=-csearch_path%3Dblackout)"
+                               : ""));
   }
-  ApplyMigrations(db_, v, kStoreSchemaVersion);
+  ApplyMigrations(*db_, v, kStoreSchemaVersion);
+  if (db_->dialect() == Dialect::kPostgres && v > 0) Backfill(v);
   tx.Commit();
+}
+
+// PostgreSQL's migrations add columns empty; the columns each crossed
+// version added are filled from the stored result JSON here, as SQLite's
+// migrations do in SQL (json_extract over valid results).
+void Store::Backfill(int from) {
+  std::vector<std::tuple<std::string, std::string, nlohmann::json>> rows;
+  {
+    Stmt s(*db_, "SELECT id, path, result FROM runs");
+    while (s.Step()) {
+      nlohmann::json result = nlohmann::json::parse(s.Text(2), nullptr, false);
+      if (result.is_object()) rows.emplace_back(s.Text(0), s.Text(1), std::move(result));
+    }
+  }
+  for (const auto& [id, path, result] : rows) {
+    RunRow r = RowFromResult(result, path);
+    if (from < 2) {
+      Stmt u(*db_,
+             "UPDATE runs SET kernel_version = ?2, accelerator = ?3, host = ?4, first_heartbeat_s = ?5, "
+             "worst_gap_s = ?6, freeze_count = ?7 WHERE id = ?1");
+      u.Bind(1, id).Bind(2, r.kernel_version).Bind(3, r.accelerator).Bind(4, r.host).Bind(5, r.first_heartbeat_s);
+      u.Bind(6, r.worst_gap_s).Bind(7, static_cast<int64_t>(r.freeze_count));
+      u.Step();
+      RecordFreezes(id, result);
+    }
+    if (from < 4) {
+      Stmt u(*db_, "UPDATE runs SET matrix = ?2, cell = ?3, matrix_repeat = ?4 WHERE id = ?1");
+      u.Bind(1, id).Bind(2, r.matrix).Bind(3, r.cell).Bind(4, static_cast<int64_t>(r.repeat));
+      u.Step();
+    }
+  }
 }
 
 // Runs left "running" by a blackout that died: from their result.json if the
@@ -374,7 +446,7 @@ void Store::Migrate() {
 void Store::Settle() {
   std::vector<std::tuple<std::string, std::string, int64_t, int64_t, std::string>> stale;
   {
-    Stmt s(db_, "SELECT id, path, COALESCE(owner_pid, 0), COALESCE(owner_start, -1), result FROM runs "
+    Stmt s(*db_, "SELECT id, path, COALESCE(owner_pid, 0), COALESCE(owner_start, -1), result FROM runs "
                 "WHERE verdict = 'running' AND (owner_host IS NULL OR owner_host = ?1)");
     s.Bind(1, Hostname());
     while (s.Step()) {
@@ -401,8 +473,8 @@ void Store::Settle() {
 
 void Store::BeginRun(const std::string& id, const std::string& path, const nlohmann::json& partial_result) {
   RunRow r = RowFromResult(partial_result, path);
-  Transaction tx(db_);
-  Stmt s(db_,
+  Transaction tx(*db_);
+  Stmt s(*db_,
          "INSERT INTO runs (id, path, started_at, verdict, title, kernel, workload, guest, host, bisection, result, "
          "owner_pid, owner_start, owner_host, matrix, cell, matrix_repeat) "
          "VALUES (?1, ?2, ?3, 'running', '', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
@@ -419,22 +491,35 @@ void Store::RecordRunLocked(const nlohmann::json& result, const std::string& pat
   RunRow r = RowFromResult(result, path);
   if (r.id.empty()) throw InfraError("store: a result without a run_id (" + path + ")");
   if (r.verdict.empty()) throw InfraError("store: result " + r.id + " has no verdict");
+  // An upsert, not delete-and-insert: two PostgreSQL writers settling the same
+  // run at once would otherwise both miss the row and one fail on its key.
   {
-    Stmt del(db_, "DELETE FROM runs WHERE id = ?1");
+    Stmt del(*db_, "DELETE FROM freezes WHERE run_id = ?1");
     del.Bind(1, r.id).Step();
   }
-  Stmt s(db_,
+  Stmt s(*db_,
          "INSERT INTO runs (id, path, started_at, verdict, title, kernel, kernel_version, workload, guest, "
          "accelerator, host, bisection, total_s, first_heartbeat_s, worst_gap_s, freeze_count, result, matrix, cell, "
-         "matrix_repeat) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+         "matrix_repeat) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) "
+         "ON CONFLICT (id) DO UPDATE SET path = excluded.path, started_at = excluded.started_at, "
+         "verdict = excluded.verdict, title = excluded.title, kernel = excluded.kernel, "
+         "kernel_version = excluded.kernel_version, workload = excluded.workload, guest = excluded.guest, "
+         "accelerator = excluded.accelerator, host = excluded.host, bisection = excluded.bisection, "
+         "total_s = excluded.total_s, first_heartbeat_s = excluded.first_heartbeat_s, "
+         "worst_gap_s = excluded.worst_gap_s, freeze_count = excluded.freeze_count, result = excluded.result, "
+         "matrix = excluded.matrix, cell = excluded.cell, matrix_repeat = excluded.matrix_repeat");
   s.Bind(1, r.id).Bind(2, r.path).Bind(3, r.started_at).Bind(4, r.verdict).Bind(5, r.title).Bind(6, r.kernel);
   s.Bind(7, r.kernel_version).Bind(8, r.workload).Bind(9, r.guest).Bind(10, r.accelerator).Bind(11, r.host);
   s.Bind(12, r.bisection).Bind(13, r.total_s).Bind(14, r.first_heartbeat_s).Bind(15, r.worst_gap_s);
   s.Bind(16, static_cast<int64_t>(r.freeze_count)).Bind(17, result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   s.Bind(18, r.matrix).Bind(19, r.cell).Bind(20, static_cast<int64_t>(r.repeat));
   s.Step();
+  RecordFreezes(r.id, result);
+}
+
+void Store::RecordFreezes(const std::string& id, const nlohmann::json& result) {
   if (result.contains("freezes") && result["freezes"].is_array()) {
-    Stmt f(db_, "INSERT INTO freezes (run_id, idx, host_start_s, length_s, vcpus, cause) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    Stmt f(*db_, "INSERT INTO freezes (run_id, idx, host_start_s, length_s, vcpus, cause) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     int64_t idx = 0;
     for (const nlohmann::json& fz : result["freezes"]) {
       if (!fz.is_object()) continue;
@@ -443,7 +528,7 @@ void Store::RecordRunLocked(const nlohmann::json& result, const std::string& pat
         for (const nlohmann::json& v : fz["vcpus"]) vcpus += (vcpus.empty() ? "" : ",") + v.dump();
       }
       f.Reset();
-      f.Bind(1, r.id).Bind(2, idx++).Bind(3, NumAt(fz, "/host_start_s", 0)).Bind(4, NumAt(fz, "/length_s", 0));
+      f.Bind(1, id).Bind(2, idx++).Bind(3, NumAt(fz, "/host_start_s", 0)).Bind(4, NumAt(fz, "/length_s", 0));
       f.Bind(5, vcpus).Bind(6, StrAt(fz, "/cause"));
       f.Step();
     }
@@ -451,19 +536,19 @@ void Store::RecordRunLocked(const nlohmann::json& result, const std::string& pat
 }
 
 void Store::RecordRun(const nlohmann::json& result, const std::string& path) {
-  Transaction tx(db_);
+  Transaction tx(*db_);
   RecordRunLocked(result, path);
   tx.Commit();
 }
 
 void Store::RecordRuns(const std::vector<std::pair<nlohmann::json, std::string>>& results) {
-  Transaction tx(db_);
+  Transaction tx(*db_);
   for (const auto& [result, path] : results) RecordRunLocked(result, path);
   tx.Commit();
 }
 
 std::vector<RunRow> Store::Runs(const RunFilter& f) const {
-  std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE 1";
+  std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE 1 = 1";
   std::vector<std::string> args;
   auto add = [&](const std::string& clause, const std::string& value) {
     if (value.empty()) return;
@@ -474,11 +559,17 @@ std::vector<RunRow> Store::Runs(const RunFilter& f) const {
     for (size_t p; (p = c.find('\x01')) != std::string::npos;) c.replace(p, 1, n);
     sql += " AND " + c;
   };
-  add("(kernel GLOB ? OR kernel_version GLOB ?)", f.kernel);
-  add("workload GLOB ?", f.workload);
+  if (db_->dialect() == Dialect::kPostgres) {
+    add("(kernel ~ ? OR kernel_version ~ ?)", f.kernel.empty() ? "" : GlobToRegex(f.kernel));
+    add("workload ~ ?", f.workload.empty() ? "" : GlobToRegex(f.workload));
+    add("strpos(lower(title), lower(?)) > 0", f.title);
+  } else {
+    add("(kernel GLOB ? OR kernel_version GLOB ?)", f.kernel);
+    add("workload GLOB ?", f.workload);
+    add("instr(lower(title), lower(?)) > 0", f.title);
+  }
   add("verdict = ?", f.verdict);
   add("guest = ?", f.guest);
-  add("instr(lower(title), lower(?)) > 0", f.title);
   add("started_at >= ?", f.since);
   // A bare date as the end means the whole of that day.
   add("started_at <= ?", f.until.size() == 10 ? f.until + "T99" : f.until);
@@ -494,7 +585,7 @@ std::vector<RunRow> Store::Runs(const RunFilter& f) const {
   }
   sql += f.oldest_first ? " ORDER BY started_at, id" : " ORDER BY started_at DESC, id DESC";
   if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
-  Stmt s(db_, sql);
+  Stmt s(*db_, sql);
   for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
   std::vector<RunRow> out;
   while (s.Step()) out.push_back(ReadRun(s));
@@ -502,14 +593,14 @@ std::vector<RunRow> Store::Runs(const RunFilter& f) const {
 }
 
 std::optional<RunRow> Store::FindRun(const std::string& id) const {
-  Stmt s(db_, std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?1");
+  Stmt s(*db_, std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?1");
   s.Bind(1, id);
   if (!s.Step()) return std::nullopt;
   return ReadRun(s);
 }
 
 std::optional<nlohmann::json> Store::RunResult(const std::string& id) const {
-  Stmt s(db_, "SELECT result FROM runs WHERE id = ?1");
+  Stmt s(*db_, "SELECT result FROM runs WHERE id = ?1");
   s.Bind(1, id);
   if (!s.Step()) return std::nullopt;
   nlohmann::json j = nlohmann::json::parse(s.Text(0), nullptr, false);
@@ -518,7 +609,7 @@ std::optional<nlohmann::json> Store::RunResult(const std::string& id) const {
 }
 
 std::vector<FreezeRow> Store::Freezes(const std::string& run_id) const {
-  Stmt s(db_, "SELECT run_id, host_start_s, length_s, vcpus, cause FROM freezes WHERE run_id = ?1 ORDER BY idx");
+  Stmt s(*db_, "SELECT run_id, host_start_s, length_s, vcpus, cause FROM freezes WHERE run_id = ?1 ORDER BY idx");
   s.Bind(1, run_id);
   std::vector<FreezeRow> out;
   while (s.Step()) out.push_back({s.Text(0), s.Double(1), s.Double(2), s.Text(3), s.Text(4)});
@@ -526,8 +617,8 @@ std::vector<FreezeRow> Store::Freezes(const std::string& run_id) const {
 }
 
 void Store::RecordBisection(const BisectionRow& b) {
-  Transaction tx(db_);
-  Stmt s(db_,
+  Transaction tx(*db_);
+  Stmt s(*db_,
          "INSERT INTO bisections (id, path, started_at, updated_at, mode, search, good, bad, status, culprit, "
          "probability, runs, p_estimate) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
          "ON CONFLICT(id) DO UPDATE SET updated_at = ?4, status = ?9, culprit = ?10, probability = ?11, runs = ?12, "
@@ -540,7 +631,7 @@ void Store::RecordBisection(const BisectionRow& b) {
 }
 
 std::vector<BisectionRow> Store::Bisections() const {
-  Stmt s(db_,
+  Stmt s(*db_,
          "SELECT id, path, started_at, updated_at, mode, search, good, bad, status, culprit, probability, runs, "
          "p_estimate FROM bisections ORDER BY started_at DESC");
   std::vector<BisectionRow> out;
@@ -565,17 +656,17 @@ std::vector<BisectionRow> Store::Bisections() const {
 }
 
 void Store::RecordMatrix(const MatrixRow& m) {
-  Transaction tx(db_);
-  Stmt s(db_,
+  Transaction tx(*db_);
+  Stmt s(*db_,
          "INSERT INTO matrices (id, name, started_at, finished_at, spec) VALUES (?1, ?2, ?3, ?4, ?5) "
-         "ON CONFLICT(id) DO UPDATE SET finished_at = CASE WHEN ?4 = '' THEN finished_at ELSE ?4 END, spec = ?5");
+         "ON CONFLICT(id) DO UPDATE SET finished_at = CASE WHEN ?4 = '' THEN matrices.finished_at ELSE ?4 END, spec = ?5");
   s.Bind(1, m.id).Bind(2, m.name).Bind(3, m.started_at).Bind(4, m.finished_at).Bind(5, m.spec);
   s.Step();
   tx.Commit();
 }
 
 std::vector<MatrixRow> Store::Matrices(const std::string& name) const {
-  Stmt s(db_, std::string("SELECT id, name, started_at, finished_at, spec FROM matrices") +
+  Stmt s(*db_, std::string("SELECT id, name, started_at, finished_at, spec FROM matrices") +
                   (name.empty() ? "" : " WHERE name = ?1") + " ORDER BY started_at DESC, id DESC");
   if (!name.empty()) s.Bind(1, name);
   std::vector<MatrixRow> out;
@@ -624,6 +715,45 @@ int ImportRunDirs(Store& store, const std::string& root) {
   }
   if (ec) throw InfraError("import " + root + ": " + ec.message());
   flush();
+  return added;
+}
+
+std::string Store::Locate(const std::string& results_root, const std::string& store) {
+  if (store.empty()) return PathIn(results_root);
+  if (IsPostgresUrl(store)) return store;
+  if (store.rfind("sqlite:", 0) == 0 && store.size() > 7) return store.substr(7);
+  throw ConfigError({"--store: '" + RedactUrl(store) + "' is neither postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DB" +
+                     " nor sqlite:PATH"});
+}
+
+int ImportStore(Store& to, const Store& from) {
+  std::vector<std::pair<nlohmann::json, std::string>> batch;
+  int added = 0;
+  auto flush = [&] {
+    to.RecordRuns(batch);
+    added += static_cast<int>(batch.size());
+    batch.clear();
+  };
+  RunFilter all;
+  all.oldest_first = true;
+  for (const RunRow& r : from.Runs(all)) {
+    CheckInterrupted("results import (runs copied so far are kept)");
+    if (r.verdict == "running") continue;  // its owner still writes it there
+    std::optional<RunRow> have = to.FindRun(r.id);
+    if (have && have->verdict != "running") continue;
+    std::optional<nlohmann::json> result = from.RunResult(r.id);
+    if (!result || !result->is_object()) continue;
+    batch.emplace_back(std::move(*result), r.path);
+    if (batch.size() >= 500) flush();
+  }
+  flush();
+  std::vector<BisectionRow> have_b = to.Bisections();
+  for (const BisectionRow& b : from.Bisections()) {
+    auto same = std::find_if(have_b.begin(), have_b.end(), [&](const BisectionRow& h) { return h.id == b.id; });
+    // A bisection's newer state wins (updated after every step).
+    if (same == have_b.end() || same->updated_at < b.updated_at) to.RecordBisection(b);
+  }
+  for (const MatrixRow& m : from.Matrices()) to.RecordMatrix(m);
   return added;
 }
 

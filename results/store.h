@@ -1,20 +1,23 @@
-// The results store: an SQLite index of every run and bisection under one
-// results root (<root>/blackout.db), so history can be listed, filtered,
-// compared and reported. The run directories stay the raw evidence; a row
-// holds the run's result.json and the columns people filter on.
+// The results store: an index of every run, bisection and matrix, so history
+// can be listed, filtered, compared and reported. The embedded default is an
+// SQLite file under the results root (<root>/blackout.db); `--store
+// postgresql://...` keeps the same tables in PostgreSQL, for many runners
+// writing one history. The run directories stay the raw evidence; a row holds
+// the run's result.json and the columns people filter on.
 //
-// Crash safety: the database is in WAL mode and every write is one
-// transaction (BEGIN IMMEDIATE ... COMMIT), so a process killed at any point
-// leaves the store as of its last commit. A run is recorded twice: when it
-// starts (verdict "running", with its owner's pid, process start time and
-// host) and when it ends. A "running" row whose owner is gone is the run that
-// was in flight when blackout died: the next Store on that host settles it,
-// from its result.json if the run got that far, else as an infra-error.
-// Several processes may write one store at once (SQLite's locks, with a busy
-// timeout).
+// Crash safety: every write is one transaction (SQLite in WAL mode, BEGIN
+// IMMEDIATE), so a process killed at any point leaves the store as of its
+// last commit. A run is recorded twice: when it starts (verdict "running",
+// with its owner's pid, process start time and host) and when it ends. A
+// "running" row whose owner is gone is the run that was in flight when
+// blackout died: the next Store on that host settles it, from its
+// result.json if the run got that far, else as an infra-error. Several
+// processes may write one store at once (SQLite's locks with a busy timeout;
+// PostgreSQL's row locks, runs written as upserts).
 //
-// Schema versions (PRAGMA user_version), each reached by one migration from
-// the one before; a store newer than this binary is refused:
+// Schema versions (SQLite: PRAGMA user_version; PostgreSQL: the table
+// blackout_schema), each reached by one migration from the one before, in
+// each dialect; a store newer than this binary is refused:
 //   1  runs (id, path, started_at, verdict, title, kernel, workload, guest,
 //      total_s, result JSON)
 //   2  runs gain accelerator, host, kernel_version, first_heartbeat_s,
@@ -27,13 +30,15 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-struct sqlite3;
 
 namespace blackout {
+
+class Db;
 
 inline constexpr int kStoreSchemaVersion = 4;
 inline constexpr char kStoreFileName[] = "blackout.db";
@@ -88,23 +93,31 @@ struct BisectionRow {
 
 class Store {
  public:
-  // Opens (creating) the store at `path`, migrates it to this binary's
-  // schema and settles runs whose owner died. Throws InfraError.
-  explicit Store(const std::string& path);
+  // Opens (creating) the store at `where` (an SQLite file's path, or a
+  // postgresql:// URL), migrates it to this binary's schema and settles runs
+  // whose owner died. Throws InfraError.
+  explicit Store(const std::string& where);
   // Opens an existing store for reading only (results, report, compare):
   // creates nothing, migrates and settles nothing, and works on a store in a
   // read-only directory or file system. Throws InfraError when there is no
   // store or its schema is not this binary's.
   struct ReadOnly {};
-  Store(const std::string& path, ReadOnly);
+  Store(const std::string& where, ReadOnly);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   static std::string PathIn(const std::string& results_root) { return results_root + "/" + kStoreFileName; }
+  // Where a command's store is: --store when given (postgresql://..., or
+  // sqlite:PATH), else the SQLite file under its results root. Throws
+  // ConfigError for any other form.
+  static std::string Locate(const std::string& results_root, const std::string& store);
 
   int schema_version() const;
+  // The file's path, or the URL without its password.
   const std::string& path() const { return path_; }
+  // PostgreSQL: a store many runners share.
+  bool shared() const;
   // Runs settled when this Store opened (their owner had died).
   int settled() const { return settled_; }
 
@@ -132,16 +145,26 @@ class Store {
 
  private:
   void Migrate();
+  void Backfill(int from);
+  void RecordFreezes(const std::string& id, const nlohmann::json& result);
   void Settle();
   void RecordRunLocked(const nlohmann::json& result, const std::string& path);
   std::string path_;
-  sqlite3* db_ = nullptr;
+  std::unique_ptr<Db> db_;
   int settled_ = 0;
 };
 
-// Test hook: creates a store at `path` with the schema of `version` (< the
+// Test hook: creates a store at `where` with the schema of `version` (< the
 // current one), as an older blackout would have left it.
-void CreateStoreAtVersion(const std::string& path, int version);
+void CreateStoreAtVersion(const std::string& where, int version);
+
+// Copies every finished run, bisection and matrix of `from` into `to` that
+// `to` does not have finished yet (so importing twice adds nothing); runs
+// still running in `from` are left out. Returns the runs added.
+int ImportStore(Store& to, const Store& from);
+
+// A shell glob as an anchored POSIX regex (PostgreSQL has no GLOB).
+std::string GlobToRegex(const std::string& glob);
 
 // Indexes every run directory under `root` that has a result.json and is not
 // in the store yet; returns how many were added.

@@ -24,6 +24,7 @@ CandidateResult RunWorld::Run(const BisectCandidate& c) {
     }
   }
   req.results_root = results_;
+  req.store = store_;
   req.interrupted = interrupted_;
   req.bisection = std::filesystem::path(dir_).filename().string();
   RunOutcome out = RunOnPool(req, pool_);

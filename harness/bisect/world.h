@@ -15,16 +15,22 @@ class RunWorld : public BisectWorld {
  public:
   // dir: the bisection's directory (its id is the last component).
   // pool: the hosts the runs are placed on, or null for the plan's own backend.
-  RunWorld(std::string results, const BisectPlan& plan, std::string dir, const std::atomic<bool>* interrupted,
-           HostPool* pool = nullptr)
-      : results_(std::move(results)), plan_(plan), dir_(std::move(dir)), interrupted_(interrupted), pool_(pool) {}
+  // store: --store (empty: the results root's own).
+  RunWorld(std::string results, std::string store, const BisectPlan& plan, std::string dir,
+           const std::atomic<bool>* interrupted, HostPool* pool = nullptr)
+      : results_(std::move(results)),
+        store_(std::move(store)),
+        plan_(plan),
+        dir_(std::move(dir)),
+        interrupted_(interrupted),
+        pool_(pool) {}
   CandidateResult Run(const BisectCandidate& c) override;
   // Runs of packaged kernels share nothing but locked caches and the store;
   // git builds share the bisection's one checkout, so they take turns.
   bool Parallel() const override { return !plan_.build; }
 
  private:
-  std::string results_;
+  std::string results_, store_;
   const BisectPlan& plan_;
   std::string dir_;
   const std::atomic<bool>* interrupted_;

@@ -29,6 +29,7 @@ const char kBisectExitCodes[] = R"(Exit codes of bisect start and resume:
 struct BisectFlags {
   std::string config_path;
   std::string results = "blackout-results";
+  std::string store;
   std::string good, bad;
   std::vector<std::string> hosts;  // --host, repeatable: the runs go to these libvirt hosts
   std::string hosts_file;
@@ -105,7 +106,7 @@ std::pair<std::string, BisectPlan> CurrentBisection(const BisectFlags& f) {
 
 // The bisection's row in the results store, as of its log.
 void IndexBisection(const BisectFlags& f, const BisectPlan& plan, const std::string& dir, const std::string& status) {
-  Store store(Store::PathIn(f.results));
+  Store store(Store::Locate(f.results, f.store));
   store.RecordBisection(BisectionSummary(plan, LoadBisectLog(dir), dir, status));
 }
 
@@ -127,7 +128,7 @@ BisectEnd Drive(const BisectFlags& f, const BisectPlan& plan, const std::string&
   std::unique_ptr<HostPool> pool;
   if (!f.hosts.empty() || !f.hosts_file.empty()) pool = OpenHostPool(HostsFromFlags(f.hosts, f.hosts_file), plan.candidates.front().config);
   auto t0 = std::chrono::steady_clock::now();
-  RunWorld world(f.results, plan, dir, &InterruptFlag(), pool.get());
+  RunWorld world(f.results, f.store, plan, dir, &InterruptFlag(), pool.get());
   IndexBisection(f, plan, dir, "running");
   BisectEnd end = DriveBisection(
       plan, dir, world, [](const std::string& s) { Log(s); },
@@ -213,6 +214,7 @@ void AddBisectCommands(CLI::App& app, CommandTable& table) {
   CLI::App* bisect = app.add_subcommand("bisect", "find the build that broke (or fixed) a flaky hang");
   bisect->require_subcommand(1);
   bisect->add_option("--results", bf->results, "results root (bisections live in its bisect/)")->capture_default_str();
+  AddStoreOption(bisect, bf->store);
   CLI::App* bstart = bisect->add_subcommand("start", "start a bisection from a plan and run it to the end");
   bstart->add_option("-c,--config", bf->config_path, "the bisect plan (YAML)")->required();
   bstart->add_option("--good", bf->good, "the old end: a series name or git revision (default: the plan's)");

@@ -48,6 +48,16 @@ void AddHostsCommands(CLI::App& app, CommandTable& table);    // hosts check
 void AddMatrixCommands(CLI::App& app, CommandTable& table);   // matrix
 void AddXenHostCommands(CLI::App& app, CommandTable& table);  // xen-host
 
+// --store (or BLACKOUT_STORE in the environment, which keeps a password off
+// the command line): the results store, when not the results root's own.
+inline CLI::Option* AddStoreOption(CLI::App* app, std::string& store) {
+  return app
+      ->add_option("--store", store,
+                   "results store: postgresql://USER@HOST/DB (one history for many runners) or sqlite:PATH "
+                   "(default: RESULTS/blackout.db)")
+      ->envname("BLACKOUT_STORE");
+}
+
 // The exit codes of `blackout run`, shown under the app's and run's help.
 extern const char kRunExitCodes[];
 

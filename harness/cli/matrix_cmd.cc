@@ -34,6 +34,7 @@ RunFilter RunsOf(const std::string& matrix) {
 struct MatrixFlags {
   std::string config_path;
   std::string results = "blackout-results";
+  std::string store;
   std::string id;
   std::string shard = "1/1";
   std::string baseline;  // "": the file's (previous by default)
@@ -168,7 +169,7 @@ int CmdMatrix(const MatrixFlags& f) {
   }
   std::vector<PoolHost> hosts = HostsFromFlags(f.hosts, f.hosts_file);
   MakeDirs(f.results);
-  Store store(Store::PathIn(f.results));
+  Store store(Store::Locate(f.results, f.store));
   store.RecordMatrix({id, spec.name, UtcStamp("%Y-%m-%dT%H:%M:%SZ"), "", MatrixSpecJson(spec).dump()});
 
   bool interrupted = false;
@@ -194,6 +195,7 @@ int CmdMatrix(const MatrixFlags& f) {
       RunRequest req;
       req.config = cell.config;
       req.results_root = f.results;
+      req.store = f.store;
       req.interrupted = &InterruptFlag();
       req.matrix = {{"id", id}, {"name", spec.name}, {"cell", cell.key}, {"repeat", slot.repeat}};
       {
@@ -264,6 +266,7 @@ void AddMatrixCommands(CLI::App& app, CommandTable& table) {
       "exit 0 no regression, 1 regression, 2 infra problems, 64 bad input");
   cmd->add_option("-c,--config", f->config_path, "the matrix file (YAML)")->required();
   cmd->add_option("--results", f->results, "results root (its store is blackout.db)")->capture_default_str();
+  AddStoreOption(cmd, f->store);
   cmd->add_option("--id", f->id, "the matrix's id (default NAME-YYYYMMDD, UTC: a night's runs resume into it)");
   cmd->add_option("--shard", f->shard, "run only shard I of N (1-based; cell i goes to shard i % N + 1)")
       ->capture_default_str();

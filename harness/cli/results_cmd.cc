@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "results/db.h"
 #include "results/verdict.h"
 #include "results/html_report.h"
 #include "results/report.h"
@@ -26,12 +27,21 @@ namespace {
 // results import indexes them); where they may write, they settle runs whose
 // blackout died, and where they may not (a read-only copy) they only read.
 std::unique_ptr<Store> OpenStore(const ResultsFlags& f, bool write = false) {
-  std::string path = Store::PathIn(f.results);
+  std::string where = Store::Locate(f.results, f.store);
+  if (IsPostgresUrl(where)) {
+    if (!write) return std::make_unique<Store>(where, Store::ReadOnly{});
+    auto store = std::make_unique<Store>(where);
+    if (store->settled()) {
+      std::fprintf(stderr, "blackout: %d run(s) left running by a blackout that died were settled\n", store->settled());
+    }
+    return store;
+  }
+  std::string path = where;
   if (!std::filesystem::exists(path)) {
     if (!std::filesystem::is_directory(f.results)) {
       throw ConfigError({"no results under " + f.results + " (use --results DIR, where blackout run wrote)"});
     }
-    if (!write) return std::make_unique<Store>(":memory:");
+    if (!write && f.store.empty()) return std::make_unique<Store>(":memory:");
   }
   bool writable = access(path.c_str(), W_OK) == 0 && access(f.results.c_str(), W_OK) == 0;
   if (!write && !writable) return std::make_unique<Store>(path, Store::ReadOnly{});
@@ -139,7 +149,7 @@ int CmdResultsShow(const ResultsFlags& f, const std::string& run) {
       if (r.id.rfind(run, 0) == 0) hits.push_back(std::move(r));
     }
     if (hits.size() > 1) throw ConfigError({"run '" + run + "' is ambiguous: " + std::to_string(hits.size()) + " runs start so"});
-    if (hits.empty()) throw ConfigError({"no run '" + run + "' in " + Store::PathIn(f.results)});
+    if (hits.empty()) throw ConfigError({"no run '" + run + "' in " + (f.store.empty() ? Store::PathIn(f.results) : store->path())});
     row = hits[0];
   }
   nlohmann::json result = store->RunResult(row->id).value_or(nlohmann::json::object());
@@ -169,14 +179,25 @@ int CmdResultsShow(const ResultsFlags& f, const std::string& run) {
 
 int CmdResultsImport(const ResultsFlags& f, const std::vector<std::string>& dirs) {
   std::vector<std::string> roots = dirs.empty() ? std::vector<std::string>{f.results} : dirs;
+  if (!f.from.empty() && dirs.empty()) roots.clear();  // --from alone: only the other store
   for (const std::string& d : roots) {
     if (!std::filesystem::is_directory(d)) throw ConfigError({"import: " + d + " is not a directory"});
   }
+  std::unique_ptr<Store> from;
+  if (!f.from.empty()) {
+    std::string where = Store::Locate("", f.from);
+    if (!IsPostgresUrl(where) && !std::filesystem::is_regular_file(where)) {
+      throw ConfigError({"--from: no store at " + where});
+    }
+    from = std::make_unique<Store>(where, Store::ReadOnly{});
+  }
   // Other roots into this one (shards into a history): the first import makes it.
-  if (!dirs.empty()) MakeDirs(f.results);
+  if ((!dirs.empty() || from) && Store::Locate(f.results, f.store) == Store::PathIn(f.results)) MakeDirs(f.results);
   auto store = OpenStore(f, true);
+  if (from && from->path() == store->path()) throw ConfigError({"--from: " + from->path() + " is the store itself"});
   int total = 0;
   for (const std::string& d : roots) total += ImportRunDirs(*store, d);
+  if (from) total += ImportStore(*store, *from);
   std::printf("imported %d run(s)\n", total);
   return 0;
 }
@@ -331,16 +352,23 @@ void AddResultsCommands(CLI::App& app, CommandTable& table) {
   table.Add(rbis, [resf] { return CmdResultsBisections(*resf); });
   auto import_dirs = std::make_shared<std::vector<std::string>>();
   CLI::App* rimport = results->add_subcommand("import", "index run directories that are not in the store yet");
-  rimport->add_option("dirs", *import_dirs, "results roots to scan (default: --results)");
+  rimport->add_option("dirs", *import_dirs, "results roots to scan (default: --results, unless --from)");
+  rimport->add_option("--from", resf->from,
+                      "copy another store's finished runs, bisections and matrices in (sqlite:PATH or "
+                      "postgresql://...); again adds nothing");
   table.Add(rimport, [resf, import_dirs] { return CmdResultsImport(*resf, *import_dirs); });
   // `results SUB --results DIR` as well as `results --results DIR SUB`.
-  for (CLI::App* sub : {rlist, rshow, rbis, rimport}) {
-    sub->add_option("--results", resf->results, "results root (its store is blackout.db)")->capture_default_str();
+  for (CLI::App* sub : {results, rlist, rshow, rbis, rimport}) {
+    if (sub != results) {
+      sub->add_option("--results", resf->results, "results root (its store is blackout.db)")->capture_default_str();
+    }
+    AddStoreOption(sub, resf->store);
   }
 
   auto repf = std::make_shared<ReportFlags>();
   CLI::App* report = app.add_subcommand("report", "write a report over runs in the store: html, junit, kcidb or json");
   report->add_option("--results", resf->results, "results root")->capture_default_str();
+  AddStoreOption(report, resf->store);
   report->add_option("--format", repf->format, "html, junit, kcidb or json")
       ->check(CLI::IsMember({"html", "junit", "kcidb", "json"}))
       ->capture_default_str();
@@ -360,6 +388,7 @@ void AddResultsCommands(CLI::App& app, CommandTable& table) {
   compare->add_option("a", cmp->first, "A: kernel release or version glob, runs:ID,ID.. or bisection:ID")->required();
   compare->add_option("b", cmp->second, "B: the same forms")->required();
   compare->add_option("--results", resf->results, "results root")->capture_default_str();
+  AddStoreOption(compare, resf->store);
   compare->add_option("--confidence", *confidence, "confidence level")->capture_default_str();
   compare->add_option("--workload", resf->filter.workload, "only this workload (glob)");
   compare->add_option("--guest", resf->filter.guest, "only this guest profile");

@@ -12,6 +12,8 @@ namespace blackout {
 
 struct ResultsFlags {
   std::string results = "blackout-results";
+  std::string store;  // --store; empty: <results>/blackout.db
+  std::string from;   // results import --from: another store (sqlite:PATH or postgresql://...)
   RunFilter filter;
   bool json = false;
 };

@@ -50,6 +50,7 @@ const char kTestExitCodes[] = R"(Exit codes of test (for git bisect run):
 struct RunFlags {
   std::string config_path;
   std::string results = "blackout-results";
+  std::string store;
   std::string kernel;
   std::string workload;
   std::string duration;
@@ -121,6 +122,7 @@ RunRequest RequestFromFlags(const RunFlags& f) {
   RunRequest req;
   req.config = config;
   req.results_root = f.results;
+  req.store = f.store;
   req.keep_scratch = f.keep_scratch;
   if (!f.console_cap.empty()) {
     auto cap = ParseSize(f.console_cap);
@@ -326,6 +328,7 @@ void AddRunCommands(CLI::App& app, CommandTable& table) {
   run->add_option("-c,--config", rf->config_path, "YAML run config (default: the embedded default)");
   run->add_option("--results", rf->results, "results root; each run gets a directory in it")
       ->capture_default_str();
+  AddStoreOption(run, rf->store);
   run->add_option("--kernel", rf->kernel, "catalogue name or package[=version] (default: linux-image-amd64)");
   run->add_option("--workload", rf->workload,
                   "built-in workload name (see: blackout workloads list), or a workload YAML file");
@@ -350,6 +353,7 @@ void AddRunCommands(CLI::App& app, CommandTable& table) {
       "test", "a build judged for `git bisect run`: exit 0 good, 1 bad, 125 skip, 128 stop (see test --help)");
   test->add_option("-c,--config", tf->config_path, "YAML run config");
   test->add_option("--results", tf->results, "results root")->capture_default_str();
+  AddStoreOption(test, tf->store);
   test->add_option("--kernel", tf->kernel, "catalogue name or package[=version]");
   test->add_option("--workload", tf->workload, "built-in workload name, or a workload YAML file");
   test->add_option("--duration", tf->duration, "workload duration");
