@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -48,14 +49,15 @@ void AddHostsCommands(CLI::App& app, CommandTable& table);    // hosts check
 void AddMatrixCommands(CLI::App& app, CommandTable& table);   // matrix
 void AddXenHostCommands(CLI::App& app, CommandTable& table);  // xen-host
 
-// --store (or BLACKOUT_STORE in the environment, which keeps a password off
-// the command line): the results store, when not the results root's own.
+// --store: the results store, when not the results root's own. Its default
+// is BLACKOUT_STORE from the environment (which keeps a password off the
+// command line); a --store given anywhere on the line wins.
 inline CLI::Option* AddStoreOption(CLI::App* app, std::string& store) {
-  return app
-      ->add_option("--store", store,
-                   "results store: postgresql://USER@HOST/DB (one history for many runners) or sqlite:PATH "
-                   "(default: RESULTS/blackout.db)")
-      ->envname("BLACKOUT_STORE");
+  const char* env = std::getenv("BLACKOUT_STORE");
+  if (store.empty() && env) store = env;
+  return app->add_option("--store", store,
+                         "results store: postgresql://USER@HOST/DB (one history for many runners) or sqlite:PATH "
+                         "(default: $BLACKOUT_STORE, else RESULTS/blackout.db)");
 }
 
 // The exit codes of `blackout run`, shown under the app's and run's help.

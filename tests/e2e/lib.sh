@@ -3,6 +3,11 @@
 set -uo pipefail
 BLACKOUT=${1:?usage: $0 path/to/blackout}
 T=$(mktemp -d /tmp/blackout-e2e-XXXXXX)
+# A BLACKOUT_STORE from the caller's environment would send the tests' runs
+# into somebody's shared store: only BLACKOUT_TEST_STORE (set by
+# tests/pg_store_check.sh) chooses one.
+unset BLACKOUT_STORE
+if [ -n "${BLACKOUT_TEST_STORE:-}" ]; then export BLACKOUT_STORE=$BLACKOUT_TEST_STORE; fi
 BG_PID=""
 cleanup() {
   if [ -n "$BG_PID" ]; then kill -9 "$BG_PID" 2>/dev/null; fi

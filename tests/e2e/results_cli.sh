@@ -2,6 +2,9 @@
 # The history commands on a store of made-up runs (no guest boots: label
 # unit): import, list with each filter, show, compare's numbers and sentence,
 # every report format, bisections, and bad input named with exit 64.
+# With BLACKOUT_TEST_STORE (a postgresql:// URL, tests/pg_store_check.sh) the
+# same checks run on that store, and its answers must equal an SQLite
+# store's of the same runs.
 . "$(dirname "$0")/lib.sh"
 R="$T/results"
 mkrun() {  # id date kernel workload verdict [freeze length]
@@ -72,9 +75,30 @@ bad() {  # expected-message args...
 }
 bad "--verdict: unknown verdict 'hung'" results --results "$R" --verdict hung
 bad "--since: '11/20' is not a date" results --results "$R" --since 11/20
-bad "no results under $T/nowhere" results --results "$T/nowhere"
+[ -n "${BLACKOUT_STORE:-}" ] || bad "no results under $T/nowhere" results --results "$T/nowhere"
 bad "no run 'zz' in" results --results "$R" show zz
 bad "is ambiguous" results --results "$R" show a
 bad "--origin: 'CI Lab' must be lowercase" report --results "$R" --format kcidb --origin "CI Lab"
 [ ! -e "$T/nowhere" ] || fail "a bad command created the results root"
+if [ -n "${BLACKOUT_STORE:-}" ]; then
+  # The same runs in SQLite: every answer byte for byte the same.
+  L="sqlite:$T/local.db"
+  "$BLACKOUT" results --results "$R" --store "$L" import >/dev/null || fail "import into SQLite"
+  same() {  # args...
+    "$BLACKOUT" "$@" > "$T/pg.out" 2>&1 || fail "$* on $BLACKOUT_STORE"
+    "$BLACKOUT" "$@" --store "$L" > "$T/sqlite.out" 2>&1 || fail "$* on SQLite"
+    cmp -s "$T/pg.out" "$T/sqlite.out" || { diff "$T/sqlite.out" "$T/pg.out" | head -20; fail "$*: PostgreSQL and SQLite differ"; }
+  }
+  same results --results "$R" --json
+  same results --results "$R" --kernel '3.2.0-3[8]' --title 'stall OF' --json
+  same results --results "$R" list --since 2026-11-05 --until 2026-11-20 --oldest-first
+  same results --results "$R" show a3
+  same compare --results "$R" --json 3.2.0-38 3.2.0-39.62
+  same report --results "$R" --format json
+  same report --results "$R" --format junit
+  same report --results "$R" --format kcidb
+  # A shard's SQLite store moved into PostgreSQL with --from, twice: once.
+  out=$("$BLACKOUT" results --results "$R" import --from "$L") || fail "import --from"
+  [ "$out" = "imported 0 run(s)" ] || fail "import --from of runs it has: $out"
+fi
 echo "PASS results cli"
