@@ -52,6 +52,33 @@ n=$("$BLACKOUT" results --store "$SHARDS" --verdict stall --json | jq length)
 [ "$n" = 56 ] || fail "merged shards: $n stalls, want 56"
 [ "$(psql -X -A -t "$SHARDS" -c 'SELECT version FROM blackout_schema')" = 4 ] || fail "schema version row"
 
+# A matrix compared on PostgreSQL: two nights of one cell (night 2 hangs
+# 7 of 10), the same verdict and comparison as on SQLite.
+pg_cluster_createdb matrix
+MX=$(pg_cluster_url matrix)
+mk() {  # night i verdict
+  local d="$T/mx/$1-$2"
+  mkdir -p "$d"
+  printf '{"schema":1,"run_id":"%s-%s","started_at":"2026-12-0%sT01:00:00Z","verdict":"%s","title":"%s",%s,"matrix":{"id":"%s","cell":"k1 / hvm / smoke","repeat":%s},"freezes":[]}\n' \
+    "$1" "$2" "${1#n}" "$3" "$([ "$3" = pass ] && echo pass || echo 'lockup: vCPU 1 stopped beating')" \
+    '"kernel":{"release":"6.1.0-57-amd64"},"config":{"workload":{"name":"smoke"},"guest":{"type":"hvm"}}' \
+    "$1" "$(($2 - 1))" > "$d/result.json"
+}
+for i in $(seq 1 10); do mk n1 "$i" pass; mk n2 "$i" "$([ "$i" -le 7 ] && echo lockup || echo pass)"; done
+printf 'name: nightly\nconfig: {guest: hvm}\nkernels: [k1]\nworkloads: [smoke]\nrepeats: 10\n' > "$T/m.yaml"
+for store in "$MX" "sqlite:$T/mx.db"; do
+  "$BLACKOUT" results --results "$T/mx" --store "$store" import >/dev/null || fail "matrix runs into $store"
+  "$BLACKOUT" matrix -c "$T/m.yaml" --id n1 --baseline none --compare-only --results "$T/mx" --store "$store" \
+    >/dev/null || fail "night 1 on $store"
+  "$BLACKOUT" matrix -c "$T/m.yaml" --id n2 --compare-only --json --results "$T/mx" --store "$store" \
+    > "$T/n2-${store%%:*}.json"
+  rc=$?
+  [ "$rc" = 1 ] || fail "night 2 on $store exited $rc, want 1 (a regression)"
+done
+jq -e '.baseline == "n1" and .regressions == 1' "$T/n2-postgresql.json" >/dev/null ||
+  fail "matrix on PostgreSQL: $(cat "$T/n2-postgresql.json")"
+cmp -s "$T/n2-postgresql.json" "$T/n2-sqlite.json" || fail "matrix comparison differs between PostgreSQL and SQLite"
+
 # Bad URLs: a clear message, the password never printed, nothing created.
 out=$("$BLACKOUT" results --store "postgresql://blackout:sekrit@/nosuchdb?host=$PG_DIR" 2>&1); rc=$?
 [ "$rc" != 0 ] || fail "a missing database was opened"
