@@ -11,6 +11,7 @@
 #include "base/units.h"
 #include "base/yaml_reader.h"
 #include "guests/profile.h"
+#include "kernels/catalogue.h"
 #include "results/verdict.h"
 
 namespace blackout {
@@ -62,6 +63,31 @@ std::optional<Match> ParseMatch(const YAML::Node& n, const std::string& what, Ya
   return m;
 }
 
+// A workload value laid over another as ParseWorkloadValue lays it: a name
+// replaces, a mapping's keys win over the ones below (a mapping without a
+// name keeps the name below).
+YAML::Node OverlayWorkload(const YAML::Node& below, const YAML::Node& over) {
+  if (over.IsScalar()) return YAML::Clone(over);
+  YAML::Node out(YAML::NodeType::Map);
+  if (below.IsScalar()) out["name"] = below.Scalar();
+  if (below.IsMap()) out = YAML::Clone(below);
+  if (over.IsMap()) {
+    for (const auto& kv : over) out[kv.first.Scalar()] = YAML::Clone(kv.second);
+  }
+  return out;
+}
+
+// Seconds as a duration the config parser reads back exactly enough ("30s", "1.5s").
+std::string DurationText(double s) {
+  char buf[48];
+  if (s == static_cast<double>(static_cast<long long>(s))) {
+    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.3fs", s);
+  }
+  return buf;
+}
+
 }  // namespace
 
 MatrixSpec ParseMatrix(const std::string& text, const std::string& source) {
@@ -72,7 +98,7 @@ MatrixSpec ParseMatrix(const std::string& text, const std::string& source) {
   MatrixSpec spec;
   spec.source = source;
   if (!r.CheckMap(n, "matrix", {"name", "config", "kernels", "guests", "workloads", "repeats", "duration", "exclude",
-                                "overrides", "compare", "notify"})) {
+                                "overrides", "compare", "notify", "on_regression"})) {
     r.Checkpoint();
   }
   spec.name = r.String(n, "name").value_or("");
@@ -146,6 +172,33 @@ MatrixSpec ParseMatrix(const std::string& text, const std::string& source) {
   }
 
   if (YAML::Node nt = n["notify"]; nt.IsDefined()) spec.notify = ParseNotify(nt, r);
+  if (YAML::Node o = n["on_regression"]; o.IsDefined()) {
+    const char* form = "'on_regression' must be 'bisect' or {bisect: {series: ..., bisect: {...}}}";
+    if (o.IsScalar()) {
+      if (o.Scalar() == "bisect") {
+        spec.bisect = true;
+      } else {
+        r.Error(o, form);
+      }
+    } else if (!o.IsMap() || !o["bisect"].IsDefined() || !o["bisect"].IsMap()) {
+      r.Error(o, form);
+    } else if (r.CheckMap(o, "on_regression", {"bisect"}) &&
+               r.CheckMap(o["bisect"], "on_regression bisect", {"series", "git", "bisect"})) {
+      spec.bisect = true;
+      spec.bisect_plan = o["bisect"];
+      YAML::Node git = o["bisect"]["git"];
+      if (git.IsDefined() && git.IsMap() && (git["good"].IsDefined() || git["bad"].IsDefined())) {
+        r.Error(git, "on_regression's git takes no good or bad: they are the commits the two nights booted");
+      }
+      if (o["bisect"]["series"].IsDefined() == git.IsDefined()) {
+        r.Error(o["bisect"], "on_regression's bisect needs either 'series' or 'git'");
+      }
+      YAML::Node b = o["bisect"]["bisect"];
+      if (b.IsDefined() && b.IsMap() && (b["terms"].IsDefined() || b["bad_verdicts"].IsDefined())) {
+        r.Error(b, "on_regression's bisect chases the regression: its terms and bad verdicts are the cell's");
+      }
+    }
+  }
 
   // The cells, each from the base config with its three axes applied.
   std::set<std::string> keys;
@@ -163,6 +216,12 @@ MatrixSpec ParseMatrix(const std::string& text, const std::string& source) {
         cell.key = cell.kernel + " / " + cell.guest + " / " + cell.workload;
         cell.repeats = repeats;
         if (duration) cell.config.workload.duration_s = *duration;
+        YAML::Node config_node = n["config"];
+        cell.run = config_node.IsDefined() && config_node.IsMap() ? YAML::Clone(config_node)
+                                                                  : YAML::Node(YAML::NodeType::Map);
+        cell.run["kernel"] = YAML::Clone(k.node);
+        if (g.given) cell.run["guest"] = YAML::Clone(g.node);
+        if (w.given) cell.run["workload"] = YAML::Clone(w.node);
         bool excluded = false;
         for (Match& m : excludes) {
           if (m.Matches(cell)) excluded = m.used = true;
@@ -174,9 +233,16 @@ MatrixSpec ParseMatrix(const std::string& text, const std::string& source) {
           if (override_workloads[i].IsDefined()) {
             cell.config.workload = ParseWorkloadValue(override_workloads[i], r, cell.config.workload);
             if (duration) cell.config.workload.duration_s = *duration;
+            cell.run["workload"] = OverlayWorkload(cell.run["workload"], override_workloads[i]);
           }
           if (override_values[i].first) cell.repeats = *override_values[i].first;
           if (override_values[i].second) cell.config.workload.duration_s = *override_values[i].second;
+        }
+        // The run mapping says the duration the cell runs for, whatever set it.
+        {
+          YAML::Node wl = OverlayWorkload(cell.run["workload"], YAML::Node(YAML::NodeType::Map));
+          wl["duration"] = DurationText(cell.config.workload.duration_s);
+          cell.run["workload"] = wl;
         }
         for (const std::string& misfit : WorkloadMisfits(cell.config.workload, cell.config.guest.vcpus)) {
           r.Error(w.given ? w.node : n, "cell " + cell.key + ": " + misfit);
@@ -392,6 +458,87 @@ NotifyMessage MatrixMessage(const MatrixReport& report, const std::string& repor
             {"report", report_path},
             {"summary", m.subject},
             {"comparison", MatrixReportJson(report)}};
+  return m;
+}
+
+std::string RegressionPlan(const MatrixSpec& spec, const MatrixCell& cell, const std::vector<std::string>& bad_verdicts,
+                           const std::string& git_good, const std::string& git_bad) {
+  YAML::Node plan(YAML::NodeType::Map);
+  plan["run"] = YAML::Clone(cell.run);
+  YAML::Node given = spec.bisect_plan.IsMap() ? spec.bisect_plan : YAML::Node(YAML::NodeType::Map);
+  if (given["git"].IsDefined()) {
+    YAML::Node git = YAML::Clone(given["git"]);
+    git["good"] = git_good;
+    git["bad"] = git_bad;
+    plan["git"] = git;
+  } else if (given["series"].IsDefined()) {
+    plan["series"] = YAML::Clone(given["series"]);
+  } else {
+    // The catalogue series the cell's kernel belongs to (by name, else by package).
+    const Catalogue& cat = BuiltinCatalogue();
+    const CatalogueSeries* found = nullptr;
+    for (const CatalogueSeries& cs : cat.series) {
+      for (const std::string& k : cs.kernels) {
+        const CatalogueKernel* ck = cat.Find(k);
+        bool same = k == cell.kernel || (ck && ck->spec.source == cell.config.kernel.source &&
+                                         ck->spec.package == cell.config.kernel.package);
+        if (same && !found) found = &cs;
+      }
+    }
+    if (!found) {
+      throw ConfigError({spec.source + ": on_regression: the kernel of cell " + cell.key +
+                         " is in no catalogue series: name one (on_regression: {bisect: {series: ...}})"});
+    }
+    plan["series"] = found->name;
+  }
+  YAML::Node b = given["bisect"].IsMap() ? YAML::Clone(given["bisect"]) : YAML::Node(YAML::NodeType::Map);
+  b["terms"] = "regression";
+  YAML::Node bad(YAML::NodeType::Sequence);
+  for (const std::string& v : bad_verdicts) bad.push_back(v);
+  if (bad.size() > 0) b["bad_verdicts"] = bad;
+  plan["bisect"] = b;
+  YAML::Emitter out;
+  out << plan;
+  return std::string(out.c_str()) + "\n";
+}
+
+std::pair<std::string, std::string> RegressionRange(const std::vector<std::pair<std::string, KernelSpec>>& candidates,
+                                                    const BootedKernel& baseline, const BootedKernel& tonight) {
+  auto boots = [](const KernelSpec& k, const BootedKernel& b) {
+    if (b.package.empty() || k.package != b.package) return false;
+    return k.version.empty() || b.version.empty() || k.version == b.version;
+  };
+  int good = -1, bad = -1;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (boots(candidates[i].second, baseline)) good = static_cast<int>(i);
+  }
+  for (size_t i = good < 0 ? 0 : static_cast<size_t>(good) + 1; i < candidates.size(); ++i) {
+    if (boots(candidates[i].second, tonight)) {
+      bad = static_cast<int>(i);
+      break;
+    }
+  }
+  if (good < 0 || bad < 0) return {"", ""};
+  return {candidates[static_cast<size_t>(good)].first, candidates[static_cast<size_t>(bad)].first};
+}
+
+NotifyMessage CulpritMessage(const std::string& matrix, const std::string& cell, const BisectionRow& b) {
+  NotifyMessage m;
+  bool found = b.status == "found";
+  char prob[32];
+  std::snprintf(prob, sizeof prob, "%.1f%%", 100 * b.probability);
+  m.subject = "blackout: " + matrix + ": " + cell + ": " +
+              (found ? "culprit " + b.culprit + " (" + prob + ")" : "bisection " + b.status);
+  if (m.subject.size() > 200) m.subject = m.subject.substr(0, 197) + "...";
+  std::string body = "The regression of " + cell + " in matrix " + matrix + " was bisected over " + b.good + ".." +
+                     b.bad + " (" + std::to_string(b.runs) + " runs).\n\n";
+  body += found ? "culprit: " + b.culprit + " with probability " + prob + "\n"
+                : "no culprit: the bisection ended " + b.status + " (most likely " + b.culprit + ", " + prob + ")\n";
+  body += "bisection: " + b.id + " (log: " + b.path + "/log.jsonl)\n";
+  m.body = ValidUtf8(body);
+  m.json = {{"matrix", matrix},       {"cell", cell},          {"bisection", b.id},  {"status", b.status},
+            {"culprit", b.culprit},   {"probability", b.probability}, {"runs", b.runs}, {"good", b.good},
+            {"bad", b.bad},           {"log", b.path + "/log.jsonl"}, {"summary", m.subject}};
   return m;
 }
 

@@ -17,6 +17,11 @@
 //                                    # workload: a value that replaces the cell's (its label stays)
 //   compare: {baseline: previous, confidence: 0.95, infra_limit: 0.25}
 //   notify: {smtp: mail:25, to: [kernel-ci@example.org], webhook: https://..., on: regression}
+//   on_regression: bisect                # a regressed cell bisects itself: the cell's kernel's
+//                                        # catalogue series between the two nights' kernels, or
+//   on_regression: {bisect: {series: debian-6.1 | [candidates], bisect: {p: 0.5, max_runs: 60}}}
+//   on_regression: {bisect: {git: {repo: /src/linux, build: make bzImage, image: arch/x86/boot/bzImage}}}
+//                                        # (git: good and bad are the commits the two nights booted)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -34,6 +39,7 @@ struct MatrixCell {
   std::string kernel, guest, workload;  // the axes' labels, as the file writes them
   std::string key;                      // "kernel / guest / workload": stable across nights
   RunConfig config;
+  YAML::Node run;  // the same config as a run config mapping (a regression's bisect plan starts from it)
   int repeats = 1;
 };
 
@@ -45,6 +51,8 @@ struct MatrixSpec {
   double confidence = 0.95;
   double infra_limit = 0.25;  // a larger share of infra-errors is an infra problem (exit 2)
   NotifySpec notify;          // who hears of a regression
+  bool bisect = false;        // on_regression: bisect
+  YAML::Node bisect_plan;     // its series:/git:/bisect: sections (null: the cell kernel's catalogue series)
 };
 
 // Parses a matrix file's text; `source` names it in messages. Every problem
@@ -108,8 +116,30 @@ MatrixReport CompareMatrix(const MatrixSpec& spec, const std::string& id, const 
 std::string MatrixReportText(const MatrixReport& report);
 nlohmann::json MatrixReportJson(const MatrixReport& report);
 
+// A regressed cell's bisect plan (YAML text for ParseBisectPlan): the cell's
+// run config, the spec's series or git range (git: good..bad, the commits the
+// two nights booted), terms regression and the verdicts that made it
+// regress as the bad ones. Throws ConfigError when there is nothing to
+// bisect over (no series given and the cell's kernel is in no catalogue series).
+std::string RegressionPlan(const MatrixSpec& spec, const MatrixCell& cell, const std::vector<std::string>& bad_verdicts,
+                           const std::string& git_good = "", const std::string& git_bad = "");
+
+// A booted kernel, as a run's result.json names it.
+struct BootedKernel {
+  std::string package, version;
+};
+// The candidates of a series to bisect between: the last one that boots the
+// baseline's kernel and the first after it that boots tonight's. Empty names
+// (the whole series) when either is not in it, or tonight's does not come after.
+std::pair<std::string, std::string> RegressionRange(const std::vector<std::pair<std::string, KernelSpec>>& candidates,
+                                                    const BootedKernel& baseline, const BootedKernel& tonight);
+
 // The message a regression sends (notify:): the regressed cells with
 // compare's sentence and their new titles, the table, the report's path.
 NotifyMessage MatrixMessage(const MatrixReport& report, const std::string& report_path);
+
+// The second message, once a regressed cell's bisection ended: its culprit
+// (or why there is none) and where its log is.
+NotifyMessage CulpritMessage(const std::string& matrix, const std::string& cell, const BisectionRow& bisection);
 
 }  // namespace blackout

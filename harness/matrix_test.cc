@@ -5,6 +5,7 @@
 #include <set>
 
 #include "base/error.h"
+#include "harness/bisect/plan.h"
 
 namespace blackout {
 namespace {
@@ -167,6 +168,88 @@ TEST(Matrix, NoBaselineAndInfraErrors) {
   EXPECT_EQ(r.infra, 2);
   EXPECT_EQ(r.ExitCode(0.25), 2);  // half the runs were the infrastructure's
   EXPECT_EQ(r.ExitCode(0.5), 0);
+}
+
+// A regressed cell's bisect plan says the cell's own run: every candidate of
+// a series without kernels of its own runs exactly the cell's config.
+TEST(Matrix, RegressionPlanRunsTheCellsConfig) {
+  std::string text = std::string(kMatrix) +
+                     "config: {thresholds: {lockup: 6s}}\n"
+                     "on_regression: {bisect: {series: [{name: a}, {name: b}], bisect: {p: 1, max_runs: 9}}}\n";
+  MatrixSpec m = ParseMatrix(text, "m.yaml");
+  ASSERT_TRUE(m.bisect);
+  for (const MatrixCell& cell : m.cells) {
+    std::string yaml = RegressionPlan(m, cell, {"lockup", "crash"});
+    BisectPlan plan = ParseBisectPlan(yaml, "m.yaml");
+    ASSERT_EQ(plan.candidates.size(), 2u) << yaml;
+    const RunConfig& got = plan.candidates[1].config;
+    EXPECT_EQ(got.kernel.Describe(), cell.config.kernel.Describe()) << cell.key;
+    EXPECT_EQ(got.guest.type, cell.config.guest.type) << cell.key;
+    EXPECT_EQ(got.guest.vcpus, cell.config.guest.vcpus) << cell.key;
+    EXPECT_EQ(got.workload.name, cell.config.workload.name) << cell.key;
+    EXPECT_DOUBLE_EQ(got.workload.duration_s, cell.config.workload.duration_s) << cell.key;
+    EXPECT_EQ(got.workload.faults.size(), cell.config.workload.faults.size()) << cell.key << "\n" << yaml;
+    EXPECT_DOUBLE_EQ(got.thresholds.lockup_s, 6) << cell.key;
+    EXPECT_TRUE(plan.model.regression);
+    EXPECT_EQ(plan.bad_verdicts, (std::set<Verdict>{Verdict::kLockup, Verdict::kCrash}));
+    EXPECT_EQ(plan.model.p, 1);
+    EXPECT_EQ(plan.max_runs, 9);
+  }
+}
+
+TEST(Matrix, RegressionPlanFindsTheKernelsCatalogueSeries) {
+  MatrixSpec m = ParseMatrix(std::string(kMatrix) + "on_regression: bisect\n", "m.yaml");
+  ASSERT_TRUE(m.bisect);
+  // linux-image-6.1.0-56-amd64 is debian-6.1.0-56, of the series debian-6.1.
+  BisectPlan plan = ParseBisectPlan(RegressionPlan(m, m.cells[5], {"lockup"}), "m.yaml");
+  EXPECT_EQ(plan.candidates.front().name, "debian-6.1.0-47");
+  EXPECT_EQ(plan.candidates.front().config.workload.faults.size(), 1u);
+  // The meta-package is in no series: said, not guessed.
+  try {
+    RegressionPlan(m, m.cells[0], {"lockup"});
+    FAIL() << "a plan without a series";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("in no catalogue series"), std::string::npos) << e.what();
+  }
+  // Between the kernels the two nights booted.
+  std::vector<std::pair<std::string, KernelSpec>> cands;
+  for (const BisectCandidate& c : plan.candidates) cands.emplace_back(c.name, c.config.kernel);
+  auto range = RegressionRange(cands, {"linux-image-6.1.0-50-amd64", "6.1.176-1"}, {"linux-image-6.1.0-53-amd64", ""});
+  EXPECT_EQ(range, std::make_pair(std::string("debian-6.1.0-50"), std::string("debian-6.1.0-53")));
+  range = RegressionRange(cands, {"linux-image-6.1.0-53-amd64", ""}, {"linux-image-6.1.0-50-amd64", ""});
+  EXPECT_EQ(range, std::make_pair(std::string(), std::string()));  // backwards: all of it
+  range = RegressionRange(cands, {"linux-image-5.10.0-30-amd64", ""}, {"linux-image-6.1.0-50-amd64", ""});
+  EXPECT_EQ(range, std::make_pair(std::string(), std::string()));
+}
+
+TEST(Matrix, OnRegressionProblemsArePlaced) {
+  auto p = Problems(std::string(kMatrix) + "on_regression: yes\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("m.yaml:13:16:"), std::string::npos) << p[0];
+  p = Problems(std::string(kMatrix) + "on_regression: {bisect: {git: {repo: /src, good: v1}}}\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("takes no good or bad"), std::string::npos) << p[0];
+  p = Problems(std::string(kMatrix) + "on_regression: {bisect: {series: debian-6.1, bisect: {terms: fix}}}\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("chases the regression"), std::string::npos) << p[0];
+}
+
+TEST(Matrix, CulpritMessageNamesTheCulprit) {
+  BisectionRow b;
+  b.id = "abc123";
+  b.path = "/r/bisect/abc123";
+  b.status = "found";
+  b.culprit = "debian-6.1.0-52";
+  b.probability = 0.995;
+  b.runs = 17;
+  b.good = "debian-6.1.0-50";
+  b.bad = "debian-6.1.0-53";
+  NotifyMessage m = CulpritMessage("nightly-20261202", "k / hvm / idle", b);
+  EXPECT_EQ(m.subject, "blackout: nightly-20261202: k / hvm / idle: culprit debian-6.1.0-52 (99.5%)");
+  EXPECT_NE(m.body.find("culprit: debian-6.1.0-52 with probability 99.5%"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("debian-6.1.0-50..debian-6.1.0-53 (17 runs)"), std::string::npos) << m.body;
+  EXPECT_EQ(m.json["culprit"], "debian-6.1.0-52");
+  EXPECT_EQ(m.json["log"], "/r/bisect/abc123/log.jsonl");
 }
 
 }  // namespace

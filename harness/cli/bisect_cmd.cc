@@ -179,6 +179,57 @@ int CmdBisectStart(const BisectFlags& f) {
   return FinishBisection(plan, dir, Drive(f, plan, dir));
 }
 
+}  // namespace
+
+BisectionRow BisectRegression(const RegressionBisect& r) {
+  BisectFlags f;
+  f.results = r.results;
+  f.store = r.store;
+  f.hosts = r.hosts;
+  f.hosts_file = r.hosts_file;
+  std::string pointer = BisectRoot(f) + "/current";
+  std::string dir;
+  BisectPlan plan;
+  if (std::ifstream(pointer)) {
+    // A killed matrix started again: its own bisection goes on; anybody
+    // else's is left alone.
+    auto [cur_dir, cur_plan] = CurrentBisection(f);
+    if (LoadBisectLog(cur_dir).config.value("origin", nlohmann::json()) != r.origin) {
+      throw InfraError("a bisection is in progress under " + BisectRoot(f) + " (" + cur_dir +
+                       "): finish or reset it; the regression's bisection was not started");
+    }
+    dir = cur_dir;
+    plan = cur_plan;
+    Log("bisection of " + r.origin.value("cell", std::string("?")) + " resumed in " + dir);
+  } else {
+    plan = ParseBisectPlan(r.yaml, r.source, r.good, r.bad);
+    std::string id = NewNonce().substr(0, 12);
+    dir = BisectRoot(f) + "/" + id;
+    std::vector<std::string> names;
+    for (const BisectCandidate& c : plan.candidates) names.push_back(c.name);
+    CreateBisectLog(dir,
+                    {{"yaml", r.yaml},
+                     {"source", r.source},
+                     {"good", r.good},
+                     {"bad", r.bad},
+                     {"origin", r.origin},
+                     {"started_at", UtcStamp("%Y-%m-%dT%H:%M:%SZ")}},
+                    names);
+    WriteFileAtomic(pointer, id + "\n");
+    Log("bisection " + id + " of " + r.origin.value("cell", std::string("?")) + " over " +
+        std::to_string(names.size()) + " candidates in " + dir);
+  }
+  BisectEnd end = Drive(f, plan, dir);
+  ClearStatus();
+  std::printf("%s", DescribeBisection(plan, LoadBisectLog(dir)).c_str());
+  if (end == BisectEnd::kInterrupted) throw InterruptedError("bisection of the regression (matrix again resumes it)");
+  // Ended: the results root is free for the next bisection.
+  std::remove(pointer.c_str());
+  return BisectionSummary(plan, LoadBisectLog(dir), dir, BisectEndName(end));
+}
+
+namespace {
+
 int CmdBisectResume(const BisectFlags& f) {
   auto [dir, plan] = CurrentBisection(f);
   return FinishBisection(plan, dir, Drive(f, plan, dir));

@@ -5,11 +5,14 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <atomic>
 #include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "results/store.h"
 
 
 namespace blackout {
@@ -59,6 +62,20 @@ inline CLI::Option* AddStoreOption(CLI::App* app, std::string& store) {
                          "results store: postgresql://USER@HOST/DB (one history for many runners) or sqlite:PATH "
                          "(default: $BLACKOUT_STORE, else RESULTS/blackout.db)");
 }
+
+// A matrix's regressed cell, bisected (harness/cli/bisect_cmd.cc): started
+// from a plan's text, or resumed when the results root's current bisection
+// has the same origin (a killed matrix started again). Prints the bisection's
+// report; returns its row as the store has it. Throws InterruptedError on
+// Ctrl-C, InfraError when another bisection holds the results root.
+struct RegressionBisect {
+  std::string results, store;
+  std::vector<std::string> hosts;
+  std::string hosts_file;
+  std::string yaml, source, good, bad;
+  nlohmann::json origin;  // {matrix, cell, title}
+};
+BisectionRow BisectRegression(const RegressionBisect& r);
 
 // The exit codes of `blackout run`, shown under the app's and run's help.
 extern const char kRunExitCodes[];

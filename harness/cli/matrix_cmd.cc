@@ -1,6 +1,7 @@
 // `blackout matrix -c matrix.yaml`: the night's kernels x guests x workloads
 // over the local slot or a pool of hosts, resumable and shardable, then each
 // cell against the baseline matrix (harness/matrix.h).
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -12,12 +13,14 @@
 #include "base/log.h"
 #include "base/units.h"
 #include "base/yaml_reader.h"
+#include "harness/bisect/plan.h"
 #include "harness/cli/command.h"
 #include "harness/fleet.h"
 #include "harness/matrix.h"
 #include "harness/notify.h"
 #include "harness/run.h"
 #include "results/html_report.h"
+#include "results/json_get.h"
 #include "results/report.h"
 #include "results/store.h"
 #include "results/verdict.h"
@@ -160,6 +163,80 @@ std::string WriteMatrixReports(const Store& store, const std::string& results, c
   return dir;
 }
 
+// The kernel a side's runs of a cell booted (its first run that got one).
+BootedKernel BootedBy(const Store& store, const std::vector<RunRow>& runs, const std::string& cell) {
+  for (const RunRow& r : runs) {
+    if (r.cell != cell) continue;
+    std::optional<nlohmann::json> result = store.RunResult(r.id);
+    if (!result) continue;
+    BootedKernel k{StrAt(*result, "/kernel/package"), StrAt(*result, "/kernel/version")};
+    if (!k.package.empty() || !k.version.empty()) return k;
+  }
+  return {};
+}
+
+// on_regression: bisect. Each regressed cell, one after another: a plan from
+// the cell's config over the range between the kernels the two nights
+// booted, chasing the verdicts that made it regress; the culprit is printed
+// and, with notify:, sent as a second message. A cell that cannot be
+// bisected says why and the next goes on. False when interrupted.
+bool BisectRegressions(const MatrixFlags& f, const MatrixSpec& spec, Store& store, const MatrixReport& report,
+                       const std::vector<RunRow>& runs, const std::vector<RunRow>& base_runs) {
+  for (const CellComparison& c : report.cells) {
+    if (c.status != "regression") continue;
+    auto cell = std::find_if(spec.cells.begin(), spec.cells.end(), [&](const MatrixCell& m) { return m.key == c.key; });
+    if (cell == spec.cells.end()) continue;
+    std::vector<std::string> bad;
+    std::string title;
+    for (const RunRow& r : runs) {
+      if (r.cell != c.key || !IsHang(r.verdict)) continue;
+      if (std::find(bad.begin(), bad.end(), r.verdict) == bad.end()) bad.push_back(r.verdict);
+      if (title.empty()) title = r.title;
+    }
+    BootedKernel before = BootedBy(store, base_runs, c.key), now = BootedBy(store, runs, c.key);
+    try {
+      RegressionBisect rb;
+      rb.results = f.results;
+      rb.store = f.store;
+      rb.hosts = f.hosts;
+      rb.hosts_file = f.hosts_file;
+      rb.source = spec.source;
+      rb.origin = {{"matrix", report.id}, {"cell", c.key}, {"title", title}};
+      bool git = spec.bisect_plan.IsMap() && spec.bisect_plan["git"].IsDefined();
+      if (git && (before.version.empty() || now.version.empty() || before.version == now.version)) {
+        throw ConfigError({"the two nights booted the same commit (or none): nothing to bisect"});
+      }
+      rb.yaml = RegressionPlan(spec, *cell, bad, before.version, now.version);
+      if (!git) {
+        std::vector<std::pair<std::string, KernelSpec>> candidates;
+        for (const BisectCandidate& bc : ParseBisectPlan(rb.yaml, spec.source).candidates) {
+          candidates.emplace_back(bc.name, bc.config.kernel);
+        }
+        std::tie(rb.good, rb.bad) = RegressionRange(candidates, before, now);
+        if (rb.good.empty()) {
+          Log("bisection of " + c.key + ": the nights' kernels (" + before.package + " " + before.version + ", " +
+              now.package + " " + now.version + ") do not bound a range of the series: bisecting all of it");
+        }
+      }
+      std::printf("bisecting the regression of %s (%s)\n", c.key.c_str(), TerminalSafe(title).c_str());
+      std::fflush(stdout);
+      BisectionRow b = BisectRegression(rb);
+      std::printf("bisection of %s: %s, culprit %s (%.1f%%) after %d runs\n", c.key.c_str(), b.status.c_str(),
+                  b.culprit.c_str(), 100 * b.probability, b.runs);
+      if (!spec.notify.empty()) {
+        for (const std::string& p : SendNotifications(spec.notify, CulpritMessage(report.id, c.key, b))) {
+          std::fprintf(stderr, "blackout: notify: %s\n", p.c_str());
+        }
+      }
+    } catch (const InterruptedError&) {
+      return false;
+    } catch (const Error& e) {
+      std::fprintf(stderr, "blackout: bisection of %s not done: %s\n", c.key.c_str(), e.what());
+    }
+  }
+  return true;
+}
+
 int CmdMatrix(const MatrixFlags& f) {
   MatrixSpec spec = LoadMatrix(f.config_path);
   Shard shard = ParseShard(f.shard);
@@ -252,6 +329,9 @@ int CmdMatrix(const MatrixFlags& f) {
     for (const std::string& p : problems) std::fprintf(stderr, "blackout: notify: %s\n", p.c_str());
     // Nobody was told: that is an infra problem even when nothing regressed.
     if (!problems.empty() && rc == 0) rc = 2;
+  }
+  if (spec.bisect && report.regressions() > 0) {
+    if (!BisectRegressions(f, spec, store, report, runs, base_runs)) return kExitInterrupted;
   }
   return rc;
 }
