@@ -8,48 +8,9 @@
 # said on stderr; a bad notify block is a placed config error (exit 64).
 . "$(dirname "$0")/e2e/lib.sh"
 R="$T/results"
-PY=/usr/bin/python3
 
-# The SMTP server and the HTTP listener, each writing what it gets to a file
-# and its port to another.
-cat > "$T/servers.py" <<'PY'
-import http.server, json, sys, threading, time
-from aiosmtpd.controller import Controller
-out = sys.argv[1]
-class Mail:
-    async def handle_DATA(self, server, session, envelope):
-        with open(out + "/mail.txt", "ab") as f:
-            f.write(("X-Envelope-To: " + ",".join(envelope.rcpt_tos) + "\n").encode())
-            f.write(envelope.content + b"\n.\n")
-        return "250 OK"
-import socket
-probe = socket.socket()
-probe.bind(("127.0.0.1", 0))  # aiosmtpd cannot take port 0 itself: a free one
-smtp_port = probe.getsockname()[1]
-probe.close()
-smtp = Controller(Mail(), hostname="127.0.0.1", port=smtp_port)
-smtp.start()
-class Hook(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        with open(out + "/hook.json", "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(204)
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http_server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
-threading.Thread(target=http_server.serve_forever, daemon=True).start()
-with open(out + "/ports", "w") as f:
-    f.write(f"{smtp_port} {http_server.server_address[1]}\n")
-while True:
-    time.sleep(3600)
-PY
-$PY "$T/servers.py" "$T" > "$T/servers.log" 2>&1 &
-BG_PID=$!
-for _ in $(seq 1 100); do [ -s "$T/ports" ] && break; sleep 0.1; done
-[ -s "$T/ports" ] || fail "the test servers did not start: $(cat "$T/servers.log")"
-read -r SMTP_PORT HTTP_PORT < "$T/ports"
+# The SMTP server and the HTTP listener.
+. "$(dirname "$0")/notify_servers.sh"
 
 cat > "$T/m.yaml" <<YAML
 name: n

@@ -221,7 +221,7 @@ BisectionRow BisectRegression(const RegressionBisect& r) {
   }
   BisectEnd end = Drive(f, plan, dir);
   ClearStatus();
-  std::printf("%s", DescribeBisection(plan, LoadBisectLog(dir)).c_str());
+  std::fprintf(r.out, "%s", DescribeBisection(plan, LoadBisectLog(dir)).c_str());
   if (end == BisectEnd::kInterrupted) throw InterruptedError("bisection of the regression (matrix again resumes it)");
   // Ended: the results root is free for the next bisection.
   std::remove(pointer.c_str());

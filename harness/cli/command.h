@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -74,6 +75,7 @@ struct RegressionBisect {
   std::string hosts_file;
   std::string yaml, source, good, bad;
   nlohmann::json origin;  // {matrix, cell, title}
+  FILE* out = stdout;     // where the bisection's report is printed
 };
 BisectionRow BisectRegression(const RegressionBisect& r);
 

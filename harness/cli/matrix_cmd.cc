@@ -218,11 +218,13 @@ bool BisectRegressions(const MatrixFlags& f, const MatrixSpec& spec, Store& stor
               now.package + " " + now.version + ") do not bound a range of the series: bisecting all of it");
         }
       }
-      std::printf("bisecting the regression of %s (%s)\n", c.key.c_str(), TerminalSafe(title).c_str());
-      std::fflush(stdout);
+      // With --json, stdout is the comparison alone: the bisection talks on stderr.
+      rb.out = f.json ? stderr : stdout;
+      std::fprintf(rb.out, "bisecting the regression of %s (%s)\n", c.key.c_str(), TerminalSafe(title).c_str());
+      std::fflush(rb.out);
       BisectionRow b = BisectRegression(rb);
-      std::printf("bisection of %s: %s, culprit %s (%.1f%%) after %d runs\n", c.key.c_str(), b.status.c_str(),
-                  b.culprit.c_str(), 100 * b.probability, b.runs);
+      std::fprintf(rb.out, "bisection of %s: %s, culprit %s (%.1f%%) after %d runs\n", c.key.c_str(),
+                   b.status.c_str(), b.culprit.c_str(), 100 * b.probability, b.runs);
       if (!spec.notify.empty()) {
         for (const std::string& p : SendNotifications(spec.notify, CulpritMessage(report.id, c.key, b))) {
           std::fprintf(stderr, "blackout: notify: %s\n", p.c_str());
@@ -331,7 +333,11 @@ int CmdMatrix(const MatrixFlags& f) {
     if (!problems.empty() && rc == 0) rc = 2;
   }
   if (spec.bisect && report.regressions() > 0) {
-    if (!BisectRegressions(f, spec, store, report, runs, base_runs)) return kExitInterrupted;
+    if (!report.complete) {
+      Log("on_regression: the bisection waits for the whole matrix (its shards merged)");
+    } else if (!BisectRegressions(f, spec, store, report, runs, base_runs)) {
+      return kExitInterrupted;
+    }
   }
   return rc;
 }

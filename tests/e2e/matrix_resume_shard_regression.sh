@@ -5,11 +5,15 @@
 # what is missing and finishes. Night 2 runs as two shards into two results
 # roots, merged with `results import`, with the 56 / idle cell made to hang
 # (a vCPU frozen past the lockup threshold): compared with night 1 as its
-# baseline, exactly that cell is a regression (exit 1) with its new title.
+# baseline, exactly that cell is a regression (exit 1) with its new title,
+# and (on_regression: bisect) its bisection over a small series, whose two
+# oldest candidates clear the fault, names c2; the regression and then the
+# culprit are mailed to a real SMTP server and posted to a webhook.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../notify_servers.sh"
 A="$T/a"
 B="$T/b"
-night() {  # night N [workload override for the 56 / idle cell]
+night() {  # night N [workload override for the 56 / idle cell] [more top-level YAML]
   cat > "$T/m$1.yaml" <<YAML
 name: nightly
 config: {guest: hvm, thresholds: {lockup: 6s}}
@@ -19,6 +23,7 @@ repeats: 2
 duration: 4s
 overrides:
   - {match: {kernel: debian-6.1.0-56, workload: idle}, repeats: 4$2}
+${3:-}
 YAML
   echo "$T/m$1.yaml"
 }
@@ -52,7 +57,18 @@ left=$(sed -n "s/.* holds 10 runs, \([0-9]*\) still to do.*/\1/p" "$T/n1.err")
 grep -q "against no baseline" "$T/n1.out" || fail "night 1 had a baseline"
 
 # Night 2, one cell hanging, as two shards into two roots, merged.
-m2=$(night 2 ", workload: {name: idle, faults: [{kind: freeze, vcpu: 1, at: 1s, length: 60s}]}")
+m2=$(night 2 ", workload: {name: idle, faults: [{kind: freeze, vcpu: 1, at: 1s, length: 60s}]}" "notify:
+  smtp: 127.0.0.1:$SMTP_PORT
+  to: [kernel-team@example.org]
+  webhook: http://127.0.0.1:$HTTP_PORT/hook
+on_regression:
+  bisect:
+    series:
+      - {name: c0, workload: {faults: []}}
+      - {name: c1, workload: {faults: []}}
+      - {name: c2}
+      - {name: c3}
+    bisect: {p: 1, max_runs: 12}")
 "$BLACKOUT" matrix -c "$m2" --id nightly-2 --shard 1/2 --results "$A" > "$T/s1.out" 2> "$T/s1.err"
 rc1=$?
 "$BLACKOUT" matrix -c "$m2" --id nightly-2 --shard 2/2 --results "$B" > "$T/s2.out" 2> "$T/s2.err"
@@ -61,8 +77,9 @@ rc2=$?
 [ "$(judged "$A" nightly-2)" -eq 4 ] || fail "shard 1 ran $(judged "$A" nightly-2) runs, want 4 (cells 1 and 3)"
 [ "$(judged "$B" nightly-2)" -eq 6 ] || fail "shard 2 ran $(judged "$B" nightly-2) runs, want 6 (cells 2 and 4)"
 "$BLACKOUT" results import --results "$A" "$B" > /dev/null || fail "results import"
-"$BLACKOUT" matrix -c "$m2" --id nightly-2 --results "$A" --compare-only --json > "$T/cmp.json"
+"$BLACKOUT" matrix -c "$m2" --id nightly-2 --results "$A" --compare-only --json > "$T/cmp.json" 2> "$T/cmp.err"
 rc=$?
+cat "$T/cmp.err"
 jq . "$T/cmp.json"
 [ "$rc" -eq 1 ] || fail "night 2 against night 1: exit $rc, want 1 (regression)"
 jq -e '.baseline == "nightly-1" and .complete and .regressions == 1' "$T/cmp.json" > /dev/null || fail "the comparison's summary"
@@ -70,4 +87,17 @@ jq -e '[.cells[] | select(.status == "regression") | .cell] == ["debian-6.1.0-56
   fail "the regressed cells are not exactly 56 / idle"
 jq -e '.cells[] | select(.cell == "debian-6.1.0-56 / hvm / idle") | .hangs == 4 and .baseline_hangs == 0 and (.new_titles | length) == 1' \
   "$T/cmp.json" > /dev/null || fail "the regressed cell's counts or titles"
+# The shards did not bisect (each saw half the matrix); the merged night did.
+! cat "$T/s1.out" "$T/s2.out" "$T/s1.err" "$T/s2.err" | grep -q "bisecting" || fail "a shard bisected"
+grep -q "bisection of debian-6.1.0-56 / hvm / idle: found, culprit c2" "$T/cmp.err" ||
+  fail "the regression's bisection did not name c2"
+"$BLACKOUT" results bisections --results "$A" --json | jq -e 'length == 1 and .[0].culprit == "c2" and .[0].status == "found"' \
+  > /dev/null || fail "the store's bisection"
+[ ! -e "$A/bisect/current" ] || fail "the finished bisection still holds the results root"
+grep -q "^Subject: blackout: nightly-2: 1 regression (debian-6.1.0-56 / hvm / idle)" "$T/mail.txt" || fail "no regression mail"
+grep -q "^Subject: blackout: nightly-2: debian-6.1.0-56 / hvm / idle: culprit c2 (" "$T/mail.txt" || fail "no culprit mail"
+grep -q "^culprit: c2 with probability" "$T/mail.txt" || fail "the culprit mail's body"
+[ "$(jq -s 'length' "$T/hook.json")" = 2 ] || fail "want two webhook posts: $(cat "$T/hook.json")"
+jq -s -e '.[1].culprit == "c2" and .[1].status == "found" and .[1].cell == "debian-6.1.0-56 / hvm / idle"' "$T/hook.json" \
+  > /dev/null || fail "the culprit post: $(tail -1 "$T/hook.json")"
 echo "PASS matrix: night 1 resumed $left of 10 after the kill; night 2 in two shards, regression in $(jq -r '[.cells[] | select(.status == "regression") | .cell + " (p " + (.fisher_p | tostring) + ")"] | join(", ")' "$T/cmp.json")"
