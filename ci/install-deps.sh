@@ -19,7 +19,7 @@ packages=(
   # run: git kernel builds (make, the kernel's host tools, ccache)
   make flex bison bc libelf-dev libssl-dev ccache
   # tests
-  jq cpio dpkg-dev procps git clang libclang-rt-14-dev time
+  jq cpio dpkg-dev procps git clang libclang-rt-14-dev time sqlite3
   # tests: virt-xml-validate (libvirt-clients) runs xmllint; test libvirt
   # hosts live in network namespaces (ip netns, veth)
   libxml2-utils iproute2

@@ -349,20 +349,19 @@ void CreateStoreAtVersion(const std::string& where, int version) {
 }
 
 Store::Store(const std::string& where) : path_(IsPostgresUrl(where) ? RedactUrl(where) : where) {
+  // SQLite: one opener at a time (across processes and threads), since
+  // SQLite answers "database is locked" at once, without waiting, to two
+  // connections that both switch a new store to WAL or migrate it.
+  // PostgreSQL's migration takes an advisory lock instead.
+  std::optional<FileLock> opening;
   if (IsPostgresUrl(where)) {
     db_ = OpenPostgres(where, false);
   } else {
-    // One opener at a time (across processes and threads): SQLite answers
-    // "database is locked" at once, without waiting, to two connections that
-    // both switch a new store to WAL or migrate it.
     std::error_code ec;
     std::filesystem::path parent = std::filesystem::path(where).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    FileLock opening(where + ".open-lock");
+    if (where != ":memory:") opening.emplace(where + ".open-lock");
     db_ = OpenSqlite(where);
-    Migrate();
-    Settle();
-    return;
   }
   Migrate();
   Settle();
