@@ -222,11 +222,10 @@ nlohmann::json KcidbJson(const std::vector<ReportRun>& runs, const std::string& 
 std::vector<ReportRun> LoadReportRuns(const Store& store, const RunFilter& filter, bool with_results,
                                       const std::function<void()>& each_row) {
   std::vector<ReportRun> out;
-  for (RunRow& row : store.Runs(filter)) {
+  store.ForEachRun(filter, with_results, [&](RunRow&& row, nlohmann::json&& result) {
     if (each_row) each_row();
-    std::optional<nlohmann::json> result = with_results ? store.RunResult(row.id) : std::nullopt;
-    out.push_back({std::move(row), result ? *result : nlohmann::json()});
-  }
+    out.push_back({std::move(row), std::move(result)});
+  });
   return out;
 }
 

@@ -1,7 +1,6 @@
 #include "results/stats.h"
 
 #include <algorithm>
-#include <boost/math/distributions/hypergeometric.hpp>
 #include <boost/math/distributions/normal.hpp>
 #include <cmath>
 #include <cstdio>
@@ -37,19 +36,27 @@ Interval WilsonInterval(int k, int n, double confidence) {
   return {std::max(0.0, center - half), std::min(1.0, center + half)};
 }
 
+namespace {
+double LogChoose(double n, double k) { return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1); }
+}  // namespace
+
+// Sums the hypergeometric probabilities of the tables no likelier than the
+// observed one. Each term from log-gamma: Boost's exact pdf factorises
+// binomials into primes per call, which took 13 s for two sides of 25,000 runs.
 double FisherExactTwoSided(int a, int b, int c, int d) {
   unsigned total = static_cast<unsigned>(a + b + c + d);
   if (total == 0) return 1;
   unsigned defective = static_cast<unsigned>(a + c);  // hangs
   unsigned sample = static_cast<unsigned>(a + b);     // runs of the first side
-  boost::math::hypergeometric_distribution<double> h(defective, sample, total);
   unsigned lo = sample + defective > total ? sample + defective - total : 0;
   unsigned hi = std::min(defective, sample);
-  double observed = boost::math::pdf(h, static_cast<unsigned>(a));
+  double base = LogChoose(total, sample);
+  auto log_pdf = [&](unsigned x) { return LogChoose(defective, x) + LogChoose(total - defective, sample - x) - base; };
+  double observed = log_pdf(static_cast<unsigned>(a)) + std::log1p(1e-7);
   double p = 0;
   for (unsigned x = lo; x <= hi; ++x) {
-    double px = boost::math::pdf(h, x);
-    if (px <= observed * (1 + 1e-7)) p += px;
+    double lp = log_pdf(x);
+    if (lp <= observed) p += std::exp(lp);
   }
   return std::min(1.0, p);
 }

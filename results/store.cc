@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include "base/error.h"
@@ -546,8 +547,9 @@ void Store::RecordRuns(const std::vector<std::pair<nlohmann::json, std::string>>
   tx.Commit();
 }
 
-std::vector<RunRow> Store::Runs(const RunFilter& f) const {
-  std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE 1 = 1";
+void Store::ForEachRun(const RunFilter& f, bool with_results,
+                       const std::function<void(RunRow&&, nlohmann::json&&)>& each) const {
+  std::string sql = std::string("SELECT ") + kRunColumns + (with_results ? ", result" : "") + " FROM runs WHERE 1 = 1";
   std::vector<std::string> args;
   auto add = [&](const std::string& clause, const std::string& value) {
     if (value.empty()) return;
@@ -586,8 +588,21 @@ std::vector<RunRow> Store::Runs(const RunFilter& f) const {
   if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
   Stmt s(*db_, sql);
   for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
+  const int result_column = 19;  // after kRunColumns
+  while (s.Step()) {
+    RunRow row = ReadRun(s);
+    nlohmann::json result;
+    if (with_results) {
+      result = nlohmann::json::parse(s.Text(result_column), nullptr, false);
+      if (result.is_discarded()) throw InfraError("store: run " + row.id + " has an unreadable result");
+    }
+    each(std::move(row), std::move(result));
+  }
+}
+
+std::vector<RunRow> Store::Runs(const RunFilter& f) const {
   std::vector<RunRow> out;
-  while (s.Step()) out.push_back(ReadRun(s));
+  ForEachRun(f, false, [&](RunRow&& row, nlohmann::json&&) { out.push_back(std::move(row)); });
   return out;
 }
 

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -130,6 +131,11 @@ class Store {
   void RecordRuns(const std::vector<std::pair<nlohmann::json, std::string>>& results);
 
   std::vector<RunRow> Runs(const RunFilter& filter) const;
+  // The same runs, each with its stored result when asked (null otherwise),
+  // from one query: a report over 100,000 runs is one round trip to
+  // PostgreSQL, not 100,001. Throws InfraError for an unreadable result.
+  void ForEachRun(const RunFilter& filter, bool with_results,
+                  const std::function<void(RunRow&&, nlohmann::json&&)>& each) const;
   std::optional<RunRow> FindRun(const std::string& id) const;
   // The stored result.json of a run.
   std::optional<nlohmann::json> RunResult(const std::string& id) const;
