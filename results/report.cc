@@ -102,9 +102,18 @@ std::string GapSummary(const nlohmann::json& result) {
 }
 
 std::string JunitXml(const std::vector<ReportRun>& runs) {
-  // Suites in a stable order: kernel, then workload.
+  // One suite per kernel x guest x workload, in a stable order. A matrix's
+  // run is in its cell's suite, named as the matrix file names the cell, so a
+  // CI's test history follows the cell from night to night whatever version
+  // its kernel resolved to.
   std::map<std::pair<std::string, std::string>, std::vector<const ReportRun*>> suites;
-  for (const ReportRun& r : runs) suites[{r.row.kernel, r.row.workload}].push_back(&r);
+  for (const ReportRun& r : runs) {
+    const RunRow& row = r.row;
+    std::string suite = row.cell.empty() ? row.kernel + " / " + row.guest + " / " + row.workload : row.cell;
+    std::string classname = "blackout." + suite;
+    for (size_t p; (p = classname.find(" / ")) != std::string::npos;) classname.replace(p, 3, ".");
+    suites[{suite, classname}].push_back(&r);
+  }
   int failures = 0, errors = 0;
   double time = 0;
   std::string body;
@@ -115,7 +124,7 @@ std::string JunitXml(const std::vector<ReportRun>& runs) {
     for (const ReportRun* r : members) {
       const RunRow& row = r->row;
       st += row.total_s;
-      cases += "    <testcase classname=\"" + XmlEscape("blackout." + key.first + "." + key.second) + "\" name=\"" +
+      cases += "    <testcase classname=\"" + XmlEscape(key.second) + "\" name=\"" +
                XmlEscape(row.id) + "\" time=\"" + Fixed(row.total_s, "%.3f") + "\">\n";
       std::string message = row.title;
       std::string gaps = GapSummary(r->result);
@@ -136,7 +145,7 @@ std::string JunitXml(const std::vector<ReportRun>& runs) {
     failures += sf;
     errors += se;
     time += st;
-    body += "  <testsuite name=\"" + XmlEscape(key.first + " / " + key.second) + "\" tests=\"" +
+    body += "  <testsuite name=\"" + XmlEscape(key.first) + "\" tests=\"" +
             std::to_string(members.size()) + "\" failures=\"" + std::to_string(sf) + "\" errors=\"" +
             std::to_string(se) + "\" skipped=\"0\" time=\"" + Fixed(st, "%.3f") + "\">\n" + cases + "  </testsuite>\n";
   }

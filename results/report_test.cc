@@ -69,6 +69,19 @@ TEST(Report, JunitIsReadByJunitparser) {
   unlink(path.c_str());
 }
 
+// One suite per kernel x guest x workload; a matrix run's suite is its cell,
+// as the matrix file names it.
+TEST(Report, JunitSuitesAreKernelGuestWorkloadOrTheCell) {
+  std::vector<ReportRun> runs = {MakeRun("p1", "pass"), MakeRun("p2", "stall"), MakeRun("m1", "lockup")};
+  runs[2].result["matrix"] = {{"id", "nightly-20261202"}, {"cell", "debian-6.1.0-57 / hvm / idle"}, {"repeat", 0}};
+  runs[2].row = RowFromResult(runs[2].result, "/r/m1");
+  std::string xml = JunitXml(runs);
+  EXPECT_NE(xml.find("<testsuite name=\"6.1.0-57-amd64 / xen-pv-dom0 / pv-spinlock-race\" tests=\"2\""),
+            std::string::npos) << xml;
+  EXPECT_NE(xml.find("<testsuite name=\"debian-6.1.0-57 / hvm / idle\" tests=\"1\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("classname=\"blackout.debian-6.1.0-57.hvm.idle\""), std::string::npos) << xml;
+}
+
 // Checked field by field against the KCIDB v4.3 schema with jsonschema
 // (Debian's python3-jsonschema), formats included.
 TEST(Report, KcidbMatchesTheSchema) {

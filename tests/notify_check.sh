@@ -52,9 +52,13 @@ cat "$T/n2.out"
 [ "$rc" -eq 1 ] || fail "night 2: exit $rc, want 1 (regression): $(cat "$T/n2.err")"
 grep -q "notify" "$T/n2.err" && fail "a notification failed: $(cat "$T/n2.err")"
 report="$R/matrices/n-2/report.html"
-for f in report.html junit.xml comparison.txt comparison.json; do
+for f in report.html junit.xml kcidb.json comparison.txt comparison.json; do
   [ -s "$R/matrices/n-2/$f" ] || fail "the matrix's $f is missing"
 done
+# JUnit: one suite, the cell; KCIDB: the schema, one test per run.
+grep -q "<testsuite name=\"$CELL\" tests=\"4\" failures=\"4\"" "$R/matrices/n-2/junit.xml" || fail "junit's suite is not the cell"
+/usr/bin/python3 "$(dirname "$0")/../results/testdata/check_reports.py" kcidb "$R/matrices/n-2/kcidb.json" \
+  "$(dirname "$0")/../results/testdata/kcidb-v4.3.schema.json" 4 > /dev/null || fail "the matrix's kcidb.json"
 # The report: the comparison coloured (worse, with its p-value) and the trend.
 grep -q '<table id="comparison">' "$report" || fail "no comparison table in $report"
 grep -q "<tr class=\"worse\"><td>$CELL</td><td>4/4</td><td>0/4</td><td>0.0286</td><td>regression</td>" "$report" ||

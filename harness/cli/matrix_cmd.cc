@@ -158,6 +158,8 @@ std::string WriteMatrixReports(const Store& store, const std::string& results, c
   o.tables = {ComparisonTable(report), TrendTable(store, spec, report.id)};
   WriteFileAtomic(dir + "/report.html", HtmlReport(runs, o));
   WriteFileAtomic(dir + "/junit.xml", JunitXml(runs));
+  WriteFileAtomic(dir + "/kcidb.json",
+                  KcidbJson(runs, "blackout").dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   WriteFileAtomic(dir + "/comparison.txt", MatrixReportText(report));
   WriteFileAtomic(dir + "/comparison.json", MatrixReportJson(report).dump(2) + "\n");
   return dir;
@@ -323,7 +325,7 @@ int CmdMatrix(const MatrixFlags& f) {
     std::printf("%s\n", MatrixReportJson(report).dump(2).c_str());
   } else {
     std::printf("%s", MatrixReportText(report).c_str());
-    std::printf("reports: %s/{comparison.txt,comparison.json,report.html,junit.xml}\n", dir.c_str());
+    std::printf("reports: %s/{comparison.txt,comparison.json,report.html,junit.xml,kcidb.json}\n", dir.c_str());
   }
   int rc = report.ExitCode(spec.infra_limit);
   if (!spec.notify.empty() && (report.regressions() > 0 || spec.notify.always)) {

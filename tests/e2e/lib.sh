@@ -10,7 +10,7 @@ unset BLACKOUT_STORE
 if [ -n "${BLACKOUT_TEST_STORE:-}" ]; then export BLACKOUT_STORE=$BLACKOUT_TEST_STORE; fi
 BG_PID=""
 cleanup() {
-  if [ -n "$BG_PID" ]; then kill -9 "$BG_PID" 2>/dev/null; fi
+  if [ -n "$BG_PID" ]; then { kill -9 "$BG_PID"; wait "$BG_PID"; } 2>/dev/null; fi
   if declare -F hosts_cleanup >/dev/null; then hosts_cleanup; fi
   if [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
 }
