@@ -155,6 +155,20 @@ int FinishBisection(const BisectPlan& plan, const std::string& dir, BisectEnd en
   }
 }
 
+// A new bisection's directory and log (`config`: what was asked, kept for
+// resume), made the results root's current one. Returns the directory.
+std::string NewBisection(const BisectFlags& f, const BisectPlan& plan, nlohmann::json config) {
+  std::string id = NewNonce().substr(0, 12);
+  std::string dir = BisectRoot(f) + "/" + id;
+  std::vector<std::string> names;
+  for (const BisectCandidate& c : plan.candidates) names.push_back(c.name);
+  config["started_at"] = UtcStamp("%Y-%m-%dT%H:%M:%SZ");
+  CreateBisectLog(dir, config, names);
+  WriteFileAtomic(BisectRoot(f) + "/current", id + "\n");
+  Log("bisection " + id + " over " + std::to_string(names.size()) + " candidates in " + dir);
+  return dir;
+}
+
 int CmdBisectStart(const BisectFlags& f) {
   std::string text = ReadConfigText(f.config_path, "bisect plan");
   BisectPlan plan = ParseBisectPlan(text, f.config_path, f.good, f.bad);
@@ -163,19 +177,7 @@ int CmdBisectStart(const BisectFlags& f) {
     throw ConfigError({"a bisection is in progress under " + BisectRoot(f) +
                        " (blackout bisect resume, or blackout bisect reset to start over)"});
   }
-  std::string id = NewNonce().substr(0, 12);
-  std::string dir = BisectRoot(f) + "/" + id;
-  std::vector<std::string> names;
-  for (const BisectCandidate& c : plan.candidates) names.push_back(c.name);
-  CreateBisectLog(dir,
-                  {{"yaml", text},
-                   {"source", f.config_path},
-                   {"good", f.good},
-                   {"bad", f.bad},
-                   {"started_at", UtcStamp("%Y-%m-%dT%H:%M:%SZ")}},
-                  names);
-  WriteFileAtomic(pointer, id + "\n");
-  Log("bisection " + id + " over " + std::to_string(names.size()) + " candidates in " + dir);
+  std::string dir = NewBisection(f, plan, {{"yaml", text}, {"source", f.config_path}, {"good", f.good}, {"bad", f.bad}});
   return FinishBisection(plan, dir, Drive(f, plan, dir));
 }
 
@@ -203,21 +205,8 @@ BisectionRow BisectRegression(const RegressionBisect& r) {
     Log("bisection of " + r.origin.value("cell", std::string("?")) + " resumed in " + dir);
   } else {
     plan = ParseBisectPlan(r.yaml, r.source, r.good, r.bad);
-    std::string id = NewNonce().substr(0, 12);
-    dir = BisectRoot(f) + "/" + id;
-    std::vector<std::string> names;
-    for (const BisectCandidate& c : plan.candidates) names.push_back(c.name);
-    CreateBisectLog(dir,
-                    {{"yaml", r.yaml},
-                     {"source", r.source},
-                     {"good", r.good},
-                     {"bad", r.bad},
-                     {"origin", r.origin},
-                     {"started_at", UtcStamp("%Y-%m-%dT%H:%M:%SZ")}},
-                    names);
-    WriteFileAtomic(pointer, id + "\n");
-    Log("bisection " + id + " of " + r.origin.value("cell", std::string("?")) + " over " +
-        std::to_string(names.size()) + " candidates in " + dir);
+    dir = NewBisection(f, plan,
+                       {{"yaml", r.yaml}, {"source", r.source}, {"good", r.good}, {"bad", r.bad}, {"origin", r.origin}});
   }
   BisectEnd end = Drive(f, plan, dir);
   ClearStatus();
