@@ -8,7 +8,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 BLACKOUT=${1:-build/bin/blackout}
-WORKLOAD=${2:-default}
+WORKLOAD=${2:-pv-spinlock-race}  # the default run's workload
 DURATION=${3:-60s}
 T=$(mktemp -d /tmp/blackout-bench-XXXXXX)
 trap 'rm -rf "$T"' EXIT
