@@ -377,6 +377,10 @@ Store::Store(const std::string& where, ReadOnly) : path_(IsPostgresUrl(where) ? 
     db_ = OpenSqliteReadOnly(where);
   }
   int v = db_->SchemaVersion();
+  if (v == 0) {
+    throw InfraError("open store " + path_ + ": no blackout store there yet (a writing command, e.g. blackout " +
+                     "results import, makes it)");
+  }
   if (v != kStoreSchemaVersion) {
     throw InfraError("open store " + path_ + ": schema version " + std::to_string(v) + ", this blackout reads " +
                      std::to_string(kStoreSchemaVersion) + " (a writing command, e.g. blackout results import, " +

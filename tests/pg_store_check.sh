@@ -84,6 +84,12 @@ out=$("$BLACKOUT" results --store "postgresql://blackout:sekrit@/nosuchdb?host=$
 [ "$rc" != 0 ] || fail "a missing database was opened"
 echo "$out" | grep -q 'database "nosuchdb" does not exist' || fail "missing database: $out"
 echo "$out" | grep -q sekrit && fail "the password was printed: $out"
+pg_cluster_createdb empty
+out=$("$BLACKOUT" results --store "$(pg_cluster_url empty)" 2>&1); rc=$?
+[ "$rc" != 0 ] || fail "an empty database read as a store"
+echo "$out" | grep -q "no blackout store there yet" || fail "empty database: $out"
+[ "$(psql -X -A -t "$(pg_cluster_url empty)" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" = 0 ] ||
+  fail "a reading command created tables"
 out=$("$BLACKOUT" results --store "mysql://x/y" 2>&1); rc=$?
 [ "$rc" = 64 ] || fail "--store mysql:// exited $rc, want 64"
 echo "$out" | grep -q "is neither postgresql://" || fail "bad scheme: $out"
