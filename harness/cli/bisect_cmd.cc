@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "base/error.h"
@@ -183,7 +184,8 @@ int CmdBisectStart(const BisectFlags& f) {
 
 }  // namespace
 
-BisectionRow BisectRegression(const RegressionBisect& r) {
+BisectionRow BisectRegression(const RegressionBisect& r, bool* earlier) {
+  *earlier = false;
   BisectFlags f;
   f.results = r.results;
   f.store = r.store;
@@ -204,6 +206,26 @@ BisectionRow BisectRegression(const RegressionBisect& r) {
     plan = cur_plan;
     Log("bisection of " + r.origin.value("cell", std::string("?")) + " resumed in " + dir);
   } else {
+    // Ended before (the comparison run again): its row, not a second bisection.
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(BisectRoot(f), ec)) {
+      std::string old_dir = entry.path().string();
+      if (!std::filesystem::exists(old_dir + "/log.jsonl")) continue;
+      BisectRecord rec;
+      try {
+        rec = LoadBisectLog(old_dir);
+      } catch (const InfraError&) {
+        continue;  // a torn or foreign log is not this one
+      }
+      if (rec.config.value("origin", nlohmann::json()) != r.origin) continue;
+      Store store(Store::Locate(f.results, f.store));
+      for (const BisectionRow& b : store.Bisections()) {
+        if (b.path == old_dir && b.status != "running" && b.status != "interrupted") {
+          *earlier = true;
+          return b;
+        }
+      }
+    }
     plan = ParseBisectPlan(r.yaml, r.source, r.good, r.bad);
     dir = NewBisection(f, plan,
                        {{"yaml", r.yaml}, {"source", r.source}, {"good", r.good}, {"bad", r.bad}, {"origin", r.origin}});

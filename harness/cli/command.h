@@ -66,9 +66,11 @@ inline CLI::Option* AddStoreOption(CLI::App* app, std::string& store) {
 
 // A matrix's regressed cell, bisected (harness/cli/bisect_cmd.cc): started
 // from a plan's text, or resumed when the results root's current bisection
-// has the same origin (a killed matrix started again). Prints the bisection's
-// report; returns its row as the store has it. Throws InterruptedError on
-// Ctrl-C, InfraError when another bisection holds the results root.
+// has the same origin (a killed matrix started again), or, when one with
+// that origin already ended (the comparison run again), not run again.
+// Prints the bisection's report; returns its row as the store has it (with
+// `earlier` set for one that had ended). Throws InterruptedError on Ctrl-C,
+// InfraError when another bisection holds the results root.
 struct RegressionBisect {
   std::string results, store;
   std::vector<std::string> hosts;
@@ -77,7 +79,7 @@ struct RegressionBisect {
   nlohmann::json origin;  // {matrix, cell, title}
   FILE* out = stdout;     // where the bisection's report is printed
 };
-BisectionRow BisectRegression(const RegressionBisect& r);
+BisectionRow BisectRegression(const RegressionBisect& r, bool* earlier);
 
 // The exit codes of `blackout run`, shown under the app's and run's help.
 extern const char kRunExitCodes[];

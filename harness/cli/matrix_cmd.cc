@@ -224,10 +224,12 @@ bool BisectRegressions(const MatrixFlags& f, const MatrixSpec& spec, Store& stor
       rb.out = f.json ? stderr : stdout;
       std::fprintf(rb.out, "bisecting the regression of %s (%s)\n", c.key.c_str(), TerminalSafe(title).c_str());
       std::fflush(rb.out);
-      BisectionRow b = BisectRegression(rb);
-      std::fprintf(rb.out, "bisection of %s: %s, culprit %s (%.1f%%) after %d runs\n", c.key.c_str(),
-                   b.status.c_str(), b.culprit.c_str(), 100 * b.probability, b.runs);
-      if (!spec.notify.empty()) {
+      bool earlier = false;
+      BisectionRow b = BisectRegression(rb, &earlier);
+      std::fprintf(rb.out, "bisection of %s: %s, culprit %s (%.1f%%) after %d runs%s\n", c.key.c_str(),
+                   b.status.c_str(), b.culprit.c_str(), 100 * b.probability, b.runs,
+                   earlier ? (" (bisected before: " + b.path + ")").c_str() : "");
+      if (!spec.notify.empty() && !earlier) {  // told once, when it ended
         for (const std::string& p : SendNotifications(spec.notify, CulpritMessage(report.id, c.key, b))) {
           std::fprintf(stderr, "blackout: notify: %s\n", p.c_str());
         }

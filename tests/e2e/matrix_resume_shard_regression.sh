@@ -100,4 +100,11 @@ grep -q "^culprit: c2 with probability" "$T/mail.txt" || fail "the culprit mail'
 [ "$(jq -s 'length' "$T/hook.json")" = 2 ] || fail "want two webhook posts: $(cat "$T/hook.json")"
 jq -s -e '.[1].culprit == "c2" and .[1].status == "found" and .[1].cell == "debian-6.1.0-56 / hvm / idle"' "$T/hook.json" \
   > /dev/null || fail "the culprit post: $(tail -1 "$T/hook.json")"
+# The comparison again (a CI job re-run): the regression is told again, its
+# bisection is not run again nor its culprit sent twice.
+"$BLACKOUT" matrix -c "$m2" --id nightly-2 --results "$A" --compare-only > "$T/again.out" 2> "$T/again.err"
+[ "$?" -eq 1 ] || fail "the second comparison: want exit 1"
+grep -Eq "culprit c2 \(.*\) after [0-9]+ runs \(bisected before: " "$T/again.out" || fail "bisected again: $(cat "$T/again.out")"
+[ "$("$BLACKOUT" results bisections --results "$A" --json | jq length)" = 1 ] || fail "a second bisection"
+jq -s -e 'length == 3 and (.[2] | has("regressions"))' "$T/hook.json" > /dev/null || fail "posts after the re-run"
 echo "PASS matrix: night 1 resumed $left of 10 after the kill; night 2 in two shards, regression in $(jq -r '[.cells[] | select(.status == "regression") | .cell + " (p " + (.fisher_p | tostring) + ")"] | join(", ")' "$T/cmp.json")"
