@@ -37,11 +37,13 @@ std::unique_ptr<Store> OpenStore(const ResultsFlags& f, bool write = false) {
     return store;
   }
   std::string path = where;
-  if (!std::filesystem::exists(path)) {
+  if (!std::filesystem::exists(path) && !f.store.empty()) {
+    if (!write) throw ConfigError({"--store: no store at " + path});
+  } else if (!std::filesystem::exists(path)) {
     if (!std::filesystem::is_directory(f.results)) {
       throw ConfigError({"no results under " + f.results + " (use --results DIR, where blackout run wrote)"});
     }
-    if (!write && f.store.empty()) return std::make_unique<Store>(":memory:");
+    if (!write) return std::make_unique<Store>(":memory:");
   }
   bool writable = access(path.c_str(), W_OK) == 0 && access(f.results.c_str(), W_OK) == 0;
   if (!write && !writable) return std::make_unique<Store>(path, Store::ReadOnly{});

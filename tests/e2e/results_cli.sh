@@ -76,6 +76,8 @@ bad() {  # expected-message args...
 bad "--verdict: unknown verdict 'hung'" results --results "$R" --verdict hung
 bad "--since: '11/20' is not a date" results --results "$R" --since 11/20
 [ -n "${BLACKOUT_STORE:-}" ] || bad "no results under $T/nowhere" results --results "$T/nowhere"
+bad "--store: no store at $T/none.db" results --results "$R" --store "sqlite:$T/none.db"
+bad "--store: 'mysql://x/y' is neither" results --store mysql://x/y
 bad "no run 'zz' in" results --results "$R" show zz
 bad "is ambiguous" results --results "$R" show a
 bad "--origin: 'CI Lab' must be lowercase" report --results "$R" --format kcidb --origin "CI Lab"
