@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <unordered_set>
 #include <fstream>
 
 #include "base/error.h"
@@ -752,13 +753,17 @@ int ImportStore(Store& to, const Store& from) {
     added += static_cast<int>(batch.size());
     batch.clear();
   };
+  // The runs `to` has finished, from one query (not one per run of `from`).
+  std::unordered_set<std::string> finished;
+  for (const RunRow& r : to.Runs({})) {
+    if (r.verdict != "running") finished.insert(r.id);
+  }
   RunFilter all;
   all.oldest_first = true;
   for (const RunRow& r : from.Runs(all)) {
     CheckInterrupted("results import (runs copied so far are kept)");
     if (r.verdict == "running") continue;  // its owner still writes it there
-    std::optional<RunRow> have = to.FindRun(r.id);
-    if (have && have->verdict != "running") continue;
+    if (finished.count(r.id)) continue;
     std::optional<nlohmann::json> result = from.RunResult(r.id);
     if (!result || !result->is_object()) continue;
     batch.emplace_back(std::move(*result), r.path);
