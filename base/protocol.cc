@@ -2,83 +2,97 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <sstream>
-#include <vector>
 
 namespace blackout {
 namespace {
 
+bool Space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 // Finds marker in line and checks the seal; on success *body is the sealed
-// text (without marker and crc).
-RecordCheck Unseal(const std::string& line, const char* marker, std::string* body) {
+// text (without marker and crc), a view into line.
+RecordCheck Unseal(std::string_view line, std::string_view marker, std::string_view* body) {
   size_t at = line.find(marker);
-  if (at == std::string::npos) return RecordCheck::kNone;
-  std::string rest = line.substr(at + std::char_traits<char>::length(marker));
-  while (!rest.empty() && (rest.back() == '\r' || rest.back() == '\n' || rest.back() == ' ')) rest.pop_back();
+  if (at == std::string_view::npos) return RecordCheck::kNone;
+  std::string_view rest = line.substr(at + marker.size());
+  while (!rest.empty() && (rest.back() == '\r' || rest.back() == '\n' || rest.back() == ' ')) rest.remove_suffix(1);
   size_t space = rest.rfind(' ');
-  if (space == std::string::npos || rest.size() - space - 1 != 8) return RecordCheck::kBadSeal;
-  std::string crc_text = rest.substr(space + 1);
-  char* end = nullptr;
-  unsigned long crc = std::strtoul(crc_text.c_str(), &end, 16);
-  if (*end != '\0') return RecordCheck::kBadSeal;
+  if (space == std::string_view::npos || rest.size() - space - 1 != 8) return RecordCheck::kBadSeal;
+  uint32_t crc = 0;
+  for (char c : rest.substr(space + 1)) {
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (digit < 0) return RecordCheck::kBadSeal;
+    crc = crc << 4 | static_cast<uint32_t>(digit);
+  }
   *body = rest.substr(0, space);
   if (protocol::Crc32(body->data(), body->size()) != crc) return RecordCheck::kBadSeal;
   return RecordCheck::kOk;
 }
 
-std::vector<std::string> Words(const std::string& text) {
-  std::istringstream in(text);
-  std::vector<std::string> out;
-  std::string w;
-  while (in >> w) out.push_back(w);
-  return out;
+// Takes the next whitespace-separated word off the front of *text.
+bool NextWord(std::string_view* text, std::string_view* word) {
+  size_t i = 0;
+  while (i < text->size() && Space((*text)[i])) ++i;
+  if (i == text->size()) return false;
+  size_t start = i;
+  while (i < text->size() && !Space((*text)[i])) ++i;
+  *word = text->substr(start, i - start);
+  text->remove_prefix(i);
+  return true;
 }
 
-bool ParseU64(const std::string& text, uint64_t* out) {
-  std::optional<uint64_t> v = ParseCount(text);
-  if (v) *out = *v;
-  return v.has_value();
+// The first max whitespace-separated words of text; returns how many there
+// are in all, up to max + 1 (more than max says the record is too long).
+size_t Words(std::string_view text, std::string_view* words, size_t max) {
+  size_t n = 0;
+  for (std::string_view word; n <= max && NextWord(&text, &word); ++n) {
+    if (n < max) words[n] = word;
+  }
+  return n;
 }
 
 }  // namespace
 
-std::optional<uint64_t> ParseCount(const std::string& text) {
-  if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
+std::optional<uint64_t> ParseCount(std::string_view text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) return std::nullopt;
+    v = v * 10 + digit;
   }
-  errno = 0;
-  unsigned long long v = std::strtoull(text.c_str(), nullptr, 10);
-  if (errno == ERANGE) return std::nullopt;
-  return static_cast<uint64_t>(v);
+  return v;
 }
 
-RecordCheck ParseHeartbeat(const std::string& line, const std::string& nonce, Heartbeat* out) {
-  std::string body;
+RecordCheck ParseHeartbeat(std::string_view line, std::string_view nonce, Heartbeat* out) {
+  std::string_view body;
   RecordCheck check = Unseal(line, protocol::kHeartbeatMarker, &body);
   if (check != RecordCheck::kOk) return check;
-  std::vector<std::string> w = Words(body);
-  uint64_t vcpu;
-  if (w.size() != 4 || !ParseU64(w[1], &vcpu) || !ParseU64(w[2], &out->seq) ||
-      !ParseU64(w[3], &out->guest_ns) || vcpu >= 4096) {
-    return RecordCheck::kBadSeal;
-  }
+  std::string_view w[4];
+  if (Words(body, w, 4) != 4) return RecordCheck::kBadSeal;
+  auto vcpu = ParseCount(w[1]), seq = ParseCount(w[2]), guest_ns = ParseCount(w[3]);
+  if (!vcpu || !seq || !guest_ns || *vcpu >= 4096) return RecordCheck::kBadSeal;
   if (w[0] != nonce) return RecordCheck::kForeign;
-  out->vcpu = static_cast<int>(vcpu);
+  out->vcpu = static_cast<int>(*vcpu);
+  out->seq = *seq;
+  out->guest_ns = *guest_ns;
   return RecordCheck::kOk;
 }
 
-RecordCheck ParseStatus(const std::string& line, const std::string& nonce, AgentStatus* out) {
-  std::string body;
+RecordCheck ParseStatus(std::string_view line, std::string_view nonce, AgentStatus* out) {
+  std::string_view body;
   RecordCheck check = Unseal(line, protocol::kStatusMarker, &body);
   if (check != RecordCheck::kOk) return check;
-  std::vector<std::string> w = Words(body);
-  if (w.size() < 2) return RecordCheck::kBadSeal;
+  std::string_view w[2];
+  if (Words(body, w, 2) < 2) return RecordCheck::kBadSeal;
   if (w[0] != nonce) return RecordCheck::kForeign;
-  out->event = w[1];
+  out->event = std::string(w[1]);
   out->fields.clear();
-  for (size_t i = 2; i < w.size(); ++i) {
-    size_t eq = w[i].find('=');
-    if (eq != std::string::npos) out->fields[w[i].substr(0, eq)] = w[i].substr(eq + 1);
+  // The key=value words after the event (a word without '=' is skipped).
+  std::string_view rest = body.substr(static_cast<size_t>(w[1].data() + w[1].size() - body.data()));
+  for (std::string_view word; NextWord(&rest, &word);) {
+    size_t eq = word.find('=');
+    if (eq != std::string_view::npos) out->fields[std::string(word.substr(0, eq))] = std::string(word.substr(eq + 1));
   }
   return RecordCheck::kOk;
 }

@@ -58,7 +58,8 @@ Timeline ReadTimeline(const std::string& run_dir, const nlohmann::json& result) 
     }
   }
   std::ifstream in(run_dir + "/console.log");
-  std::string line, text;
+  std::string line;
+  std::string_view text;
   double at = 0;
   while (std::getline(in, line)) {
     std::optional<double> stamp = RecordedTime(line, &text);
@@ -72,7 +73,7 @@ Timeline ReadTimeline(const std::string& run_dir, const nlohmann::json& result) 
       t.beats[static_cast<size_t>(hb.vcpu)].push_back(at);
       continue;
     }
-    if (text.find("@B") != std::string::npos) continue;  // the agent's other records
+    if (text.find("@B") != std::string_view::npos) continue;  // the agent's other records
     for (double rt : report_times) {
       if (at >= rt - 2 && at <= rt + 3 && t.excerpts.size() < 60) {
         t.excerpts.emplace_back(at, text);

@@ -1,6 +1,8 @@
 #include "results/run_dir.h"
 
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <algorithm>
@@ -153,13 +155,13 @@ void RunDir::Flush() {
   std::fflush(events_);
 }
 
-std::optional<double> RecordedTime(const std::string& line, std::string* rest) {
+std::optional<double> RecordedTime(std::string_view line, std::string_view* rest) {
   if (line.size() < 4 || line[0] != '[' || line[1] != '+') return std::nullopt;
   size_t close = line.find("] ");
-  if (close == std::string::npos) return std::nullopt;
-  char* end = nullptr;
-  double t = std::strtod(line.c_str() + 2, &end);
-  if (end != line.c_str() + close) return std::nullopt;
+  if (close == std::string_view::npos) return std::nullopt;
+  double t = 0;
+  auto [end, error] = std::from_chars(line.data() + 2, line.data() + close, t, std::chars_format::fixed);
+  if (error != std::errc() || end != line.data() + close || !std::isfinite(t)) return std::nullopt;
   *rest = line.substr(close + 2);
   return t;
 }

@@ -25,6 +25,7 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 namespace blackout {
 
@@ -94,7 +95,8 @@ class RunDir {
 std::string TimePrefix(double t);
 
 // Host time of a recorded console.log line ("[+12.5] ...", as AppendConsole
-// writes it) and the text after the stamp; nullopt for a line without one.
-std::optional<double> RecordedTime(const std::string& line, std::string* rest);
+// writes it) and the text after the stamp (a view into line); nullopt for a
+// line without one.
+std::optional<double> RecordedTime(std::string_view line, std::string_view* rest);
 
 }  // namespace blackout

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -359,11 +360,19 @@ TEST_P(StoreTest, KillMidWriteLosesNoCommittedRunAndLeavesNoHalfRun) {
       }
     }
     close(fds[1]);
+    // Most rounds let the writer commit a few runs first (opening a store on
+    // a loaded machine can take longer than the random wait), then kill it
+    // at a random point of what follows.
+    std::string got;
+    char buf[4096];
+    for (int want = round % 4; std::count(got.begin(), got.end(), '\n') < want;) {
+      ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
     usleep(std::uniform_int_distribution<int>(2000, 60000)(rng));
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);
-    std::string got;
-    char buf[4096];
     for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
     close(fds[0]);
     for (size_t p = 0, e; (e = got.find('\n', p)) != std::string::npos; p = e + 1) committed.insert(got.substr(p, e - p));

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -17,19 +18,41 @@
 namespace blackout {
 namespace {
 
-std::optional<double> KernelTime(const std::string& line) {
+// The stamp of a kernel line "[   12.345678] ...".
+std::optional<double> KernelTime(std::string_view line) {
   if (line.size() < 4 || line[0] != '[') return std::nullopt;
   size_t close = line.find(']');
-  if (close == std::string::npos || close > 20) return std::nullopt;
-  if (line.find_first_not_of(" 0123456789.", 1) != close) return std::nullopt;
-  return std::strtod(line.c_str() + 1, nullptr);
+  if (close == std::string_view::npos || close > 20) return std::nullopt;
+  size_t digits = line.find_first_not_of(' ', 1);
+  if (line.find_first_not_of(" 0123456789.", 1) != close || digits >= close) return std::nullopt;
+  double t = 0;
+  auto [end, error] = std::from_chars(line.data() + digits, line.data() + close, t, std::chars_format::fixed);
+  if (error != std::errc() || end != line.data() + close) return std::nullopt;
+  return t;
 }
 
-// The nonce, vCPU count and workload duration a log's records announce.
+// The first two words after a record's marker.
+std::pair<std::string_view, std::string_view> RecordWords(std::string_view record) {
+  std::string_view w[2];
+  for (std::string_view& word : w) {
+    size_t start = record.find_first_not_of(" \t\r\n\v\f");
+    if (start == std::string_view::npos) break;
+    size_t end = std::min(record.find_first_of(" \t\r\n\v\f", start), record.size());
+    word = record.substr(start, end - start);
+    record.remove_prefix(end);
+  }
+  return {w[0], w[1]};
+}
+
+// The nonce, vCPU count and workload duration a log's records announce. Reads
+// on only while one of them is unknown: a run's log says all three in its
+// first lines (hello, workload-start); a log without hello is read through
+// for its highest vCPU.
 void Prescan(LineSource& lines, Analysis* a, double* duration) {
   std::string line;
   int max_vcpu = -1;
-  while (lines.Next(&line)) {
+  bool have_duration = false;
+  while ((a->vcpus == 0 || !have_duration || a->nonce.empty()) && lines.Next(&line)) {
     for (const char* marker : {protocol::kHeartbeatMarker, protocol::kStatusMarker}) {
       size_t at = line.find(marker);
       if (at == std::string::npos) continue;
@@ -39,17 +62,16 @@ void Prescan(LineSource& lines, Analysis* a, double* duration) {
       AgentStatus st;
       RecordCheck seal = marker[2] == 'H' ? ParseHeartbeat(line, "", &hb) : ParseStatus(line, "", &st);
       if (seal != RecordCheck::kForeign && seal != RecordCheck::kOk) continue;
-      std::istringstream w(line.substr(at + 5));
-      std::string nonce, second;
-      w >> nonce >> second;
-      if (a->nonce.empty()) a->nonce = nonce;
+      auto [nonce, second] = RecordWords(std::string_view(line).substr(at + 5));
+      if (a->nonce.empty()) a->nonce = std::string(nonce);
       if (nonce != a->nonce) continue;
       if (marker[2] == 'H') {
-        max_vcpu = std::max(max_vcpu, std::atoi(second.c_str()));
+        max_vcpu = std::max(max_vcpu, std::atoi(std::string(second).c_str()));
       } else if (second == "hello" && line.find("vcpus=") != std::string::npos && a->vcpus == 0) {
         a->vcpus = std::atoi(line.c_str() + line.find("vcpus=") + 6);
       } else if (second == "workload-start" && line.find("duration=") != std::string::npos) {
         *duration = std::atof(line.c_str() + line.find("duration=") + 9);
+        have_duration = true;
       }
     }
   }
@@ -77,12 +99,10 @@ Analysis Judge(LineSource& first_pass, LineSource& second_pass, const AnalyzeOpt
   Detector d(c, 0);
 
   // Events are taken as they come and kept up to a bound: a log (forged
-  // host stamps, say) can make one per line.
-  size_t report_events = 0;
+  // host stamps, say) can make one per line. (Report events carry their
+  // lines only for the reports the detector keeps.)
   auto take_events = [&] {
     for (DetectorEvent& e : d.TakeEvents()) {
-      // A report's lines are its bulk: the first thousand reports keep them.
-      if (e.type == "report" && ++report_events > 1000) e.data.erase("lines");
       if (a.events.size() < options.max_events) {
         a.events.push_back(std::move(e));
       } else {
@@ -94,18 +114,18 @@ Analysis Judge(LineSource& first_pass, LineSource& second_pass, const AnalyzeOpt
   double t = 0;
   uint64_t n = 0;
   while (second_pass.Next(&line)) {
-    std::string body;
+    std::string_view body;
     if (auto rt = RecordedTime(line, &body)) {
       t = *rt;
     } else {
       body = line;
       if (auto kt = KernelTime(line)) t = std::max(t, *kt);
     }
-    if (body.rfind(kConsoleCappedMarker, 0) == 0) {
+    if (body.substr(0, std::strlen(kConsoleCappedMarker)) == kConsoleCappedMarker) {
       d.Omitted(t);
       continue;
     }
-    d.Bytes(t, body + "\n");
+    d.Line(t, body);
     d.Tick(t);
     if (++n % 4096 == 0) take_events();
   }

@@ -70,35 +70,45 @@ std::vector<DetectorEvent> Detector::TakeEvents() {
   return out;
 }
 
-void Detector::Bytes(double t, const std::string& data) {
-  size_t pos = 0;
-  while (pos < data.size()) {
-    size_t nl = data.find('\n', pos);
+void Detector::Bytes(double t, std::string_view data) {
+  while (!data.empty()) {
+    size_t nl = data.find('\n');
     if (partial_.empty()) partial_t_ = t;
-    if (nl == std::string::npos) {
-      partial_.append(data, pos, std::string::npos);
+    if (nl == std::string_view::npos) {
+      partial_.append(data);
       if (partial_.size() > kMaxLine) {
         Line(partial_t_, partial_);
         partial_.clear();
       }
       return;
     }
-    partial_.append(data, pos, nl - pos);
-    Line(partial_t_, partial_);
-    partial_.clear();
-    pos = nl + 1;
+    if (partial_.empty()) {
+      // The common case: the whole line is in this chunk. One too long is
+      // cut into pieces of kMaxLine, as a partial line is.
+      size_t len = std::min(nl, kMaxLine);
+      Line(t, data.substr(0, len));
+      data.remove_prefix(len == nl ? nl + 1 : len);
+      continue;
+    } else {
+      partial_.append(data.substr(0, nl));
+      Line(partial_t_, partial_);
+      partial_.clear();
+    }
+    data.remove_prefix(nl + 1);
   }
 }
 
 void Detector::TakeReports(double t, std::vector<Report>& done) {
   for (Report& r : done) {
     r.discounted = Contradiction(r, std::max(r.host_t, t));
-    nlohmann::json data = {{"kind", ReportKindName(r.kind)}, {"type", r.type}, {"title", r.title},
-                           {"lines", r.lines}};
+    bool kept = reports_.size() < kMaxReports;
+    nlohmann::json data = {{"kind", ReportKindName(r.kind)}, {"type", r.type}, {"title", r.title}};
+    // A report's lines are its bulk: only the reports kept carry them.
+    if (kept) data["lines"] = r.lines;
     if (!r.discounted.empty()) data["discounted"] = r.discounted;
-    Emit(r.host_t, "report", data);
+    Emit(r.host_t, "report", std::move(data));
     // Bounded whatever the console says: the first reports decide the run.
-    if (reports_.size() < kMaxReports) {
+    if (kept) {
       reports_.push_back(std::move(r));
     } else {
       ++dropped_reports_;
@@ -152,15 +162,14 @@ double Detector::LongestSilence(size_t v, double a, double b, double now) const 
   return longest;
 }
 
-void Detector::Line(double t, const std::string& raw) {
+void Detector::Line(double t, std::string_view line) {
   if (finished_) return;
-  std::string line = raw;
-  while (!line.empty() && line.back() == '\r') line.pop_back();
+  while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (!config_.guest_prefix.empty()) {
-    if (line.compare(0, config_.guest_prefix.size(), config_.guest_prefix) == 0) {
-      line.erase(0, config_.guest_prefix.size());
-      while (!line.empty() && line.back() == '\r') line.pop_back();
-    } else if (line.rfind("(XEN)", 0) != 0) {
+    if (line.substr(0, config_.guest_prefix.size()) == config_.guest_prefix) {
+      line.remove_prefix(config_.guest_prefix.size());
+      while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    } else if (line.substr(0, 5) != "(XEN)") {
       Dom0Line(t, line);
       return;
     }
@@ -191,10 +200,10 @@ void Detector::Line(double t, const std::string& raw) {
   }
 }
 
-void Detector::Dom0Line(double t, const std::string& line) {
+void Detector::Dom0Line(double t, std::string_view line) {
   size_t at = line.find(protocol::kDom0Marker);
-  if (at == std::string::npos) return;
-  std::string what = line.substr(at + std::strlen(protocol::kDom0Marker));
+  if (at == std::string_view::npos) return;
+  std::string what(line.substr(at + std::strlen(protocol::kDom0Marker)));
   Emit(t, "dom0", {{"message", what}});
   if (what.rfind("error ", 0) == 0) InfraFailure(t, "dom0: " + what);
 }

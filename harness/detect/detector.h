@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/protocol.h"
@@ -89,11 +90,12 @@ class Detector {
  public:
   Detector(DetectorConfig config, double start_t);
 
-  // Console bytes as they arrived. Lines are split here; a partial line waits
-  // for the next chunk and keeps the time its first byte arrived.
-  void Bytes(double t, const std::string& data);
-  // One complete console line.
-  void Line(double t, const std::string& line);
+  // Console bytes as they arrived. Lines are split here (in place: no copy of
+  // a whole line); a partial line waits for the next chunk and keeps the time
+  // its first byte arrived.
+  void Bytes(double t, std::string_view data);
+  // One complete console line (without its newline).
+  void Line(double t, std::string_view line);
   // Time passes: checks the boot, lockup and report deadlines.
   void Tick(double t);
   // The VM process ended; clean means it exited 0 (the guest powered off).
@@ -128,7 +130,7 @@ class Detector {
 
  private:
   void Heartbeat(double t, const struct Heartbeat& hb);
-  void Dom0Line(double t, const std::string& line);
+  void Dom0Line(double t, std::string_view line);
   void Status(double t, const AgentStatus& status);
   void Emit(double t, const std::string& type, nlohmann::json data);
   void Decide(double t, const std::string& reason);

@@ -4,6 +4,7 @@
 #include <re2/set.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace blackout {
 
@@ -119,12 +120,11 @@ const RE2& PlumbingFrame() {
 
 }  // namespace
 
-std::string StripKernelPrefix(const std::string& raw) {
-  std::string line = raw;
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+std::string_view StripKernelPrefix(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
   if (!line.empty() && line[0] == '[') {
     size_t close = line.find("] ");
-    if (close != std::string::npos && close < 20 &&
+    if (close != std::string_view::npos && close < 20 &&
         line.find_first_not_of(" 0123456789.", 1) == close) {
       return line.substr(close + 2);
     }
@@ -141,7 +141,7 @@ std::string GuiltyFunction(const std::vector<std::string>& lines) {
   static const RE2 frame(R"(^\s+(?:\? )?([A-Za-z_][A-Za-z0-9_.]*)\+0x[0-9a-f]+/0x[0-9a-f]+)");
   std::string func;
   for (const std::string& raw : lines) {
-    std::string line = StripKernelPrefix(raw);
+    std::string_view line = StripKernelPrefix(raw);
     if (RE2::PartialMatch(line, rip, &func)) {
       func = func.substr(0, func.find('.'));
       if (!RE2::FullMatch(func, PlumbingFrame())) return func;
@@ -149,13 +149,13 @@ std::string GuiltyFunction(const std::vector<std::string>& lines) {
   }
   bool in_trace = false;
   for (const std::string& raw : lines) {
-    std::string line = StripKernelPrefix(raw);
-    if (line.find("Call Trace:") != std::string::npos) {
+    std::string_view line = StripKernelPrefix(raw);
+    if (line.find("Call Trace:") != std::string_view::npos) {
       in_trace = true;
       continue;
     }
     if (!in_trace) continue;
-    if (line.find("? ") != std::string::npos && line.find("? ") < 4) continue;  // unreliable frame
+    if (line.find("? ") < 4) continue;  // unreliable frame
     if (!RE2::PartialMatch(line, frame, &func)) continue;
     // Strip compiler suffixes (".constprop.0", ".isra.0", ".cold").
     func = func.substr(0, func.find('.'));
@@ -188,9 +188,29 @@ const ReportParser::Table& ReportParser::Patterns() {
 const char* const kKeywords[] = {"BUG",     "LOCKUP",  "INFO:",            "panic",      "Oops",
                                  "XEN",     "WARNING", "protection fault", "clocksource"};
 
-bool MayMatch(const std::string& line) {
-  for (const char* k : kKeywords) {
-    if (line.find(k) != std::string::npos) return true;
+// The keywords by their first byte, so MayMatch reads a line once instead of
+// once per keyword; most bytes start no keyword and cost one table lookup.
+struct KeywordIndex {
+  bool starts[256] = {};
+  std::vector<std::string_view> by_first[256];
+  KeywordIndex() {
+    for (const char* k : kKeywords) {
+      starts[static_cast<unsigned char>(k[0])] = true;
+      by_first[static_cast<unsigned char>(k[0])].emplace_back(k);
+    }
+  }
+};
+
+bool MayMatch(std::string_view line) {
+  static const KeywordIndex index;
+  const char* p = line.data();
+  const char* end = p + line.size();
+  for (; p < end; ++p) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    if (!index.starts[c]) continue;
+    for (std::string_view k : index.by_first[c]) {
+      if (static_cast<size_t>(end - p) >= k.size() && std::memcmp(p, k.data(), k.size()) == 0) return true;
+    }
   }
   return false;
 }
@@ -264,8 +284,8 @@ void ReportParser::Close(std::vector<Report>* done) {
 
 void ReportParser::Flush(std::vector<Report>* done) { Close(done); }
 
-void ReportParser::Line(double host_t, const std::string& raw, std::vector<Report>* done) {
-  std::string line = StripKernelPrefix(raw);
+void ReportParser::Line(double host_t, std::string_view raw, std::vector<Report>* done) {
+  std::string_view line = StripKernelPrefix(raw);
   const Table& table = Patterns();
   std::vector<int> hits;
   if (MayMatch(line)) table.set->Match(line, &hits);
@@ -290,14 +310,14 @@ void ReportParser::Line(double host_t, const std::string& raw, std::vector<Repor
       }
       RE2::PartialMatchN(line, *p.re, argp.data(), n);
       open_->captures = caps;
-      open_->report.lines.push_back(raw);
+      open_->report.lines.emplace_back(raw);
       if (p.kind == ReportKind::kNote) Close(done);
       return;
     }
   }
   if (!open_) return;
-  open_->report.lines.push_back(raw);
-  if (line.find("---[ end") != std::string::npos || open_->report.lines.size() > kMaxReportLines) {
+  open_->report.lines.emplace_back(raw);
+  if (line.find("---[ end") != std::string_view::npos || open_->report.lines.size() > kMaxReportLines) {
     Close(done);
   }
 }

@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 
@@ -59,7 +60,7 @@ class ReportParser {
   ReportParser& operator=(const ReportParser&) = delete;
 
   // One console line (without its newline). Completed reports go to *done.
-  void Line(double host_t, const std::string& line, std::vector<Report>* done);
+  void Line(double host_t, std::string_view line, std::vector<Report>* done);
   // Closes the open report, if any.
   void Flush(std::vector<Report>* done);
   // True while a report is collecting lines.
@@ -81,8 +82,9 @@ std::vector<std::string> ReportPatterns();
 // True if the pattern holds one of the prefilter's keywords literally.
 bool PatternHasKeyword(const std::string& regex);
 
-// Removes a leading kernel timestamp "[  12.345678] " and trailing CR.
-std::string StripKernelPrefix(const std::string& line);
+// Removes a leading kernel timestamp "[  12.345678] " and trailing CR/LF: a
+// view into line.
+std::string_view StripKernelPrefix(std::string_view line);
 
 // The function a report is about: RIP first, else the first call-trace frame
 // outside the plumbing list. Empty if none.
