@@ -8,11 +8,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 runs=${1:-3}
+bench_count RUNS "$runs"
 BLACKOUT=build/bin/blackout
 T=$(mktemp -d /tmp/blackout-bench-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-"$BLACKOUT" -q run --workload idle --duration 1s --results "$T/warm" >/dev/null || true
+bench_run "$BLACKOUT" --workload idle --duration 1s --results "$T/warm" >/dev/null || true
 
 declare -A med
 for type in xen-pv-dom0 xen-pv-domu hvm; do
@@ -20,7 +21,8 @@ for type in xen-pv-dom0 xen-pv-domu hvm; do
     for i in $(seq "$runs"); do
       printf 'guest:\n  type: %s\n  fast: %s\nworkload: {name: idle, duration: 1s}\n' "$type" "$fast" > "$T/c.yaml"
       rm -rf "$T/r"
-      "$BLACKOUT" -q run -c "$T/c.yaml" --keep-scratch --results "$T/r" >/dev/null || true
+      bench_run "$BLACKOUT" -c "$T/c.yaml" --keep-scratch --results "$T/r" >/dev/null || true
+      bench_checking && continue 2
       jq -r '.timings.first_heartbeat_s' "$T"/r/*/result.json >> "$T/$type-$fast"
       [ "$type-$fast" = xen-pv-dom0-false ] && [ "$i" = 1 ] && cp "$T"/r/*/result.json "$T/dom0.json"
       if [ "$i" != 1 ] || [ "$type-$fast" != xen-pv-dom0-false ]; then
@@ -30,6 +32,8 @@ for type in xen-pv-dom0 xen-pv-domu hvm; do
     med[$type-$fast]=$(median < "$T/$type-$fast")
   done
 done
+
+bench_checking && exit 0
 
 # The baseline: the dom0 QEMU command line by hand, console to a file.
 hand_command "$T/dom0.json" "$T/serial.log"

@@ -9,12 +9,25 @@
 #     build directory, against the same `make` steps run by hand (no ccache).
 #   bench/kernel_build.sh
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 BLACKOUT=$PWD/build/bin/blackout
 T=$(mktemp -d /tmp/blackout-bench-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 now() { date +%s.%N; }
 since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
+frag=kernels/configs/xen-pv-guest.config
+build() {  # blackout builds HEAD (kernels fetch with a git spec, via a config)
+  printf 'kernel: {git: %s, rev: HEAD}\nworkload: {name: idle, duration: 1s}\n' "$T/linux" > "$T/c.yaml"
+  bench_run "$BLACKOUT" -c "$T/c.yaml" --results "$T/r" >/dev/null || true
+}
+if bench_checking; then
+  "$BLACKOUT" kernels fetch --help > /dev/null
+  [ -f "$frag" ] || { echo "bench: $frag is missing" >&2; exit 64; }
+  git init -q "$T/linux"
+  build
+  exit 0
+fi
 
 # Package kernel.
 export XDG_CACHE_HOME="$T/cache"
@@ -30,10 +43,6 @@ git -C "$T/linux" init -q && git -C "$T/linux" add -f -A  # Debian's .gitignore 
 git -C "$T/linux" -c user.name=b -c user.email=b@b commit -q -m base
 commit() { git -C "$T/linux" -c user.name=b -c user.email=b@b commit -q -am "$1"; }
 
-build() {  # blackout builds HEAD (kernels fetch with a git spec, via a config)
-  printf 'kernel: {git: %s, rev: HEAD}\nworkload: {name: idle, duration: 1s}\n' "$T/linux" > "$T/c.yaml"
-  "$BLACKOUT" -q run -c "$T/c.yaml" --results "$T/r" >/dev/null || true
-}
 t=$(now); build; cold=$(since "$t")
 echo '/* bench */' >> "$T/linux/kernel/sys.c"; commit touch1
 t=$(now); build; incr=$(since "$t")
@@ -42,7 +51,6 @@ t=$(now); build; warm=$(since "$t")
 
 # By hand: the same steps, no ccache, a fresh O= directory.
 out="$T/hand"
-frag=kernels/configs/xen-pv-guest.config
 t=$(now)
 make -s -C "$T/linux" O="$out" tinyconfig >/dev/null
 "$T/linux/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$frag" >/dev/null

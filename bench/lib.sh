@@ -24,3 +24,30 @@ scratch_of() {
   img=$(jq -r '.command[]' "$1" | grep -o '/tmp/blackout-[^/]*/initramfs.cpio.gz' | head -1)
   [ -n "$img" ] && dirname "$img"
 }
+
+# Check mode (BENCH_CHECK=1; tests/bench_check.sh runs every script so in the
+# unit tier): a script checks its arguments and each run it would make
+# (`blackout run --check`, which reads the config, flags, workload and kernel
+# name without fetching or booting) and stops before its first real step. A
+# renamed flag, workload or config key then fails the build, not a user.
+bench_checking() { [ -n "${BENCH_CHECK:-}" ]; }
+
+# bench_run BLACKOUT ARGS...: `BLACKOUT -q run ARGS`; in check mode the run's
+# check instead, and a run that does not check ends the script (exit 64).
+bench_run() {
+  local b=$1
+  shift
+  if bench_checking; then
+    "$b" run --check "$@" >&2 || { echo "bench: this run does not check: blackout run $*" >&2; exit 64; }
+    return 0
+  fi
+  "$b" -q run "$@"
+}
+
+# bench_count NAME VALUE: VALUE is a whole number of at least 1, or the
+# script stops with its usage (the script's own second line on).
+bench_count() {
+  case "$2" in
+    '' | *[!0-9]* | 0) echo "bench: $1 must be a whole number of at least 1, not '$2'" >&2; exit 64 ;;
+  esac
+}

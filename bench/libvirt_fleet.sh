@@ -11,13 +11,30 @@
 #
 #   bench/libvirt_fleet.sh [RUNS] [REPEAT]   (defaults 3 and 4)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 repeat=${2:-4}
+bench_count RUNS "$runs"
+bench_count REPEAT "$repeat"
 BLACKOUT=build/bin/blackout
 T=$(mktemp -d /tmp/blackout-bench-XXXXXX)
 fail() { echo "bench: $*" >&2; exit 1; }
 . tests/e2e/hosts_lib.sh
+cat > "$T/run.yaml" <<'YAML'
+workload: {name: smoke, duration: 10s}
+YAML
+cat > "$T/small.yaml" <<'YAML'
+guest: {type: hvm, vcpus: 1}
+workload: {name: smoke, duration: 10s}
+YAML
+if bench_checking; then
+  bench_run "$BLACKOUT" -c "$T/run.yaml" --backend libvirt
+  bench_run "$BLACKOUT" -c "$T/small.yaml" --host "$(host_uri 1)"
+  bench_run "$BLACKOUT" -c "$T/small.yaml" --host "$(host_uri 1)" --host "$(host_uri 2)" --repeat "$repeat"
+  rm -rf "$T"
+  exit 0
+fi
 started=""
 finish() {
   hosts_cleanup
@@ -29,9 +46,6 @@ if ! ci/libvirtd.sh status; then ci/libvirtd.sh start >/dev/null; started=1; fi
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-cat > "$T/run.yaml" <<'YAML'
-workload: {name: smoke, duration: 10s}
-YAML
 "$BLACKOUT" -q run -c "$T/run.yaml" --results "$T/warm" >/dev/null || true  # warm the cache
 
 # 1. Direct QEMU against libvirt, same config, alternating.
@@ -60,10 +74,6 @@ awk -v a="$l_first" -v b="$q_first" -v c="$l_wall" -v d="$q_wall" \
 # 2. and 3. Test hosts in network namespaces.
 host_up 1
 host_up 2
-cat > "$T/small.yaml" <<'YAML'
-guest: {type: hvm, vcpus: 1}
-workload: {name: smoke, duration: 10s}
-YAML
 for round in first second; do
   "$BLACKOUT" -q run -c "$T/small.yaml" --host "$(host_uri 1)" --results "$T/up-$round" >/dev/null || true
   r=$(ls "$T/up-$round"/*/result.json)

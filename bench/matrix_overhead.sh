@@ -5,15 +5,19 @@
 # children: QEMU above all), for a small matrix of real boots.
 #   bench/matrix_overhead.sh [RUNS=4] [DURATION=20s] [GUEST=hvm]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 RUNS=${1:-4}
 DURATION=${2:-20s}
 GUEST=${3:-hvm}
+bench_count RUNS "$RUNS"
 B=build/bin/blackout
 T=$(mktemp -d /tmp/blackout-bench-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 printf 'guest: %s\n' "$GUEST" > "$T/warm.yaml"
-"$B" -q run --workload smoke --duration 2s -c "$T/warm.yaml" --results "$T/warm" > /dev/null || true  # a warm cache
+bench_run "$B" --workload smoke --duration 2s -c "$T/warm.yaml" --results "$T/warm" > /dev/null || true  # a warm cache
+# A cell of the matrix below is this run.
+bench_checking && { bench_run "$B" --workload smoke --duration "$DURATION" -c "$T/warm.yaml"; exit 0; }
 cat > "$T/m.yaml" <<YAML
 name: overhead
 config: {guest: $GUEST}

@@ -5,8 +5,10 @@
 # result.json files once.
 #   bench/results_ingest.sh [N]   (default 10000)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 n=${1:-10000}
+bench_count N "$n"
 B=build/bin/blackout
 T=$(mktemp -d /tmp/blackout-bench-XXXXXX)
 trap 'rm -rf "$T"' EXIT

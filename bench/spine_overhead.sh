@@ -17,11 +17,12 @@ now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 
 # Warm the cache (kernel, Xen) so neither side pays for a download.
-"$BLACKOUT" -q run --workload smoke --results "$T/warm" >/dev/null || true
+bench_run "$BLACKOUT" --workload smoke --results "$T/warm" >/dev/null || true
 
 t0=$(now)
-"$BLACKOUT" -q run --workload "$WORKLOAD" --duration "$DURATION" --keep-scratch --results "$T/r" >/dev/null || true
+bench_run "$BLACKOUT" --workload "$WORKLOAD" --duration "$DURATION" --keep-scratch --results "$T/r" >/dev/null || true
 t1=$(now)
+bench_checking && exit 0
 result=$(ls "$T"/r/*/result.json)
 blackout_wall=$(calc "$t1 - $t0")
 blackout_first=$(jq -r '.timings.first_heartbeat_s' "$result")

@@ -9,9 +9,13 @@
 #     columns by hand.
 #   bench/store_backends.sh [N=100000] [W=2000]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 N=${1:-100000}
 W=${2:-2000}
+bench_count N "$N"
+bench_count W "$W"
+[ "$W" -ge 8 ] || { echo "bench: W must be at least 8 (eight writers)" >&2; exit 64; }
 B=build/bin/blackout
 P=build/bench/store_perftest
 . tests/pg_cluster.sh

@@ -11,8 +11,10 @@
 #
 #   bench/xen_host.sh [RUNS]   (default 3)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 runs=${1:-3}
+bench_count RUNS "$runs"
 BLACKOUT=build/bin/blackout
 PORT=${XEN_HOST_PORT:-16600}
 T=$(mktemp -d /tmp/blackout-bench-XXXXXX)
@@ -28,7 +30,11 @@ cat > "$T/run.yaml" <<'YAML'
 guest: xen-pv-domu
 workload: {name: smoke, duration: 10s, stressors: [{kind: pingpong, threads: 1}, {kind: migrate, threads: 1}]}
 YAML
-"$BLACKOUT" -q run -c "$T/run.yaml" --results "$T/warm" >/dev/null || true  # warm the cache
+bench_run "$BLACKOUT" -c "$T/run.yaml" --results "$T/warm" >/dev/null || true  # warm the cache
+if bench_checking; then
+  bench_run "$BLACKOUT" -c "$T/run.yaml" --host "xen+tcp://127.0.0.1:$PORT/system"
+  exit 0
+fi
 
 # 1. The Xen host, to libvirt answering.
 t0=$(now)

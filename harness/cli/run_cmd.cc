@@ -59,6 +59,7 @@ struct RunFlags {
   std::vector<std::string> hosts;  // --host, repeatable
   std::string hosts_file;
   int repeat = 1;
+  bool check = false;
   bool keep_scratch = false;
   bool console = false;
   bool dump_memory = false;
@@ -228,6 +229,20 @@ int ExecuteRepeated(const RunRequest& req, HostPool* pool, int n) {
 int CmdRun(const RunFlags& f) {
   RunRequest req = RequestFromFlags(f);
   std::vector<PoolHost> hosts = PoolFromFlags(f);
+  if (f.check) {
+    // Everything a run reads before it fetches or boots has been read: say
+    // what would run. (Hosts are not contacted, kernels not fetched; a
+    // package name apt does not know is said, as `test` says it.)
+    const RunConfig& c = req.config;
+    if (c.kernel.source == "apt") AptResolve(c.kernel.package, c.kernel.version);
+    std::printf("config ok: kernel %s, guest %s (%d vCPUs), workload %s for %s, backend %s%s%s\n",
+                c.kernel.Describe().c_str(), c.guest.type.c_str(), c.guest.vcpus,
+                c.workload.name.empty() ? "(unnamed)" : c.workload.name.c_str(),
+                FormatSeconds(c.workload.duration_s).c_str(), c.backend.c_str(),
+                c.host.empty() ? "" : (" on " + c.host).c_str(),
+                hosts.empty() ? "" : (", a pool of " + std::to_string(hosts.size()) + " hosts").c_str());
+    return 0;
+  }
   std::unique_ptr<HostPool> pool;
   if (!hosts.empty()) pool = OpenHostPool(hosts, req.config);
   if (f.repeat > 1) return ExecuteRepeated(req, pool.get(), f.repeat);
@@ -345,6 +360,9 @@ void AddRunCommands(CLI::App& app, CommandTable& table) {
   run->add_option("--repeat", rf->repeat,
                   "N runs of this config for its hang rate, as many at once as the hosts have slots")
       ->check(CLI::Range(1, 100000));
+  run->add_flag("--check", rf->check,
+                "check the config and flags and print what would run, without fetching or booting "
+                "(exit 0, or 64 with the problems)");
   table.Add(run, [rf] { return CmdRun(*rf); });
 
   auto tf = std::make_shared<RunFlags>();
