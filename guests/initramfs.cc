@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -133,20 +134,22 @@ void Initramfs::Write(const std::string& out_path) const {
 }
 
 bool IsStaticElf(const std::string& path) {
-  std::string d = ReadFile(path);
-  if (d.size() < sizeof(Elf64_Ehdr) || d.compare(0, 4, ELFMAG) != 0 || d[EI_CLASS] != ELFCLASS64) {
-    return false;
-  }
+  // Only the ELF header and the program headers are read, not the binary.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw InfraError("read " + path + ": " + std::strerror(errno));
+  auto read_at = [&](void* to, size_t size, uint64_t at) {
+    return pread(fd, to, size, static_cast<off_t>(at)) == static_cast<ssize_t>(size);
+  };
   Elf64_Ehdr eh;
-  std::memcpy(&eh, d.data(), sizeof eh);
-  for (int i = 0; i < eh.e_phnum; ++i) {
-    size_t off = eh.e_phoff + static_cast<size_t>(i) * eh.e_phentsize;
-    if (off + sizeof(Elf64_Phdr) > d.size()) return false;
+  bool is_static = read_at(&eh, sizeof eh, 0) && std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+                   eh.e_ident[EI_CLASS] == ELFCLASS64;
+  for (int i = 0; is_static && i < eh.e_phnum; ++i) {
     Elf64_Phdr ph;
-    std::memcpy(&ph, d.data() + off, sizeof ph);
-    if (ph.p_type == PT_INTERP) return false;
+    if (!read_at(&ph, sizeof ph, eh.e_phoff + static_cast<uint64_t>(i) * eh.e_phentsize)) is_static = false;
+    if (is_static && ph.p_type == PT_INTERP) is_static = false;
   }
-  return true;
+  close(fd);
+  return is_static;
 }
 
 }  // namespace blackout

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,10 +22,15 @@ struct HostSample {
 class HostSampler {
  public:
   explicit HostSampler(pid_t vm_pid) : pid_(vm_pid) {}
-  HostSample Sample(double t) const;
+  // Four times a second for a whole run: which thread is which vCPU is
+  // remembered (and read again every 16 samples, for threads that came or
+  // were named since), so a sample reads little more than the schedstats.
+  HostSample Sample(double t);
 
  private:
   pid_t pid_;
+  std::map<pid_t, int> vcpu_of_;  // thread id -> vCPU index, or -1
+  unsigned samples_ = 0;
 };
 
 // Parsers, exposed for tests: schedstat's second field (run delay, ns) and
