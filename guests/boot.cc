@@ -458,7 +458,8 @@ BootSpec AssembleBoot(const BootInputs& in) {
   for (const auto& [path, text] : in.files) img.AddText(path.substr(1), text);
   MakeDirs(in.scratch_dir);
   std::string initramfs = in.scratch_dir + "/initramfs.cpio.gz";
-  img.Write(initramfs);
+  // Every run of a kernel and workload boots the same image: built once.
+  img.WriteCached(initramfs, CacheDir() + "/initramfs");
 
   std::string kernel_cmdline = std::string(xen ? "console=hvc0 earlyprintk=xen " : "console=ttyS0 ") +
                                protocol::kNonceArg + in.nonce + " " + protocol::kIntervalArg +

@@ -8,15 +8,27 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <memory>
+#include <filesystem>
 #include <set>
+#include <utility>
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "kernels/deb.h"
 
 namespace blackout {
 namespace {
+
+// A temporary name beside path that no other process or thread writing the
+// same path uses (runs of --repeat are threads of one process).
+std::string UniqueTmp(const std::string& path) {
+  static std::atomic<unsigned> counter{0};
+  return path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
+}
 
 std::string Clean(const std::string& path) {
   size_t start = path.find_first_not_of('/');
@@ -56,7 +68,7 @@ std::vector<std::string> Initramfs::Paths() const {
 }
 
 void Initramfs::Write(const std::string& out_path) const {
-  std::string tmp = out_path + ".tmp";
+  std::string tmp = UniqueTmp(out_path);
   std::unique_ptr<archive, int (*)(archive*)> a(archive_write_new(), archive_write_free);
   archive_write_set_format_cpio_newc(a.get());
   archive_write_add_filter_gzip(a.get());
@@ -131,6 +143,62 @@ void Initramfs::Write(const std::string& out_path) const {
   if (rename(tmp.c_str(), out_path.c_str()) != 0) {
     throw InfraError("rename " + tmp + ": " + std::strerror(errno));
   }
+}
+
+bool Initramfs::WriteCached(const std::string& out_path, const std::string& cache_dir) const {
+  // What the image is made of, in order: two images with the same
+  // description have the same bytes (Write is reproducible).
+  std::string desc = "blackout initramfs 1 cpio-newc gzip-1\n";
+  for (const Entry& en : entries_) {
+    desc += std::to_string(en.kind) + " " + std::to_string(en.mode) + " " + std::to_string(en.major) + " " +
+            std::to_string(en.minor) + " " + std::to_string(en.path.size()) + ":" + en.path + " ";
+    if (en.kind == Entry::kFile) {
+      struct stat st;
+      if (stat(en.source.c_str(), &st) != 0) {
+        throw InfraError("initramfs: host file " + en.source + " for " + en.path + ": " + std::strerror(errno));
+      }
+      desc += en.source + " " + std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
+              std::to_string(st.st_mtim.tv_nsec) + " " + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    } else {
+      desc += std::to_string(en.source.size()) + ":" + en.source;
+    }
+    desc += "\n";
+  }
+  MakeDirs(cache_dir);
+  std::string desc_path = out_path + ".key";
+  WriteFileAtomic(desc_path, desc);
+  std::string key = Sha256File(desc_path);
+  std::remove(desc_path.c_str());
+  std::string cached = cache_dir + "/" + key + ".cpio.gz";
+  bool hit = access(cached.c_str(), R_OK) == 0;
+  if (hit) {
+    utimensat(AT_FDCWD, cached.c_str(), nullptr, 0);  // newest used: kept longest
+  } else {
+    Write(cached);
+    // The oldest images beyond kCacheKeep go.
+    std::vector<std::pair<std::filesystem::file_time_type, std::string>> images;
+    std::error_code ec;
+    auto hour_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
+    for (const auto& f : std::filesystem::directory_iterator(cache_dir, ec)) {
+      std::string name = f.path().filename().string();
+      auto mtime = f.last_write_time(ec);
+      if (name.find(".tmp.") != std::string::npos) {
+        if (mtime < hour_ago) std::filesystem::remove(f.path(), ec);  // a writer that died
+      } else if (f.path().extension() == ".gz") {
+        images.emplace_back(mtime, f.path().string());
+      }
+    }
+    std::sort(images.begin(), images.end(), std::greater<>());
+    for (size_t i = kCacheKeep; i < images.size(); ++i) std::filesystem::remove(images[i].second, ec);
+  }
+  std::string tmp = UniqueTmp(out_path);
+  std::error_code ec;
+  std::filesystem::copy_file(cached, tmp, std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec || rename(tmp.c_str(), out_path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw InfraError("copy initramfs " + cached + " to " + out_path + ": " + (ec ? ec.message() : std::strerror(errno)));
+  }
+  return hit;
 }
 
 bool IsStaticElf(const std::string& path) {

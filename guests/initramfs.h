@@ -21,6 +21,14 @@ class Initramfs {
   // entry are created implicitly. Throws InfraError naming a missing host file.
   void Write(const std::string& out_path) const;
 
+  // Writes the image to out_path from a cache of built images in cache_dir,
+  // keyed by the sha256 of every entry (paths, modes, text, and each host
+  // file's path, size, mtime and inode): runs of one kernel and workload
+  // build it once. A miss builds it into the cache; the newest kCacheKeep
+  // images are kept. Returns true on a hit.
+  bool WriteCached(const std::string& out_path, const std::string& cache_dir) const;
+  static constexpr size_t kCacheKeep = 16;
+
   // The paths in the image, sorted: for tests and for the run's record.
   std::vector<std::string> Paths() const;
 

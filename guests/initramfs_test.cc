@@ -52,6 +52,41 @@ TEST(Initramfs, SameContentsSameBytes) {
   std::filesystem::remove_all(dir);
 }
 
+// Built once per contents: a second write of the same image is a hit with
+// the same bytes; a changed text or host file is a new image; the cache
+// keeps the newest kCacheKeep.
+TEST(Initramfs, CachedByContents) {
+  std::string dir = TempDir();
+  std::string cache = dir + "/cache";
+  WriteFileAtomic(dir + "/tool", "v1");
+  auto image = [&](const std::string& conf) {
+    Initramfs img;
+    img.AddText("etc/conf", conf);
+    img.AddFile("bin/tool", dir + "/tool");
+    return img;
+  };
+  EXPECT_FALSE(image("a").WriteCached(dir + "/1.cpio.gz", cache));
+  EXPECT_TRUE(image("a").WriteCached(dir + "/2.cpio.gz", cache));
+  EXPECT_EQ(ReadFile(dir + "/1.cpio.gz"), ReadFile(dir + "/2.cpio.gz"));
+  image("a").Write(dir + "/direct.cpio.gz");
+  EXPECT_EQ(ReadFile(dir + "/2.cpio.gz"), ReadFile(dir + "/direct.cpio.gz"));
+  EXPECT_FALSE(image("b").WriteCached(dir + "/3.cpio.gz", cache));
+  WriteFileAtomic(dir + "/tool", "v2, longer");
+  EXPECT_FALSE(image("a").WriteCached(dir + "/4.cpio.gz", cache));
+  RunChecked({"sh", "-c", "mkdir " + dir + "/x && cd " + dir + "/x && zcat ../4.cpio.gz | cpio -id 2>/dev/null; true"});
+  EXPECT_EQ(ReadFile(dir + "/x/bin/tool"), "v2, longer");
+  for (size_t i = 0; i < Initramfs::kCacheKeep + 3; ++i) image("n" + std::to_string(i)).WriteCached(dir + "/n.cpio.gz", cache);
+  size_t kept = 0;
+  for (const auto& f : std::filesystem::directory_iterator(cache)) kept += f.path().extension() == ".gz";
+  EXPECT_EQ(kept, Initramfs::kCacheKeep);
+  // The newest are the ones kept.
+  EXPECT_TRUE(image("n" + std::to_string(Initramfs::kCacheKeep + 2)).WriteCached(dir + "/n.cpio.gz", cache));
+  Initramfs missing;
+  missing.AddFile("bin/x", dir + "/nonexistent");
+  EXPECT_THROW(missing.WriteCached(dir + "/m.cpio.gz", cache), InfraError);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Initramfs, MissingHostFileIsNamed) {
   std::string dir = TempDir();
   Initramfs img;

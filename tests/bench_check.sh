@@ -47,6 +47,8 @@ for path in bench/*.sh; do
     matrix_overhead.sh)
       BENCH_CHECK=1 expect 0 "$script"
       BENCH_CHECK=1 expect 0 "$script" 2 10s xen-pv-domu
+      BENCH_CHECK=1 expect 0 "$script" 2 60s xen-pv-dom0 pv-spinlock-race
+      BENCH_CHECK=1 expect 64 "$script" 2 10s hvm no-such-workload
       BENCH_CHECK=1 expect 64 "$script" 2 10s no-such-guest
       BENCH_CHECK=1 expect 64 "$script" 0 ;;
     libvirt_fleet.sh)
