@@ -205,7 +205,32 @@ KernelArtifact FetchGitKernel(const KernelSpec& spec, const std::string& cache_d
   return k;
 }
 
+namespace {
+
+std::string KeptDir(const std::string& dir, const std::string& commit) { return dir + "/builds/" + commit; }
+
+KernelSpec KeptSpec(const CommandBuild& build, const std::string& kept) {
+  KernelSpec spec;
+  spec.source = "path";
+  spec.image = kept + "/image";
+  if (!build.modules.empty()) spec.modules = kept + "/modules";
+  if (!build.config.empty()) spec.config = kept + "/config";
+  return spec;
+}
+
+}  // namespace
+
+bool BuildKept(const std::string& dir, const std::string& commit) {
+  return fs::exists(KeptDir(dir, commit) + "/.complete");
+}
+
+std::string KeptBuildFile(const std::string& dir, const std::string& commit, const std::string& rel) {
+  return KeptDir(dir, commit) + "/kept/" + rel;
+}
+
 KernelSpec BuildWithCommand(const CommandBuild& build, const std::string& commit, const std::string& dir) {
+  std::string kept = KeptDir(dir, commit);
+  if (BuildKept(dir, commit)) return KeptSpec(build, kept);
   std::string checkout = dir + "/checkout";
   MakeDirs(dir + "/builds");
   std::string log = dir + "/builds/" + commit + ".log";
@@ -214,18 +239,39 @@ KernelSpec BuildWithCommand(const CommandBuild& build, const std::string& commit
   o.cwd = checkout;
   o.timeout_s = 6 * 3600;
   o.env = {"BLACKOUT_COMMIT=" + commit};
+  std::vector<std::string> argv = {"sh", "-c", build.command};
+  if (build.idle_priority) argv.insert(argv.begin(), {"chrt", "--idle", "0"});
   std::string transcript;
-  BuildStep({"sh", "-c", build.command}, o, commit.substr(0, 12), log, &transcript, false);
+  BuildStep(argv, o, commit.substr(0, 12), log, &transcript, false);
   std::string image = checkout + "/" + build.image;
   if (!fs::is_regular_file(image)) {
     throw KernelBuildError("build of " + commit.substr(0, 12) + " left no " + build.image, log);
   }
-  KernelSpec spec;
-  spec.source = "path";
-  spec.image = image;
-  if (!build.modules.empty()) spec.modules = checkout + "/" + build.modules;
-  if (!build.config.empty()) spec.config = checkout + "/" + build.config;
-  return spec;
+  // Kept out of the checkout, which the next commit's build reuses; made in
+  // a temporary directory and renamed, so a half-kept build is never used.
+  std::string tmp = kept + ".tmp";
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  MakeDirs(tmp + "/kept");
+  auto keep = [&](const std::string& from, const std::string& to, bool required) {
+    std::error_code e;
+    if (!fs::exists(from, e)) {
+      if (required) throw KernelBuildError("build of " + commit.substr(0, 12) + " left no " + from, log);
+      return;
+    }
+    MakeDirs(fs::path(to).parent_path().string());
+    fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks, e);
+    if (e) throw InfraError("keep " + from + " as " + to + ": " + e.message());
+  };
+  keep(image, tmp + "/image", true);
+  if (!build.modules.empty()) keep(checkout + "/" + build.modules, tmp + "/modules", true);
+  if (!build.config.empty()) keep(checkout + "/" + build.config, tmp + "/config", true);
+  for (const std::string& rel : build.keep) keep(checkout + "/" + rel, tmp + "/kept/" + rel, false);
+  WriteFileAtomic(tmp + "/.complete", commit + "\n");
+  fs::remove_all(kept, ec);
+  fs::rename(tmp, kept, ec);
+  if (ec) throw InfraError("keep build " + kept + ": " + ec.message());
+  return KeptSpec(build, kept);
 }
 
 }  // namespace blackout

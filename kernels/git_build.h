@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "kernels/kernel.h"
 
@@ -46,11 +47,22 @@ struct CommandBuild {
   std::string image;    // the kernel image it leaves, relative to the checkout
   std::string modules;  // optional: its lib/modules/<release> directory, relative
   std::string config;   // optional: its kernel config (.config), relative
+  std::vector<std::string> keep;  // optional: other files it leaves, kept with the build
+  // Run the command at idle CPU priority (SCHED_IDLE): a build ahead of time
+  // takes only what a running guest leaves.
+  bool idle_priority = false;
 };
 
 // Checks out commit in <dir>/checkout (cleaned first), runs the command with
-// its log in <dir>/builds/<commit>.log, and returns the path kernel it built.
-// Throws KernelBuildError when the command fails or leaves no image.
+// its log in <dir>/builds/<commit>.log, keeps what it built (image, modules,
+// config and the keep files) in <dir>/builds/<commit>/, and returns the path
+// kernel there. A commit built before is not built again: every run of a
+// candidate, and a build made ahead of time, boots the kept files. Throws
+// KernelBuildError when the command fails or leaves no image.
 KernelSpec BuildWithCommand(const CommandBuild& build, const std::string& commit, const std::string& dir);
+// Where BuildWithCommand keeps a build's `keep` file rel, if it was there.
+std::string KeptBuildFile(const std::string& dir, const std::string& commit, const std::string& rel);
+// True once commit's build is kept in dir (BuildWithCommand will not build).
+bool BuildKept(const std::string& dir, const std::string& commit);
 
 }  // namespace blackout

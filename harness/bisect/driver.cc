@@ -1,8 +1,10 @@
 #include "harness/bisect/driver.h"
 
 #include <filesystem>
+#include <atomic>
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include <algorithm>
 #include <cmath>
@@ -124,11 +126,48 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
       continue;
     }
     for (int c : next) {
-      CandidateResult r = run_one(c, step + 1, calibrating);
+      CandidateResult r;
+      // Build c now, then the likely next candidates while c's guest runs
+      // (not when c's build failed: its Run builds again, in the checkout).
+      if (world.PreparesAhead() && world.Prepare(plan.candidates[static_cast<size_t>(c)])) {
+        std::atomic<bool> stop{false};
+        std::vector<int> ahead = LikelyNext(plan, engine, c);
+        std::thread builder([&] {
+          for (int a : ahead) {
+            if (stop) break;
+            world.Prepare(plan.candidates[static_cast<size_t>(a)]);
+          }
+        });
+        try {
+          r = run_one(c, step + 1, calibrating);
+        } catch (...) {
+          stop = true;
+          builder.join();
+          throw;
+        }
+        stop = true;
+        builder.join();
+      } else {
+        r = run_one(c, step + 1, calibrating);
+      }
       if (r.interrupted) return BisectEnd::kInterrupted;
       record_one(c, r);
     }
   }
+}
+
+std::vector<int> LikelyNext(const BisectPlan& plan, const Bisector& engine, int c) {
+  std::vector<int> out;
+  for (Outcome o : {Outcome::kHang, Outcome::kQuiet}) {
+    Bisector after = engine;
+    after.Record(c, o);
+    if (after.Done(plan.alpha)) continue;
+    std::vector<int> next = after.Next(1);
+    if (!next.empty() && next[0] != c && std::find(out.begin(), out.end(), next[0]) == out.end()) {
+      out.push_back(next[0]);
+    }
+  }
+  return out;
 }
 
 BisectionRow BisectionSummary(const BisectPlan& plan, const BisectRecord& record, const std::string& dir,

@@ -35,6 +35,15 @@ class BisectWorld {
   // True if Run may be called from several threads at once: then a round of
   // several slots runs its candidates at the same time.
   virtual bool Parallel() const { return false; }
+  // Makes a candidate ready to run (builds it), so that Run only boots it.
+  // With PreparesAhead, the driver calls it for the candidate about to run,
+  // then, from another thread while that candidate's Run goes on, for the
+  // candidates the bisection needs next if the run hangs and if it does not
+  // (never two Prepares at once, never a Prepare beside another Prepare's
+  // Run). Returns false when the candidate could not be made ready (a
+  // failed build): Run meets the failure again and reports it.
+  virtual bool Prepare(const BisectCandidate&) { return true; }
+  virtual bool PreparesAhead() const { return false; }
 };
 
 enum class BisectEnd {
@@ -55,6 +64,10 @@ Bisector Replay(const BisectPlan& plan, const BisectRecord& record);
 // Runs the bisection in dir (whose log.jsonl must exist) until it ends,
 // appending each step. Steps already in the log are not run again.
 // on_step runs after each step is persisted (the results store indexes it).
+// The candidates a bisection will want after candidate c's next run: the
+// next pick if it hangs, then if it does not (each once, c left out).
+std::vector<int> LikelyNext(const BisectPlan& plan, const Bisector& engine, int c);
+
 BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectWorld& world,
                          const std::function<void(const std::string&)>& say,
                          const std::function<void()>& on_step = {});

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 #include <fstream>
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include "base/test_tmpdir.h"
@@ -361,6 +362,96 @@ TEST(BuildCandidate, BuildsEachCommitInItsOwnCheckout) {
   EXPECT_FALSE(std::filesystem::exists(repo + "/out"));
   EXPECT_EQ(Trim(RunChecked({"git", "-C", repo, "worktree", "list", "--porcelain"})).find("checkout"),
             std::string::npos);
+}
+
+// Each commit is built once and kept: its runs, and a build made ahead of
+// them, boot the kept files, not whatever the shared checkout holds now; an
+// idle-priority build runs under SCHED_IDLE.
+TEST(BuildCandidate, KeepsEachCommitsBuild) {
+  std::string repo = TempDir() + "/repo";
+  std::string count = TempDir() + "/builds-run";
+  MakeDirs(repo);
+  auto commit = [&](const std::string& text) {
+    WriteFileAtomic(repo + "/build.sh",
+                    "echo $BLACKOUT_COMMIT >> " + count + "\nmkdir -p out && echo " + text +
+                        " > out/bzImage && chrt -p $$ > out/policy\n" +
+                        (text == "A" ? "printf 'faults: [{kind: panic, at: 1s}]\\n' > out/w.yaml\n" : ""),
+                    0755);
+    RunChecked({"git", "-C", repo, "add", "build.sh"});
+    RunChecked({"git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", text});
+    return Trim(RunChecked({"git", "-C", repo, "rev-parse", "HEAD"}));
+  };
+  RunChecked({"git", "-C", repo, "init", "-q"});
+  std::string a = commit("A");
+  RunChecked({"git", "-C", repo, "tag", "first"});
+  std::string b = commit("B");
+  BisectPlan plan = ParseBisectPlan(
+      GitPlan(repo, "  build: ./build.sh\n  image: out/bzImage\n  config: out/policy\n  workload: out/w.yaml\n"), "plan.yaml");
+  std::string dir = TempDir();
+  GitBuild idle = *plan.build;
+  idle.idle_priority = true;
+  EXPECT_FALSE(BuildKept(dir, a));
+  RunConfig ca = BuildCandidate(idle, {a, plan.candidates[0].config}, dir);
+  EXPECT_TRUE(BuildKept(dir, a));
+  EXPECT_NE(ReadFile(ca.kernel.config).find("SCHED_IDLE"), std::string::npos) << ReadFile(ca.kernel.config);
+  RunConfig cb = BuildCandidate(*plan.build, {b, plan.candidates[0].config}, dir);
+  EXPECT_EQ(ReadFile(cb.kernel.config).find("SCHED_IDLE"), std::string::npos);
+  RunConfig ca2 = BuildCandidate(*plan.build, {a, plan.candidates[0].config}, dir);
+  EXPECT_EQ(ReadFile(ca2.kernel.image), "A\n");  // the checkout holds B now
+  ASSERT_EQ(ca2.workload.faults.size(), 1u);  // A's workload file, kept; B has none
+  EXPECT_TRUE(cb.workload.faults.empty());
+  EXPECT_EQ(ReadFile(cb.kernel.image), "B\n");
+  EXPECT_EQ(ReadFile(count), a + "\n" + b + "\n");  // A built once
+}
+
+// Build ahead: the driver prepares the candidate about to run, then, while
+// it runs, the next pick for a hang and for a quiet run; every candidate run
+// was prepared first, nothing is prepared twice, and the culprit is the same.
+TEST(DriveBisection, PreparesTheLikelyNextCandidatesWhileOneRuns) {
+  std::string repo = MakeRepo(16);
+  BisectPlan plan = ParseBisectPlan(GitPlan(repo, "  build: 'true'\n  image: x\n") + "bisect: {p: 0.5}\n", "plan.yaml");
+  class AheadWorld : public BisectWorld {
+   public:
+    explicit AheadWorld(std::string repo) : repo_(std::move(repo)) {}
+    CandidateResult Run(const BisectCandidate& c) override {
+      std::lock_guard<std::mutex> lock(mu);
+      EXPECT_TRUE(prepared.count(c.name)) << "ran unprepared " << c.name;
+      ++runs;
+      int n = CommitNumber(repo_, c.name);
+      bool hang = n >= 9 && (runs % 2 == 0);
+      return hang ? CandidateResult{Verdict::kStall, "stall", "", false} : CandidateResult{Verdict::kPass, "pass", "", false};
+    }
+    bool Prepare(const BisectCandidate& c) override {
+      int now = ++in_prepare;
+      EXPECT_EQ(now, 1) << "two Prepares at once";
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!prepared.count(c.name) && std::this_thread::get_id() != driver) ++ahead;
+        prepared.insert(c.name);
+      }
+      usleep(2000);
+      --in_prepare;
+      return true;
+    }
+    bool PreparesAhead() const override { return true; }
+    std::mutex mu;
+    std::set<std::string> prepared;
+    std::atomic<int> in_prepare{0};
+    std::thread::id driver = std::this_thread::get_id();
+    int runs = 0, ahead = 0;
+
+   private:
+    std::string repo_;
+  } world(repo);
+  std::string dir = TempDir();
+  std::vector<std::string> names;
+  for (const BisectCandidate& c : plan.candidates) names.push_back(c.name);
+  CreateBisectLog(dir, {{"yaml", "x"}}, names);
+  EXPECT_EQ(DriveBisection(plan, dir, world, [](const std::string&) {}), BisectEnd::kFound);
+  BisectState st = Replay(plan, LoadBisectLog(dir)).State();
+  EXPECT_EQ(CommitNumber(repo, plan.candidates[static_cast<size_t>(st.best)].name), 9);
+  // Candidates first made ready by the thread beside a run, and run later.
+  EXPECT_GE(world.ahead, 3);
 }
 
 // A build failure is a skip, recorded as such, and never retried (commit 1

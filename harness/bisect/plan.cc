@@ -175,12 +175,14 @@ RunConfig BuildCandidate(const GitBuild& build, const BisectCandidate& candidate
   namespace fs = std::filesystem;
   const std::string& rev = candidate.name;
   RunConfig cfg = candidate.config;
-  cfg.kernel = BuildWithCommand(build, rev, dir);
-  std::string checkout = dir + "/checkout";
-  if (!build.workload.empty() && fs::exists(checkout + "/" + build.workload)) {
+  GitBuild b = build;
+  if (!b.workload.empty()) b.keep.push_back(b.workload);
+  cfg.kernel = BuildWithCommand(b, rev, dir);
+  std::string workload = b.workload.empty() ? "" : KeptBuildFile(dir, rev, b.workload);
+  if (!workload.empty() && fs::exists(workload)) {
     std::string shown_as = build.workload + " (built from " + rev.substr(0, 12) + ")";
     YamlReader reader(shown_as);
-    cfg.workload = ParseWorkloadFile(checkout + "/" + build.workload, reader, cfg.workload, shown_as);
+    cfg.workload = ParseWorkloadFile(workload, reader, cfg.workload, shown_as);
     for (const std::string& problem : WorkloadMisfits(cfg.workload, cfg.guest.vcpus)) reader.Error(problem);
     try {
       reader.Checkpoint();

@@ -8,6 +8,21 @@
 
 namespace blackout {
 
+bool RunWorld::Prepare(const BisectCandidate& c) {
+  if (!plan_.build) return true;
+  if (BuildKept(dir_, c.name)) return true;
+  GitBuild ahead = *plan_.build;
+  ahead.idle_priority = true;
+  try {
+    Log("building " + c.name.substr(0, 12) + " (at idle priority, ahead of its runs)");
+    BuildCandidate(ahead, c, dir_);
+    return true;
+  } catch (const std::exception& e) {
+    Log("build of " + c.name.substr(0, 12) + " failed: " + std::string(e.what()).substr(0, 200));
+    return false;
+  }
+}
+
 CandidateResult RunWorld::Run(const BisectCandidate& c) {
   RunRequest req;
   req.config = c.config;

@@ -28,6 +28,10 @@ class RunWorld : public BisectWorld {
   // Runs of packaged kernels share nothing but locked caches and the store;
   // git builds share the bisection's one checkout, so they take turns.
   bool Parallel() const override { return !plan_.build; }
+  // Git builds: kept per commit (BuildWithCommand), made ahead at idle CPU
+  // priority while a guest runs.
+  bool Prepare(const BisectCandidate& c) override;
+  bool PreparesAhead() const override { return plan_.build.has_value(); }
 
  private:
   std::string results_, store_;
