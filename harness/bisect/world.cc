@@ -28,7 +28,7 @@ CandidateResult RunWorld::Run(const BisectCandidate& c) {
   req.config = c.config;
   if (plan_.build) {
     try {
-      Log("building " + c.name.substr(0, 12));
+      if (!BuildKept(dir_, c.name)) Log("building " + c.name.substr(0, 12));
       req.config = BuildCandidate(*plan_.build, c, dir_);
     } catch (const KernelBuildError& e) {
       CandidateResult r;
