@@ -39,29 +39,41 @@ void WriteAll(int fd, const std::string& content, const std::string& what) {
   }
 }
 
-}  // namespace
-
-std::string ReadFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw InfraError("read " + path + ": " + std::strerror(errno));
-  struct stat st;
+// Reads fd to its end (at most max_bytes) and closes it; errors name `what`
+// ("read PATH").
+std::string ReadToEnd(int fd, const std::string& what, uint64_t max_bytes) {
   std::string out;
   // One allocation of the file's size (a pipe or /proc file says 0: grown).
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && static_cast<uint64_t>(st.st_size) <= max_bytes) {
+    out.reserve(static_cast<size_t>(st.st_size));
+  }
   char buf[1 << 16];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      int e = errno;
+      int err = errno;
       close(fd);
-      throw InfraError("read " + path + ": " + std::strerror(e));
+      throw InfraError(what + ": " + std::strerror(err));
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {  // it grew while we read
+      close(fd);
+      throw InfraError(what + ": more than " + std::to_string(max_bytes) + " bytes");
+    }
   }
   close(fd);
   return out;
+}
+
+}  // namespace
+
+std::string ReadFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw InfraError("read " + path + ": " + std::strerror(errno));
+  return ReadToEnd(fd, "read " + path, UINT64_MAX);
 }
 
 std::string ReadInputFile(const std::string& path, uint64_t max_bytes, const std::string& what) {
@@ -76,25 +88,7 @@ std::string ReadInputFile(const std::string& path, uint64_t max_bytes, const std
   }
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw InfraError("read " + what + " " + path + ": " + std::strerror(errno));
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      throw InfraError("read " + what + " " + path + ": " + std::strerror(err));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > max_bytes) {  // it grew while we read
-      close(fd);
-      throw InfraError("read " + what + " " + path + ": more than " + std::to_string(max_bytes) + " bytes");
-    }
-  }
-  close(fd);
-  return out;
+  return ReadToEnd(fd, "read " + what + " " + path, max_bytes);
 }
 
 
