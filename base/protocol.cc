@@ -28,18 +28,6 @@ RecordCheck Unseal(std::string_view line, std::string_view marker, std::string_v
   return RecordCheck::kOk;
 }
 
-// Takes the next whitespace-separated word off the front of *text.
-bool NextWord(std::string_view* text, std::string_view* word) {
-  size_t i = 0;
-  while (i < text->size() && Space((*text)[i])) ++i;
-  if (i == text->size()) return false;
-  size_t start = i;
-  while (i < text->size() && !Space((*text)[i])) ++i;
-  *word = text->substr(start, i - start);
-  text->remove_prefix(i);
-  return true;
-}
-
 // The first max whitespace-separated words of text; returns how many there
 // are in all, up to max + 1 (more than max says the record is too long).
 size_t Words(std::string_view text, std::string_view* words, size_t max) {
@@ -51,6 +39,17 @@ size_t Words(std::string_view text, std::string_view* words, size_t max) {
 }
 
 }  // namespace
+
+bool NextWord(std::string_view* text, std::string_view* word) {
+  size_t i = 0;
+  while (i < text->size() && Space((*text)[i])) ++i;
+  if (i == text->size()) return false;
+  size_t start = i;
+  while (i < text->size() && !Space((*text)[i])) ++i;
+  *word = text->substr(start, i - start);
+  text->remove_prefix(i);
+  return true;
+}
 
 std::optional<uint64_t> ParseCount(std::string_view text) {
   if (text.empty() || text.size() > 20) return std::nullopt;

@@ -149,6 +149,10 @@ enum class RecordCheck {
   kForeign,   // another run's nonce
 };
 
+// Takes the next whitespace-separated word of a record off the front of
+// *text; false when none is left.
+bool NextWord(std::string_view* text, std::string_view* word);
+
 // A decimal count a record carries, or nullopt when it is not one or does
 // not fit in 64 bits: a sealed record may still carry anything (a hostile
 // guest), and then the record is rejected.

@@ -31,19 +31,6 @@ std::optional<double> KernelTime(std::string_view line) {
   return t;
 }
 
-// The first two words after a record's marker.
-std::pair<std::string_view, std::string_view> RecordWords(std::string_view record) {
-  std::string_view w[2];
-  for (std::string_view& word : w) {
-    size_t start = record.find_first_not_of(" \t\r\n\v\f");
-    if (start == std::string_view::npos) break;
-    size_t end = std::min(record.find_first_of(" \t\r\n\v\f", start), record.size());
-    word = record.substr(start, end - start);
-    record.remove_prefix(end);
-  }
-  return {w[0], w[1]};
-}
-
 // The nonce, vCPU count and workload duration a log's records announce. Reads
 // on only while one of them is unknown: a run's log says all three in its
 // first lines (hello, workload-start); a log without hello is read through
@@ -62,7 +49,10 @@ void Prescan(LineSource& lines, Analysis* a, double* duration) {
       AgentStatus st;
       RecordCheck seal = marker[2] == 'H' ? ParseHeartbeat(line, "", &hb) : ParseStatus(line, "", &st);
       if (seal != RecordCheck::kForeign && seal != RecordCheck::kOk) continue;
-      auto [nonce, second] = RecordWords(std::string_view(line).substr(at + 5));
+      // A sealed record's first two words: the nonce, then the vCPU or event.
+      std::string_view rest = std::string_view(line).substr(at + 5), nonce, second;
+      NextWord(&rest, &nonce);
+      NextWord(&rest, &second);
       if (a->nonce.empty()) a->nonce = std::string(nonce);
       if (nonce != a->nonce) continue;
       if (marker[2] == 'H') {

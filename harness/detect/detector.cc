@@ -89,11 +89,10 @@ void Detector::Bytes(double t, std::string_view data) {
       Line(t, data.substr(0, len));
       data.remove_prefix(len == nl ? nl + 1 : len);
       continue;
-    } else {
-      partial_.append(data.substr(0, nl));
-      Line(partial_t_, partial_);
-      partial_.clear();
     }
+    partial_.append(data.substr(0, nl));
+    Line(partial_t_, partial_);
+    partial_.clear();
     data.remove_prefix(nl + 1);
   }
 }
