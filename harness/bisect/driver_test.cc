@@ -69,6 +69,18 @@ std::string GitPlan(const std::string& repo, const std::string& extra = "") {
   return "git:\n  repo: " + repo + "\n  good: first\n  bad: HEAD\n" + extra;
 }
 
+// A git plan over repo whose build step does nothing (the world fakes builds).
+BisectPlan NoBuildPlan(const std::string& repo, const std::string& p) {
+  return ParseBisectPlan(GitPlan(repo, "  build: 'true'\n  image: x\n") + "bisect: {p: " + p + "}\n", "plan.yaml");
+}
+
+// Creates the bisection log in dir for the plan's candidates.
+void NewLog(const BisectPlan& plan, const std::string& dir, const nlohmann::json& config = {}) {
+  std::vector<std::string> names;
+  for (const BisectCandidate& c : plan.candidates) names.push_back(c.name);
+  CreateBisectLog(dir, config, names);
+}
+
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
@@ -101,9 +113,7 @@ TEST_P(GitBisect, FindsTheCulprit) {
   BisectPlan plan = ParseBisectPlan(GitPlan(repo), "plan.yaml");
   ASSERT_EQ(plan.candidates.size(), 24u);
   std::string dir = TempDir() + "/b";
-  std::vector<std::string> names;
-  for (const auto& c : plan.candidates) names.push_back(c.name);
-  CreateBisectLog(dir, {}, names);
+  NewLog(plan, dir);
   FakeWorld world(repo, k.culprit, k.p, k.broken, 42 + static_cast<uint64_t>(k.culprit));
   BisectEnd end = DriveBisection(plan, dir, world, [](const std::string&) {});
   BisectRecord rec = LoadBisectLog(dir);
@@ -129,10 +139,8 @@ INSTANTIATE_TEST_SUITE_P(Table, GitBisect,
 TEST(DriveBisection, ResumesAfterAKillAtEveryStep) {
   std::string repo = MakeRepo(16);
   BisectPlan plan = ParseBisectPlan(GitPlan(repo), "plan.yaml");
-  std::vector<std::string> names;
-  for (const auto& c : plan.candidates) names.push_back(c.name);
   std::string full = TempDir() + "/b";
-  CreateBisectLog(full, {}, names);
+  NewLog(plan, full);
   FakeWorld world(repo, 11, 1.0, {}, 1);
   ASSERT_EQ(DriveBisection(plan, full, world, [](const std::string&) {}), BisectEnd::kFound);
   std::string text = ReadFile(full + "/log.jsonl");
@@ -202,10 +210,8 @@ TEST(DriveBisection, SlotsRunAtOnce) {
   std::string yaml = "bisect:\n  slots: 3\n  p: 0.5\nseries:\n";
   for (int i = 0; i < 32; ++i) yaml += "  - name: c" + std::to_string(i) + "\n";
   BisectPlan plan = ParseBisectPlan(yaml, "plan.yaml");
-  std::vector<std::string> names;
-  for (const auto& c : plan.candidates) names.push_back(c.name);
   std::string dir = TempDir() + "/b";
-  CreateBisectLog(dir, {}, names);
+  NewLog(plan, dir);
   SlowParallelWorld world(21, 0.5);
   ASSERT_EQ(DriveBisection(plan, dir, world, [](const std::string&) {}), BisectEnd::kFound);
   EXPECT_EQ(world.max_in_flight.load(), 3);
@@ -409,7 +415,7 @@ TEST(BuildCandidate, KeepsEachCommitsBuild) {
 // was prepared first, nothing is prepared twice, and the culprit is the same.
 TEST(DriveBisection, PreparesTheLikelyNextCandidatesWhileOneRuns) {
   std::string repo = MakeRepo(16);
-  BisectPlan plan = ParseBisectPlan(GitPlan(repo, "  build: 'true'\n  image: x\n") + "bisect: {p: 0.5}\n", "plan.yaml");
+  BisectPlan plan = NoBuildPlan(repo, "0.5");
   class AheadWorld : public BisectWorld {
    public:
     explicit AheadWorld(std::string repo) : repo_(std::move(repo)) {}
@@ -444,9 +450,7 @@ TEST(DriveBisection, PreparesTheLikelyNextCandidatesWhileOneRuns) {
     std::string repo_;
   } world(repo);
   std::string dir = TempDir();
-  std::vector<std::string> names;
-  for (const BisectCandidate& c : plan.candidates) names.push_back(c.name);
-  CreateBisectLog(dir, {{"yaml", "x"}}, names);
+  NewLog(plan, dir, {{"yaml", "x"}});
   EXPECT_EQ(DriveBisection(plan, dir, world, [](const std::string&) {}), BisectEnd::kFound);
   BisectState st = Replay(plan, LoadBisectLog(dir)).State();
   EXPECT_EQ(CommitNumber(repo, plan.candidates[static_cast<size_t>(st.best)].name), 9);
@@ -458,7 +462,7 @@ TEST(DriveBisection, PreparesTheLikelyNextCandidatesWhileOneRuns) {
 // does not build; the culprit, 3, is still found between 2 and 3).
 TEST(DriveBisection, BuildFailureIsASkipNotARetry) {
   std::string repo = MakeRepo(6);
-  BisectPlan plan = ParseBisectPlan(GitPlan(repo, "  build: 'true'\n  image: x\n") + "bisect: {p: 1}\n", "plan.yaml");
+  BisectPlan plan = NoBuildPlan(repo, "1");
   class BuildWorld : public BisectWorld {
    public:
     explicit BuildWorld(std::string repo) : repo_(std::move(repo)) {}
@@ -480,9 +484,7 @@ TEST(DriveBisection, BuildFailureIsASkipNotARetry) {
     std::string repo_;
   } world(repo);
   std::string dir = TempDir();
-  std::vector<std::string> names;
-  for (const BisectCandidate& c : plan.candidates) names.push_back(c.name);
-  CreateBisectLog(dir, {{"yaml", "x"}}, names);
+  NewLog(plan, dir, {{"yaml", "x"}});
   BisectEnd end = DriveBisection(plan, dir, world, [](const std::string&) {});
   BisectRecord rec = LoadBisectLog(dir);
   int build_failures = 0;
@@ -505,12 +507,10 @@ namespace {
 TEST(DriveBisection, SigkillAtRandomPointsResumes) {
   std::string repo = MakeRepo(16);
   BisectPlan plan = ParseBisectPlan(GitPlan(repo), "plan.yaml");
-  std::vector<std::string> names;
-  for (const auto& c : plan.candidates) names.push_back(c.name);
   std::mt19937 rng(7);
   for (int trial = 0; trial < 6; ++trial) {
     std::string dir = TempDir() + "/b";
-    CreateBisectLog(dir, {}, names);
+    NewLog(plan, dir);
     pid_t pid = fork();
     if (pid == 0) {
       FakeWorld world(repo, 11, 1.0, {}, 1);
