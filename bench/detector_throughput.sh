@@ -8,9 +8,10 @@
 # shown apart.
 #   bench/detector_throughput.sh [SIZE_MB]   (default 200)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 size_mb=${1:-200}
-case "$size_mb" in ''|*[!0-9]*|0) echo "usage: bench/detector_throughput.sh [SIZE_MB > 0]" >&2; exit 64 ;; esac
+bench_count SIZE_MB "$size_mb"
 T=$(mktemp -d /tmp/blackout-bench-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 # A large log from the real runs' console logs (heartbeats, kernel messages,

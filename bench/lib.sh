@@ -45,7 +45,7 @@ bench_run() {
 }
 
 # bench_count NAME VALUE: VALUE is a whole number of at least 1, or the
-# script stops with its usage (the script's own second line on).
+# script stops (exit 64) saying which argument is wrong.
 bench_count() {
   case "$2" in
     '' | *[!0-9]* | 0) echo "bench: $1 must be a whole number of at least 1, not '$2'" >&2; exit 64 ;;
