@@ -35,6 +35,14 @@ inline constexpr const char kCommandMarker[] = "@BX1 ";
 // Console commands the agent (and xen-pv-domu's dom0 init) obey.
 inline constexpr const char kCommandSysrq[] = "sysrq";                // sysrq KEYS
 inline constexpr const char kCommandDom0Evidence[] = "dom0-evidence";  // dom0 only
+// xen-pv-domu's parked dom0 (booted, or restored from a saved state, with
+// kParkArg on its command line) waits for "@BX1 dom0 dom0-go <unix seconds>"
+// before it reads the run's disk; it has no nonce of its own until then.
+inline constexpr const char kCommandDom0Go[] = "dom0-go";
+inline constexpr const char kDom0GoNonce[] = "dom0";
+inline constexpr const char kParkArg[] = "blackout.park";
+inline constexpr const char kDom0Parked[] = "parked";    // after kDom0Marker
+inline constexpr const char kDom0Resumed[] = "resumed";  // after kDom0Marker, with the clock it was given
 // dom0's init (xen-pv-domu) marks its own lines with this, and ends its
 // evidence with kDom0Marker + kDom0EvidenceEnd.
 inline constexpr const char kDom0Marker[] = "blackout-dom0: ";

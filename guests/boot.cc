@@ -25,9 +25,13 @@ const char kInitScript[] = R"(#!/bin/busybox sh
 exec /bin/blackout-agent
 )";
 
-// dom0's init in xen-pv-domu runs: the toolstack, the domU with its console
-// relayed (prefixed) to dom0's console, a listener for the host's evidence
-// requests, and evidence of its own when the domU ends badly.
+// dom0's init in xen-pv-domu runs: the toolstack, then (parked: with
+// blackout.park on its command line) says so and waits for the host's go,
+// which may come in this boot or in any later one restored from a saved state
+// of this moment. Then the run's own files from the first virtio disk (its
+// driver loads only now, so a restored dom0 never saw that disk), the domU
+// with its console relayed (prefixed) to dom0's console, a listener for the
+// host's evidence requests, and evidence of its own when the domU ends badly.
 const char kDom0InitScript[] = R"sh(#!/bin/busybox sh
 # blackout dom0 init (xen-pv-domu): Xen's toolstack, then the domU under test.
 /bin/busybox mount -t proc proc /proc
@@ -35,12 +39,11 @@ const char kDom0InitScript[] = R"sh(#!/bin/busybox sh
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 /bin/busybox mount -t tmpfs tmpfs /tmp
 /bin/busybox --install -s /bin
-mkdir -p /dev/pts /run /var/lock /var/run/xen /var/run/xenstored /var/lib/xen /var/lib/xenstored /var/log/xen /etc/xen
+mkdir -p /dev/pts /run/blackout /var/lock /var/run/xen /var/run/xenstored /var/lib/xen /var/lib/xenstored /var/log/xen /etc/xen
 /bin/busybox mount -t devpts devpts /dev/pts  # xenconsoled gives each domU console a pty
 touch /etc/xen/xl.conf
 say() { echo "@DOM0MARKER@$*"; }
 fail() { say "error $*"; sleep 2; poweroff -f; }
-NONCE=$(cat /etc/blackout/nonce)
 X=@XENBIN@
 export PATH=$X:/sbin:/usr/sbin:/bin:/usr/bin
 while read -r m; do insmod "$m" || fail "insmod $m"; done < /etc/blackout/dom0-modules
@@ -48,6 +51,26 @@ mount -t xenfs xenfs /proc/xen || fail "mount xenfs"
 $X/xenstored --pid-file /var/run/xenstored.pid || fail "xenstored"
 $X/xen-init-dom0 > /tmp/xen-init-dom0.log 2>&1 || { cat /tmp/xen-init-dom0.log; fail "xen-init-dom0"; }
 $X/xenconsoled --pid-file=/var/run/xenconsoled.pid || fail "xenconsoled"
+# xl's domain UUID waits for the kernel's random pool: wait for it here, once,
+# not in every run.
+head -c 1 /dev/random > /dev/null
+stty -echo < /dev/console 2> /dev/null
+if grep -q '@PARKARG@' /proc/cmdline; then
+  say "@PARKED@"
+  go=""
+  while [ -z "$go" ] && read -r line; do
+    case "$line" in *"@GOCOMMAND@ "*) go=${line##*@GOCOMMAND@ } ;; esac
+  done < /dev/console
+  # The host's clock: a restored dom0 still has the one it was saved with.
+  go=${go%%[!0-9]*}
+  [ -n "$go" ] && date -s "@$go" > /dev/null || fail "no clock in the host's go"
+  say "@RESUMED@ $go"
+fi
+while read -r m; do insmod "$m" || fail "insmod $m"; done < /etc/blackout/dom0-run-modules
+for i in $(seq 50); do [ -b /dev/vda ] && break; sleep 0.1; done
+cd /run/blackout && cpio -i -d < /dev/vda 2> /tmp/cpio.log && [ -f domu.cfg ] || { cat /tmp/cpio.log; fail "read the run's files from /dev/vda"; }
+cd /
+NONCE=$(cat /run/blackout/nonce)
 evidence() {
   say "evidence-begin"
   xl list
@@ -57,12 +80,11 @@ evidence() {
   say "@EVIDENCEEND@"
 }
 # The host asks for evidence over the console while the domU still exists.
-stty -echo < /dev/console 2> /dev/null
 ( while read -r line; do
     case "$line" in *"@COMMAND@$NONCE @EVIDENCE@"*) evidence ;; esac
   done ) < /dev/console &
 say "toolstack-up"
-{ xl create -c /etc/blackout/domu.cfg < /dev/null; echo $? > /tmp/xl.rc; } 2>&1 | /bin/blackout-agent relay '@DOMUPREFIX@'
+{ xl create -c /run/blackout/domu.cfg < /dev/null; echo $? > /tmp/xl.rc; } 2>&1 | /bin/blackout-agent relay '@DOMUPREFIX@'
 rc=$(cat /tmp/xl.rc)
 say "domu-exited xl=$rc"
 [ "$rc" = 0 ] || xl list blackout-domu > /dev/null 2>&1 || fail "xl create exit $rc"
@@ -193,8 +215,9 @@ std::string XlConfig(const GuestSpec& guest, const std::string& kernel, const st
     cfg += "disk = [";
     for (size_t i = 0; i < disks; ++i) {
       char letter = static_cast<char>('a' + i);
+      char dom0_letter = static_cast<char>('b' + i);  // dom0's vda holds the run's files
       cfg += std::string(i ? ", " : " ") + "'format=raw, vdev=xvd" + letter +
-             ", access=rw, script=/etc/blackout/block, target=/dev/vd" + letter + "'";
+             ", access=rw, script=/etc/blackout/block, target=/dev/vd" + dom0_letter + "'";
     }
     cfg += " ]\n";
   }
@@ -285,7 +308,10 @@ std::vector<std::string> AddXenToolstack(Initramfs& img, const XenToolsArtifact&
 
 namespace {
 
-// xen-pv-domu: the dom0 image around the domU's kernel and image, and the boot.
+// xen-pv-domu: dom0's image (the same for every run of a Xen and dom0, so a
+// saved state of it serves them all), the run's files on a disk of their own
+// (the domU's raw vmlinux: libxc then copies instead of inflating it, its
+// initramfs, xl's config and the nonce), and the boot.
 BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, const std::string& domu_cmdline,
                       const std::vector<BootDisk>& drives) {
   const XenToolsArtifact& tools = in.xen_tools;
@@ -298,9 +324,14 @@ BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, c
   std::string guest_bin = tools.bin_dir.substr(tools.root.size());  // /usr/lib/xen-4.17/bin
   std::string init = kDom0InitScript;
   // The console protocol's words (base/protocol.h), spelled once.
+  std::string go = std::string(protocol::kCommandMarker) + protocol::kDom0GoNonce + " " + protocol::kCommandDom0Go;
   for (const auto& [key, value] :
        std::initializer_list<std::pair<std::string, std::string>>{{"@XENBIN@", guest_bin},
                                                                   {"@DOM0MARKER@", protocol::kDom0Marker},
+                                                                  {"@PARKARG@", protocol::kParkArg},
+                                                                  {"@PARKED@", protocol::kDom0Parked},
+                                                                  {"@RESUMED@", protocol::kDom0Resumed},
+                                                                  {"@GOCOMMAND@", go},
                                                                   {"@COMMAND@", protocol::kCommandMarker},
                                                                   {"@EVIDENCE@", protocol::kCommandDom0Evidence},
                                                                   {"@EVIDENCEEND@", protocol::kDom0EvidenceEnd},
@@ -311,32 +342,49 @@ BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, c
   Initramfs img = BaseImage(in.busybox_path, in.agent_path, init);
   for (const char* dir : {"boot", "run", "var/run", "var/lib", "var/log"}) img.AddDir(dir);
   AddXenToolstack(img, tools);
-  // dom0's Xen drivers (and the disk path to the domU), from dom0's package.
-  std::vector<std::string> names = {"xen-evtchn", "xenfs", "xen-privcmd", "xen-gntdev", "xen-gntalloc"};
-  if (!drives.empty()) {
-    for (const char* m : {"virtio_pci", "virtio_blk", "xen-blkback"}) names.push_back(m);
+  // dom0's Xen drivers and the domU's disk backend from dom0's package; the
+  // virtio disk drivers load only once the run's disk is there to read.
+  std::string module_list, run_module_list;
+  for (const std::string& m : AddModules(img, in.dom0_kernel,
+                                         {"xen-evtchn", "xenfs", "xen-privcmd", "xen-gntdev", "xen-gntalloc",
+                                          "xen-blkback"})) {
+    module_list += m + "\n";
   }
-  std::string module_list;
-  for (const std::string& m : AddModules(img, in.dom0_kernel, names)) module_list += m + "\n";
+  for (const std::string& m : AddModules(img, in.dom0_kernel, {"virtio_pci", "virtio_blk"})) run_module_list += m + "\n";
   img.AddText("etc/blackout/dom0-modules", module_list);
-  img.AddText("etc/blackout/nonce", in.nonce + "\n");
+  img.AddText("etc/blackout/dom0-run-modules", run_module_list);
   img.AddText("etc/blackout/block", kBlockScript, 0755);
-  img.AddFile("boot/domu-vmlinux.gz", GzippedVmlinux(in.kernel), 0644);
-  img.AddFile("boot/domu-initramfs.cpio.gz", domu_initramfs, 0644);
-  img.AddText("etc/blackout/domu.cfg", XlConfig(in.guest, "/boot/domu-vmlinux.gz", "/boot/domu-initramfs.cpio.gz",
-                                                domu_cmdline, drives.size()));
-  std::string dom0_initramfs = in.scratch_dir + "/dom0-initramfs.cpio.gz";
-  img.Write(dom0_initramfs);
+  std::string dom0_initramfs = img.Cached(CacheDir() + "/initramfs");
+
+  // The run's files: a plain cpio on dom0's first virtio disk, padded to
+  // whole sectors (the disk's size is counted in them).
+  Initramfs run_files;
+  run_files.AddText("nonce", in.nonce + "\n");
+  run_files.AddFile("domu-vmlinux", in.kernel.vmlinux, 0644);
+  run_files.AddFile("domu-initramfs.cpio.gz", domu_initramfs, 0644);
+  run_files.AddText("domu.cfg", XlConfig(in.guest, "/run/blackout/domu-vmlinux", "/run/blackout/domu-initramfs.cpio.gz",
+                                         domu_cmdline, drives.size()));
+  std::string run_disk = in.scratch_dir + "/dom0-run.cpio";
+  run_files.Write(run_disk, false);
+  uint64_t size = std::filesystem::file_size(run_disk);
+  size = (size + 4095) / 4096 * 4096;
+  std::filesystem::resize_file(run_disk, size);
+  CheckNoComma("disk path", run_disk);
+  std::vector<BootDisk> disks = {{run_disk, "raw", "writeback", size, true}};
+  disks.insert(disks.end(), drives.begin(), drives.end());
 
   std::string dom0_cmdline = "console=hvc0 earlyprintk=xen loglevel=4";
   if (in.guest.fast) dom0_cmdline += " mitigations=off";
+  if (in.park_dom0) dom0_cmdline += std::string(" ") + protocol::kParkArg;
   CheckNoComma("dom0 kernel path", in.dom0_kernel.vmlinux);
   CheckNoComma("initramfs path", dom0_initramfs);
   // Xen, its heap and the domU's page tables need room beside both domains.
   uint64_t memory_mb = (in.guest.dom0_memory >> 20) + (in.guest.memory >> 20) + 512;
-  return XenBoot(in, std::max(in.guest.vcpus, in.guest.dom0_vcpus), memory_mb, in.guest.dom0_memory,
-                 in.guest.dom0_vcpus, {in.dom0_kernel.vmlinux, dom0_cmdline}, dom0_initramfs,
-                 domu_initramfs, drives);
+  BootSpec b = XenBoot(in, std::max(in.guest.vcpus, in.guest.dom0_vcpus), memory_mb, in.guest.dom0_memory,
+                       in.guest.dom0_vcpus, {in.dom0_kernel.vmlinux, dom0_cmdline}, dom0_initramfs, domu_initramfs,
+                       disks);
+  b.dom0_parks = in.park_dom0;
+  return b;
 }
 
 }  // namespace

@@ -33,7 +33,11 @@ struct BootDisk {
   std::string path;    // the image file
   std::string format;  // raw | qcow2
   std::string cache;   // none | writeback | writethrough | directsync | unsafe
-  uint64_t size = 0;   // bytes the guest sees (the image is empty: the guest makes its file system)
+  uint64_t size = 0;   // bytes the guest sees
+  // The image holds files for the guest (xen-pv-domu's run disk): a remote
+  // host gets its bytes. Otherwise it is empty and the guest makes its file
+  // system.
+  bool content = false;
 };
 
 // A file QEMU loads beside the kernel: the initramfs, or one of Xen's
@@ -62,6 +66,10 @@ struct BootSpec {
   std::string initramfs;   // the image we built, for the record
   std::vector<BootDisk> disks;
   std::vector<PortForward> forwards;  // a virtio NIC on QEMU's user network when not empty
+  // xen-pv-domu: dom0 parks once its toolstack is up and waits for the host's
+  // go (base/protocol.h) before it reads the run's disk (disks[0]), so a
+  // backend may save the VM at that point and restore it for later runs.
+  bool dom0_parks = false;
 };
 
 struct BootInputs {
@@ -81,6 +89,9 @@ struct BootInputs {
   // xen-pv-domu: dom0's kernel (Debian's default) and Xen's toolstack.
   KernelArtifact dom0_kernel;
   XenToolsArtifact xen_tools;
+  // xen-pv-domu: dom0 parks for the host's go (a backend that saves and
+  // restores dom0 sends it); otherwise it goes straight on.
+  bool park_dom0 = false;
   // The host runs Xen itself (a libvirt libxl host): the boot is the domU's
   // own kernel, initramfs and command line, started by that host's libvirt.
   bool xen_host = false;
@@ -92,8 +103,8 @@ std::string InitrdArg(const BootSpec& boot);
 
 // The xl domain configuration for the domU under test (xen-pv-domu): the
 // kernel and ramdisk paths inside dom0, its command line, and one
-// xen-blkfront disk per workload disk, backed by dom0's /dev/vdX through
-// blackout's hotplug script. Throws ConfigError for a command line xl cannot
+// xen-blkfront disk per workload disk, backed by dom0's /dev/vdb, vdc, ...
+// (vda holds the run's files) through blackout's hotplug script. Throws ConfigError for a command line xl cannot
 // quote.
 std::string XlConfig(const GuestSpec& guest, const std::string& kernel, const std::string& ramdisk,
                      const std::string& cmdline, size_t disks);

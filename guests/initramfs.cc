@@ -67,15 +67,20 @@ std::vector<std::string> Initramfs::Paths() const {
   return {all.begin(), all.end()};
 }
 
-void Initramfs::Write(const std::string& out_path) const {
+void Initramfs::Write(const std::string& out_path, bool gzip) const {
   std::string tmp = UniqueTmp(out_path);
   std::unique_ptr<archive, int (*)(archive*)> a(archive_write_new(), archive_write_free);
   archive_write_set_format_cpio_newc(a.get());
-  archive_write_add_filter_gzip(a.get());
-  archive_write_set_filter_option(a.get(), "gzip", "compression-level", "1");
-  // No time in the gzip header either: the same contents give the same bytes,
-  // so a remote host that holds this image already is not sent it again.
-  archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr);
+  if (gzip) {
+    archive_write_add_filter_gzip(a.get());
+    archive_write_set_filter_option(a.get(), "gzip", "compression-level", "1");
+    // No time in the gzip header either: the same contents give the same bytes,
+    // so a remote host that holds this image already is not sent it again.
+    archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr);
+  } else {
+    archive_write_add_filter_none(a.get());
+    archive_write_set_bytes_in_last_block(a.get(), 1);  // no padding to libarchive's 10 KiB blocks
+  }
   if (archive_write_open_filename(a.get(), tmp.c_str()) != ARCHIVE_OK) {
     throw InfraError("write initramfs " + tmp + ": " + archive_error_string(a.get()));
   }
@@ -146,6 +151,19 @@ void Initramfs::Write(const std::string& out_path) const {
 }
 
 bool Initramfs::WriteCached(const std::string& out_path, const std::string& cache_dir) const {
+  bool hit = false;
+  std::string cached = Cached(cache_dir, &hit);
+  std::string tmp = UniqueTmp(out_path);
+  std::error_code ec;
+  std::filesystem::copy_file(cached, tmp, std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec || rename(tmp.c_str(), out_path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw InfraError("copy initramfs " + cached + " to " + out_path + ": " + (ec ? ec.message() : std::strerror(errno)));
+  }
+  return hit;
+}
+
+std::string Initramfs::Cached(const std::string& cache_dir, bool* hit_out) const {
   // What the image is made of, in order: two images with the same
   // description have the same bytes (Write is reproducible).
   std::string desc = "blackout initramfs 1 cpio-newc gzip-1\n";
@@ -165,7 +183,7 @@ bool Initramfs::WriteCached(const std::string& out_path, const std::string& cach
     desc += "\n";
   }
   MakeDirs(cache_dir);
-  std::string desc_path = out_path + ".key";
+  std::string desc_path = UniqueTmp(cache_dir + "/key");
   WriteFileAtomic(desc_path, desc);
   std::string key = Sha256File(desc_path);
   std::remove(desc_path.c_str());
@@ -191,14 +209,8 @@ bool Initramfs::WriteCached(const std::string& out_path, const std::string& cach
     std::sort(images.begin(), images.end(), std::greater<>());
     for (size_t i = kCacheKeep; i < images.size(); ++i) std::filesystem::remove(images[i].second, ec);
   }
-  std::string tmp = UniqueTmp(out_path);
-  std::error_code ec;
-  std::filesystem::copy_file(cached, tmp, std::filesystem::copy_options::overwrite_existing, ec);
-  if (ec || rename(tmp.c_str(), out_path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw InfraError("copy initramfs " + cached + " to " + out_path + ": " + (ec ? ec.message() : std::strerror(errno)));
-  }
-  return hit;
+  if (hit_out) *hit_out = hit;
+  return cached;
 }
 
 bool IsStaticElf(const std::string& path) {

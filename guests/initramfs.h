@@ -17,9 +17,11 @@ class Initramfs {
   void AddSymlink(const std::string& path, const std::string& target);
   void AddCharDevice(const std::string& path, int major, int minor, int mode = 0600);
 
-  // Writes the archive to out_path (atomically). Parent directories of every
-  // entry are created implicitly. Throws InfraError naming a missing host file.
-  void Write(const std::string& out_path) const;
+  // Writes the archive to out_path (atomically), gzip'd or (gzip false) a
+  // plain cpio a shell's cpio reads from a raw disk. Parent directories of
+  // every entry are created implicitly. Throws InfraError naming a missing
+  // host file.
+  void Write(const std::string& out_path, bool gzip = true) const;
 
   // Writes the image to out_path from a cache of built images in cache_dir,
   // keyed by the sha256 of every entry (paths, modes, text, and each host
@@ -27,6 +29,9 @@ class Initramfs {
   // build it once. A miss builds it into the cache; the newest kCacheKeep
   // images are kept. Returns true on a hit.
   bool WriteCached(const std::string& out_path, const std::string& cache_dir) const;
+  // The cached image itself (built on a miss): a path that stays the same for
+  // the same contents, for boots whose saved state names it.
+  std::string Cached(const std::string& cache_dir, bool* hit = nullptr) const;
   static constexpr size_t kCacheKeep = 16;
 
   // The paths in the image, sorted: for tests and for the run's record.

@@ -40,9 +40,10 @@ void ReadGuestKeys(const YAML::Node& node, YamlReader& r, GuestSpec* g) {
   if (YAML::Node d = node["dom0"]; d.IsDefined()) {
     if (!g->Type().dom0_toolstack) {
       r.Error(d, "'dom0' sizing applies to guest type xen-pv-domu only");
-    } else if (r.CheckMap(d, "dom0", {"vcpus", "memory"})) {
+    } else if (r.CheckMap(d, "dom0", {"vcpus", "memory", "saved_state"})) {
       if (auto v = r.Int(d, "vcpus", 1, 64)) g->dom0_vcpus = static_cast<int>(*v);
       memory(d, &g->dom0_memory);
+      if (auto v = r.Bool(d, "saved_state")) g->dom0_saved_state = *v;
     }
   }
 }

@@ -28,6 +28,9 @@ struct GuestSpec {
   // xen-pv-domu only: the dom0 that runs the toolstack.
   int dom0_vcpus = 1;
   uint64_t dom0_memory = 512ull << 20;
+  // Boot Xen and dom0 once, save the VM when its toolstack is up, and restore
+  // that state for later runs (QEMU backend on this machine).
+  bool dom0_saved_state = true;
 
   // What the type needs (never null for a spec that came through ParseGuest
   // or the profiles; an unknown type is an error there).

@@ -99,6 +99,11 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
   double next_status = 0;
   std::string pending_echo;
   double last_read = -1;
+  // What the backend read while it started the VM comes first.
+  if (std::string early = vm.TakeEarlyConsole(); !early.empty()) {
+    dir.AppendConsole(Since(start), early);
+    detector.Bytes(Since(start), early);
+  }
   while (!detector.decided()) {
     std::string data;
     if (console_open) {

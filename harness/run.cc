@@ -142,7 +142,8 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
     result["dom0"] = {{"kernel", {{"package", dom0_kernel.package}, {"version", dom0_kernel.version}}},
                       {"xen_tools", xen_tools.version},
                       {"vcpus", cfg.guest.dom0_vcpus},
-                      {"memory_mb", cfg.guest.dom0_memory >> 20}};
+                      {"memory_mb", cfg.guest.dom0_memory >> 20},
+                      {"saved_state", cfg.guest.dom0_saved_state}};
   }
 
   // The accelerator: KVM only when it demonstrably runs a guest.
@@ -169,6 +170,8 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
   in.modules = RequiredModules(cfg.workload, type.disk_bus);
   in.dom0_kernel = dom0_kernel;
   in.xen_tools = xen_tools;
+  // Only QEMU on this machine saves and restores dom0 (libvirt's hosts boot it).
+  in.park_dom0 = type.dom0_toolstack && cfg.backend != "libvirt" && cfg.guest.dom0_saved_state;
   in.xen_host = type.xen_host;
   in.disks = cfg.workload.disks;
   in.tools = WorkloadTools(cfg.workload);
@@ -271,9 +274,11 @@ void BootAndWatch(Run& run, RunDir& dir) {
     so.name = "blackout-" + std::filesystem::path(dir.path()).filename().string();
     // The longest a run can go before the detector decides, evidence after.
     so.max_seconds = static_cast<int>(cfg.thresholds.boot_s + cfg.workload.duration_s + 600);
+    so.boot_s = cfg.thresholds.boot_s;
     run.result["command"] = run.env.backend().CommandFor(prepared.boot, so);
     run.start = HostClock::now();
     run.vm = run.env.backend().Start(prepared.boot, so);
+    if (nlohmann::json info = run.vm->start_info(); info.is_object()) run.result["dom0"]["boot"] = info;
     nlohmann::json host = run.vm->host_info();
     if (host.is_object()) run.result["host"].update(host);
     // A Xen host's Xen is its own: the record names it as the host reports it.

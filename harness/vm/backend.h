@@ -20,6 +20,7 @@ struct StartOptions {
   std::string log_path;       // the VM process's own output
   std::string name;           // the VM's name (a libvirt domain's), unique among running runs
   int max_seconds = 0;        // the longest the run can take (0: unknown): a deadline for leftovers
+  double boot_s = 300;        // how long a dom0 that parks may take to park
 };
 
 class Instance {
@@ -47,6 +48,13 @@ class Instance {
   // What the run record says of the host beyond this machine's name: where
   // the VM ran ("hostname") and what was sent there, or null.
   virtual nlohmann::json host_info() const { return nullptr; }
+  // Console bytes the backend read itself while it started the VM (a dom0
+  // booted to the point where its state is saved): the monitor takes them
+  // first.
+  virtual std::string TakeEarlyConsole() { return ""; }
+  // How the VM was started beyond its command line (a saved dom0 state
+  // restored or made, and what that cost), or null.
+  virtual nlohmann::json start_info() const { return nullptr; }
   virtual std::vector<std::string> command() const = 0;
 };
 

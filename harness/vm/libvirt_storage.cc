@@ -191,6 +191,16 @@ HostBoot PlaceBootOnHost(LibvirtConnection& conn, const BootSpec& boot, const st
       Fail(conn, "create disk volume " + name);
     }
     out.run_volumes.push_back(name);
+    if (d.content) {
+      // Files for the guest (xen-pv-domu's run disk): this run's alone.
+      try {
+        Upload(conn, vol.p, boot.disks[i].path, d.size);
+      } catch (const InfraError&) {
+        DeleteRunVolumes(conn, out.run_volumes);
+        throw;
+      }
+      out.uploaded_bytes += d.size;
+    }
     d.path = VolumePath(conn, vol.p);
   }
   return out;

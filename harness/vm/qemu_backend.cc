@@ -5,14 +5,21 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <thread>
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/log.h"
+#include "base/protocol.h"
 #include "base/subprocess.h"
 #include "harness/vm/qmp.h"
+#include "harness/vm/saved_state.h"
 
 namespace blackout {
 namespace {
@@ -74,7 +81,83 @@ class QemuInstance : public Instance {
   pid_t pid() const override { return child_->pid(); }
   std::vector<std::string> command() const override { return argv_; }
 
+  std::string TakeEarlyConsole() override { return std::move(early_); }
+  nlohmann::json start_info() const override { return start_info_; }
+  void set_start_info(const nlohmann::json& info) { start_info_ = info; }
+
+  // Reads the console (kept for the monitor) until `text` appears; throws
+  // InfraError, with the console's tail, when QEMU exits or timeout_s passes.
+  void ReadConsoleUntil(const std::string& text, double timeout_s) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    size_t from = early_.size();
+    for (;;) {
+      if (early_.find(text, from > text.size() ? from - text.size() : 0) != std::string::npos) return;
+      from = early_.size();
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw InfraError("no '" + text + "' on the console within " + std::to_string(static_cast<int>(timeout_s)) +
+                         "s\n" + OutputTail(early_, 15));
+      }
+      pollfd p{console_fd_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char buf[65536];
+      ssize_t n = read(console_fd_, buf, sizeof buf);
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+        child_->WaitFor(2);
+        throw InfraError("QEMU's console closed (" + child_->Status() + ") before '" + text + "'\n" +
+                         OutputTail(early_, 15));
+      }
+      // A dom0 boot is a few tens of KiB; a console that floods is cut, not kept.
+      if (n > 0 && early_.size() < kEarlyCap) early_.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+  // Saves the whole VM (QEMU's migration to a file) while it is stopped, then
+  // lets it run on. The file appears at path complete or not at all.
+  void SaveState(const std::string& path) {
+    std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(child_->pid());
+    qmp_->Execute("stop");
+    try {
+      qmp_->Execute("migrate", {{"uri", "exec:cat > " + ShellQuote(tmp)}});
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+      for (;;) {
+        nlohmann::json r = qmp_->Execute("query-migrate");
+        std::string status = r.value("status", "");
+        if (status == "completed") break;
+        if (status == "failed" || status == "cancelled") {
+          throw InfraError("migration " + status + ": " + r.value("error-desc", std::string("no reason given")));
+        }
+        if (std::chrono::steady_clock::now() > deadline) throw InfraError("migration took over 300s");
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (rename(tmp.c_str(), path.c_str()) != 0) throw InfraError("rename " + tmp + ": " + std::strerror(errno));
+    } catch (const InfraError&) {
+      std::remove(tmp.c_str());
+      qmp_->Execute("cont");
+      throw;
+    }
+    qmp_->Execute("cont");
+  }
+
+  // A VM started with -incoming: waits until the saved state is loaded, then
+  // runs it (a state saved while stopped loads stopped).
+  void FinishIncoming(double timeout_s) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    for (;;) {
+      if (child_->Exited()) throw InfraError("QEMU exited while loading the saved state (" + child_->Status() + ")");
+      std::string status = qmp_->Execute("query-status").value("status", "");
+      if (status == "paused" || status == "running") break;
+      if (status != "inmigrate") throw InfraError("the VM is '" + status + "' after loading the saved state");
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw InfraError("loading the saved state took over " + std::to_string(static_cast<int>(timeout_s)) + "s");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    qmp_->Execute("cont");
+  }
+
  private:
+  static constexpr size_t kEarlyCap = 4u << 20;
+
   [[noreturn]] void Fail(const std::string& what, const std::string& log_path) {
     child_->Kill();
     std::string log;
@@ -112,7 +195,74 @@ class QemuInstance : public Instance {
   std::unique_ptr<Child> child_;
   std::unique_ptr<Qmp> qmp_;
   int console_fd_ = -1;
+  std::string early_;
+  nlohmann::json start_info_;
 };
+
+double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Tells a parked dom0 to go on with this run (with the host's clock) and
+// waits for its answer: a restored dom0 that does not answer is a failed
+// restore.
+void SendGo(QemuInstance& vm, double timeout_s) {
+  vm.WriteConsole(protocol::FormatCommand(protocol::kDom0GoNonce, std::string(protocol::kCommandDom0Go) + " " +
+                                                                      std::to_string(std::time(nullptr))));
+  vm.ReadConsoleUntil(std::string(protocol::kDom0Marker) + protocol::kDom0Resumed, timeout_s);
+}
+
+// xen-pv-domu with a parking dom0: restore the saved state for this boot when
+// there is one, else boot, save the state where dom0 parks, and go on. A
+// state that fails to restore is deleted and the boot made cold.
+std::unique_ptr<Instance> StartParked(const BootSpec& boot, const StartOptions& options,
+                                      const std::vector<std::string>& argv) {
+  std::string dir = SavedStateDir();
+  std::string key = SavedStateKey(argv, boot, options, FindProgram("qemu-system-x86_64"));
+  std::string state = dir + "/" + key + ".state";
+  auto t0 = std::chrono::steady_clock::now();
+  std::string restore_error;
+  if (access(state.c_str(), R_OK) == 0) {
+    utimensat(AT_FDCWD, state.c_str(), nullptr, 0);  // newest used: kept longest
+    std::vector<std::string> incoming = argv;
+    incoming.insert(incoming.end(), {"-incoming", "exec:cat " + ShellQuote(state)});
+    std::unique_ptr<QemuInstance> vm;
+    try {
+      vm = std::make_unique<QemuInstance>(incoming, options);
+      vm->FinishIncoming(120);
+      double loaded = SecondsSince(t0);
+      SendGo(*vm, 30);
+      vm->set_start_info({{"dom0_state", "restored"}, {"key", key}, {"load_s", loaded}, {"go_s", SecondsSince(t0)}});
+      return vm;
+    } catch (const InfraError& e) {
+      restore_error = e.what();
+      if (vm) vm->Stop();
+      std::remove(state.c_str());
+      Log("saved dom0 state " + key.substr(0, 12) + " did not restore, booting dom0 again: " +
+          restore_error.substr(0, restore_error.find('\n')));
+      t0 = std::chrono::steady_clock::now();
+    }
+  }
+  auto vm = std::make_unique<QemuInstance>(argv, options);
+  vm->ReadConsoleUntil(std::string(protocol::kDom0Marker) + protocol::kDom0Parked, options.boot_s);
+  double parked = SecondsSince(t0);
+  nlohmann::json info = {{"dom0_state", "saved"}, {"key", key}, {"parked_s", parked}};
+  if (!restore_error.empty()) info["restore_error"] = restore_error;
+  try {
+    vm->SaveState(state);
+    info["save_s"] = SecondsSince(t0) - parked;
+    PruneSavedStates(dir, kSavedStatesKept);
+  } catch (const InfraError& e) {
+    // The run goes on; the next one boots dom0 again.
+    info["dom0_state"] = "unsaved";
+    info["save_error"] = e.what();
+    Log(std::string("could not save dom0's state: ") + e.what());
+  }
+  SendGo(*vm, 60);
+  info["go_s"] = SecondsSince(t0);
+  vm->set_start_info(info);
+  return vm;
+}
 
 }  // namespace
 
@@ -153,7 +303,9 @@ std::unique_ptr<Instance> QemuBackend::Start(const BootSpec& boot, const StartOp
   if (FindProgram("qemu-system-x86_64").empty()) {
     throw InfraError("start VM: qemu-system-x86_64 not found (ci/install-deps.sh installs qemu-system-x86)");
   }
-  return std::make_unique<QemuInstance>(QemuCommand(boot, options), options);
+  std::vector<std::string> argv = QemuCommand(boot, options);
+  if (boot.dom0_parks) return StartParked(boot, options, argv);
+  return std::make_unique<QemuInstance>(argv, options);
 }
 
 std::vector<std::string> QemuBackend::CommandFor(const BootSpec& boot, const StartOptions& options) const {

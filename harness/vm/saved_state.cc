@@ -1,0 +1,86 @@
+#include "harness/vm/saved_state.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "kernels/deb.h"
+
+namespace blackout {
+namespace {
+
+// path, size and inode: cache files are written once and renamed in, so a
+// changed file is a new inode. (Not mtime: the initramfs cache touches what it
+// hands out.)
+std::string Identity(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) throw InfraError("saved dom0 state: " + path + ": " + std::strerror(errno));
+  return path + " " + std::to_string(st.st_size) + " " + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
+void ReplaceAll(std::string& s, const std::string& from, const std::string& to) {
+  if (from.empty()) return;
+  for (size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) s.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+std::string SavedStateDir() { return CacheDir() + "/dom0-state"; }
+
+std::string SavedStateKey(const std::vector<std::string>& argv, const BootSpec& boot, const StartOptions& options,
+                          const std::string& qemu_binary) {
+  std::string desc = "blackout dom0 state 1\nqemu " + Identity(qemu_binary) + "\naccel " + options.accel + "\n";
+  for (std::string arg : argv) {
+    if (!options.socket_dir.empty()) ReplaceAll(arg, options.socket_dir, "@SOCKETS@");
+    for (size_t i = 0; i < boot.disks.size(); ++i) ReplaceAll(arg, boot.disks[i].path, "@DISK" + std::to_string(i) + "@");
+    desc += std::to_string(arg.size()) + ":" + arg + "\n";
+  }
+  desc += "kernel " + Identity(boot.kernel) + "\n";
+  for (const BootModule& m : boot.modules) desc += "module " + Identity(m.path) + "\n";
+  std::string dir = SavedStateDir();
+  MakeDirs(dir);
+  std::string tmp = dir + "/key.tmp." + std::to_string(getpid()) + "." +
+                    std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  WriteFileAtomic(tmp, desc);
+  std::string key;
+  try {
+    key = Sha256File(tmp);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  std::remove(tmp.c_str());
+  return key;
+}
+
+void PruneSavedStates(const std::string& dir, size_t keep) {
+  std::vector<std::pair<std::filesystem::file_time_type, std::string>> states;
+  std::error_code ec;
+  auto hour_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = f.path().filename().string();
+    auto mtime = f.last_write_time(ec);
+    if (ec) continue;
+    if (name.find(".tmp.") != std::string::npos) {
+      if (mtime < hour_ago) std::filesystem::remove(f.path(), ec);  // a writer that died
+    } else if (f.path().extension() == ".state") {
+      states.emplace_back(mtime, f.path().string());
+    }
+  }
+  std::sort(states.begin(), states.end(), std::greater<>());
+  for (size_t i = keep; i < states.size(); ++i) std::filesystem::remove(states[i].second, ec);
+}
+
+std::string ShellQuote(const std::string& word) {
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace blackout
