@@ -7,7 +7,9 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/protocol.h"
 #include "base/subprocess.h"
+#include "base/test_tmpdir.h"
 
 namespace blackout {
 namespace {
@@ -125,6 +127,59 @@ TEST(XenToolstack, PackedClosureResolvesInsideTheImage) {
   std::string usage = RunCommand({"chroot", root, binaries[0]}).output;
   EXPECT_NE(usage.find("create"), std::string::npos) << usage;
   std::filesystem::remove_all(dir);
+}
+
+
+// xen-pv-domu with Debian's real Xen, toolstack and kernel: dom0's image is
+// the same file for every run (a saved dom0 state names it), and each run's
+// own files (nonce, xl config, the domU's raw vmlinux and initramfs) travel
+// on dom0's first disk as a plain cpio the shell's cpio reads, in whole
+// sectors; dom0 parks only when asked to.
+TEST(AssembleBoot, DomUCarriesTheRunOnADiskBesideTheSameDom0Image) {
+  XenArtifact xen = FetchXen("xen-hypervisor-4.17-amd64", "", CacheDir());
+  KernelArtifact kernel = FetchKernel(KernelSpec{}, CacheDir());
+  auto assemble = [&](const std::string& nonce, bool park) {
+    std::string dir = testing_util::TestTempDir("domu");
+    BootInputs in = Inputs(dir);
+    in.guest = *FindGuestProfile("xen-pv-domu");
+    in.kernel = kernel;
+    in.dom0_kernel = kernel;
+    in.xen = xen;
+    in.xen_tools = FetchXenTools(xen, CacheDir());
+    in.nonce = nonce;
+    in.park_dom0 = park;
+    in.disks = {DiskSpec{}};
+    in.disks[0].size = 1 << 20;
+    return AssembleBoot(in);
+  };
+  BootSpec a = assemble("1111aaaa", true), b = assemble("2222bbbb", false);
+  ASSERT_EQ(a.modules.size(), 2u);
+  EXPECT_EQ(a.modules[1].path, b.modules[1].path) << "dom0's image differs between runs";
+  EXPECT_EQ(a.modules[1].path.rfind(CacheDir(), 0), 0u) << a.modules[1].path;
+  EXPECT_TRUE(a.dom0_parks);
+  EXPECT_FALSE(b.dom0_parks);
+  EXPECT_NE(a.modules[0].cmdline.find(protocol::kParkArg), std::string::npos) << a.modules[0].cmdline;
+  EXPECT_EQ(b.modules[0].cmdline.find(protocol::kParkArg), std::string::npos) << b.modules[0].cmdline;
+  // The run's disk first, then the workload's.
+  ASSERT_EQ(a.disks.size(), 2u);
+  const BootDisk& run = a.disks[0];
+  EXPECT_TRUE(run.content);
+  EXPECT_FALSE(a.disks[1].content);
+  EXPECT_EQ(run.size % 512, 0u);
+  EXPECT_EQ(run.size, std::filesystem::file_size(run.path));
+  std::string out = testing_util::TestTempDir("domu-run");
+  RunChecked({"sh", "-c", "cd " + out + " && cpio -i -d < " + run.path + " 2>/dev/null"});
+  EXPECT_EQ(ReadFile(out + "/nonce"), "1111aaaa\n");
+  EXPECT_EQ(ReadFile(out + "/domu-vmlinux"), ReadFile(kernel.vmlinux));
+  std::string cfg = ReadFile(out + "/domu.cfg");
+  EXPECT_NE(cfg.find("kernel = \"/run/blackout/domu-vmlinux\""), std::string::npos) << cfg;
+  EXPECT_NE(cfg.find("target=/dev/vdb"), std::string::npos) << cfg;
+  EXPECT_NE(cfg.find("blackout.nonce=1111aaaa"), std::string::npos) << cfg;
+  EXPECT_TRUE(std::filesystem::exists(out + "/domu-initramfs.cpio.gz"));
+  // dom0's image holds nothing of a run.
+  std::string listing = RunChecked({"sh", "-c", "zcat " + a.modules[1].path + " | cpio -t 2>/dev/null"});
+  EXPECT_EQ(listing.find("nonce"), std::string::npos) << listing;
+  EXPECT_EQ(listing.find("domu"), std::string::npos) << listing;
 }
 
 }  // namespace

@@ -36,12 +36,18 @@ TEST(GuestProfiles, ATypeNameOrAMappingOverridingItsProfile) {
   GuestSpec g = Parse("xen-pv-domu\n", &errors);
   ASSERT_TRUE(errors.empty());
   EXPECT_EQ(g.type, "xen-pv-domu");
-  g = Parse("{type: xen-pv-domu, vcpus: 4, fast: true, dom0: {vcpus: 2, memory: 768M}}\n", &errors);
+  EXPECT_TRUE(g.dom0_saved_state);
+  g = Parse("{type: xen-pv-domu, vcpus: 4, fast: true, dom0: {vcpus: 2, memory: 768M, saved_state: false}}\n",
+            &errors);
   ASSERT_TRUE(errors.empty()) << errors[0];
   EXPECT_EQ(g.vcpus, 4);
   EXPECT_TRUE(g.fast);
   EXPECT_EQ(g.dom0_vcpus, 2);
   EXPECT_EQ(g.dom0_memory, 768ull << 20);
+  EXPECT_FALSE(g.dom0_saved_state);
+  Parse("{type: xen-pv-domu, dom0: {saved_state: sometimes}}\n", &errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "run.yaml:1:41: 'saved_state' must be true or false, not 'sometimes'");
   EXPECT_EQ(g.disks, "xen-blkfront");
 }
 
@@ -68,8 +74,9 @@ TEST(XlConfig, NamesKernelRamdiskCmdlineSizingAndBlkfrontDisks) {
   EXPECT_NE(cfg.find("cmdline = \"console=hvc0 blackout.nonce=ab\"\n"), std::string::npos);
   EXPECT_NE(cfg.find("memory = 256\nvcpus = 3\n"), std::string::npos);
   EXPECT_NE(cfg.find("on_crash = \"preserve\"\n"), std::string::npos);
-  EXPECT_NE(cfg.find("disk = [ 'format=raw, vdev=xvda, access=rw, script=/etc/blackout/block, target=/dev/vda', "
-                     "'format=raw, vdev=xvdb, access=rw, script=/etc/blackout/block, target=/dev/vdb' ]\n"),
+  // dom0's vda holds the run's files: the workload's disks are vdb onwards.
+  EXPECT_NE(cfg.find("disk = [ 'format=raw, vdev=xvda, access=rw, script=/etc/blackout/block, target=/dev/vdb', "
+                     "'format=raw, vdev=xvdb, access=rw, script=/etc/blackout/block, target=/dev/vdc' ]\n"),
             std::string::npos)
       << cfg;
   EXPECT_EQ(XlConfig(g, "k", "r", "x", 0).find("\ndisk ="), std::string::npos);
