@@ -2,10 +2,13 @@
 // workload, the files and command lines a backend needs to start the VM.
 //
 // xen-pv-domu (the cloud shape): Xen boots dom0 from Debian's default kernel
-// with an initramfs holding Xen's toolstack and the domU's kernel (a gzip'd
-// vmlinux: libxc decodes gzip fast) and initramfs; dom0's init starts
-// xenstored, xen-init-dom0 and xenconsoled and runs `xl create -c`, relaying
-// the domU's console with protocol::kDomUPrefix on each line.
+// with an initramfs holding Xen's toolstack (the same image for every run);
+// dom0's init starts xenstored, xen-init-dom0 and xenconsoled, parks for the
+// host's go when asked (BootSpec::dom0_parks: the QEMU backend saves the VM
+// there once and restores it for later runs), then reads the run's files
+// from its first virtio disk (the domU's raw vmlinux, initramfs, xl config,
+// nonce) and runs `xl create -c`, relaying the domU's console with
+// protocol::kDomUPrefix on each line.
 //
 // xen-pv-dom0 (the default and fastest PV path): QEMU loads Xen as a multiboot
 // kernel; the kernel under test (its raw ELF vmlinux, so Xen skips the xz

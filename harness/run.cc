@@ -275,10 +275,14 @@ void BootAndWatch(Run& run, RunDir& dir) {
     // The longest a run can go before the detector decides, evidence after.
     so.max_seconds = static_cast<int>(cfg.thresholds.boot_s + cfg.workload.duration_s + 600);
     so.boot_s = cfg.thresholds.boot_s;
+    so.interrupted = run.req.interrupted;
     run.result["command"] = run.env.backend().CommandFor(prepared.boot, so);
     run.start = HostClock::now();
     run.vm = run.env.backend().Start(prepared.boot, so);
-    if (nlohmann::json info = run.vm->start_info(); info.is_object()) run.result["dom0"]["boot"] = info;
+    if (nlohmann::json info = run.vm->start_info(); info.is_object()) {
+      run.result["dom0"]["boot"] = info;
+      run.result["command"] = run.vm->command();  // with -incoming when restored
+    }
     nlohmann::json host = run.vm->host_info();
     if (host.is_object()) run.result["host"].update(host);
     // A Xen host's Xen is its own: the record names it as the host reports it.

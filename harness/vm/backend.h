@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -21,6 +22,7 @@ struct StartOptions {
   std::string name;           // the VM's name (a libvirt domain's), unique among running runs
   int max_seconds = 0;        // the longest the run can take (0: unknown): a deadline for leftovers
   double boot_s = 300;        // how long a dom0 that parks may take to park
+  const std::atomic<bool>* interrupted = nullptr;  // set: stop waiting for it
 };
 
 class Instance {

@@ -86,13 +86,15 @@ class QemuInstance : public Instance {
   void set_start_info(const nlohmann::json& info) { start_info_ = info; }
 
   // Reads the console (kept for the monitor) until `text` appears; throws
-  // InfraError, with the console's tail, when QEMU exits or timeout_s passes.
-  void ReadConsoleUntil(const std::string& text, double timeout_s) {
+  // InfraError, with the console's tail, when QEMU exits, timeout_s passes or
+  // the run is interrupted.
+  void ReadConsoleUntil(const std::string& text, double timeout_s, const std::atomic<bool>* interrupted) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
     size_t from = early_.size();
     for (;;) {
       if (early_.find(text, from > text.size() ? from - text.size() : 0) != std::string::npos) return;
       from = early_.size();
+      if (interrupted && interrupted->load()) throw InfraError("interrupted while waiting for '" + text + "'");
       if (std::chrono::steady_clock::now() > deadline) {
         throw InfraError("no '" + text + "' on the console within " + std::to_string(static_cast<int>(timeout_s)) +
                          "s\n" + OutputTail(early_, 15));
@@ -206,10 +208,10 @@ double SecondsSince(std::chrono::steady_clock::time_point t) {
 // Tells a parked dom0 to go on with this run (with the host's clock) and
 // waits for its answer: a restored dom0 that does not answer is a failed
 // restore.
-void SendGo(QemuInstance& vm, double timeout_s) {
+void SendGo(QemuInstance& vm, double timeout_s, const std::atomic<bool>* interrupted) {
   vm.WriteConsole(protocol::FormatCommand(protocol::kDom0GoNonce, std::string(protocol::kCommandDom0Go) + " " +
                                                                       std::to_string(std::time(nullptr))));
-  vm.ReadConsoleUntil(std::string(protocol::kDom0Marker) + protocol::kDom0Resumed, timeout_s);
+  vm.ReadConsoleUntil(std::string(protocol::kDom0Marker) + protocol::kDom0Resumed, timeout_s, interrupted);
 }
 
 // xen-pv-domu with a parking dom0: restore the saved state for this boot when
@@ -231,10 +233,11 @@ std::unique_ptr<Instance> StartParked(const BootSpec& boot, const StartOptions& 
       vm = std::make_unique<QemuInstance>(incoming, options);
       vm->FinishIncoming(120);
       double loaded = SecondsSince(t0);
-      SendGo(*vm, 30);
+      SendGo(*vm, 30, options.interrupted);
       vm->set_start_info({{"dom0_state", "restored"}, {"key", key}, {"load_s", loaded}, {"go_s", SecondsSince(t0)}});
       return vm;
     } catch (const InfraError& e) {
+      if (options.interrupted && options.interrupted->load()) throw;
       restore_error = e.what();
       if (vm) vm->Stop();
       std::remove(state.c_str());
@@ -244,7 +247,7 @@ std::unique_ptr<Instance> StartParked(const BootSpec& boot, const StartOptions& 
     }
   }
   auto vm = std::make_unique<QemuInstance>(argv, options);
-  vm->ReadConsoleUntil(std::string(protocol::kDom0Marker) + protocol::kDom0Parked, options.boot_s);
+  vm->ReadConsoleUntil(std::string(protocol::kDom0Marker) + protocol::kDom0Parked, options.boot_s, options.interrupted);
   double parked = SecondsSince(t0);
   nlohmann::json info = {{"dom0_state", "saved"}, {"key", key}, {"parked_s", parked}};
   if (!restore_error.empty()) info["restore_error"] = restore_error;
@@ -258,7 +261,7 @@ std::unique_ptr<Instance> StartParked(const BootSpec& boot, const StartOptions& 
     info["save_error"] = e.what();
     Log(std::string("could not save dom0's state: ") + e.what());
   }
-  SendGo(*vm, 60);
+  SendGo(*vm, 60, options.interrupted);
   info["go_s"] = SecondsSince(t0);
   vm->set_start_info(info);
   return vm;
