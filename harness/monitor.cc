@@ -24,9 +24,6 @@ std::string Secs(double s) {
   return buf;
 }
 
-// The monitor reads the console at most this often (seconds).
-constexpr double kMinReadInterval = 0.05;
-
 // Reads what is available on fd without blocking longer than timeout_ms.
 // Returns -1 at EOF, else the number of bytes appended to out.
 ssize_t ReadSome(int fd, int timeout_ms, std::string* out) {
@@ -98,7 +95,6 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
   RunProgress progress;
   double next_status = 0;
   std::string pending_echo;
-  double last_read = -1;
   // What the backend read while it started the VM comes first.
   if (std::string early = vm.TakeEarlyConsole(); !early.empty()) {
     dir.AppendConsole(Since(start), early);
@@ -107,15 +103,13 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
   while (!detector.decided()) {
     std::string data;
     if (console_open) {
-      // Under TCG the console's bytes come a few at a time (the UART): waking
-      // for each piece cost more CPU than judging them. Reading at most 20
-      // times a second keeps a line's time within 50 ms of its arrival,
-      // well inside any gap worth a freeze (stall_s, 2 s by default).
-      double since = Since(start) - last_read;
-      if (last_read >= 0 && since < kMinReadInterval) usleep(static_cast<useconds_t>((kMinReadInterval - since) * 1e6));
+      // Read as soon as bytes come, never later: QEMU's UART writes the
+      // socket a byte at a time, each byte costs the socket's send budget a
+      // whole buffer (about 300 bytes fit), and QEMU drops the characters it
+      // cannot write. Reading at most 20 times a second tore kernel lines
+      // apart during boot.
       ssize_t got = ReadSome(vm.console_fd(), 100, &data);
       if (got < 0) console_open = false;
-      if (got > 0) last_read = Since(start);
     } else {
       usleep(100000);
     }
