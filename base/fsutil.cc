@@ -7,11 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "base/error.h"
 
@@ -149,6 +152,24 @@ void WriteFileAtomic(const std::string& path, const std::string& content, int mo
     long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
     if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(e.path(), ec);
   }
+}
+
+void PruneNewest(const std::string& dir, const std::string& ext, size_t keep) {
+  std::vector<std::pair<std::filesystem::file_time_type, std::string>> kept;
+  std::error_code ec;
+  auto hour_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = f.path().filename().string();
+    auto mtime = f.last_write_time(ec);
+    if (ec) continue;
+    if (name.find(".tmp.") != std::string::npos) {
+      if (mtime < hour_ago) std::filesystem::remove(f.path(), ec);
+    } else if (f.path().extension() == ext) {
+      kept.emplace_back(mtime, f.path().string());
+    }
+  }
+  std::sort(kept.begin(), kept.end(), std::greater<>());
+  for (size_t i = keep; i < kept.size(); ++i) std::filesystem::remove(kept[i].second, ec);
 }
 
 void MakeDirs(const std::string& path) {

@@ -3,6 +3,7 @@
 // owns what (process start times, the host's name).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -23,6 +24,11 @@ std::string ReadInputFile(const std::string& path, uint64_t max_bytes, const std
 // character device or FIFO (/dev/null, /dev/stdout) is written in place,
 // anything else (a directory, a socket, a block device) is refused.
 void WriteFileAtomic(const std::string& path, const std::string& content, int mode = 0644);
+
+// A cache directory of whole files: keeps the `keep` newest (by mtime) whose
+// names end in `ext`, and removes writers' temporaries (".tmp." in the name)
+// older than an hour, whose writers died. Errors are ignored: it is a cache.
+void PruneNewest(const std::string& dir, const std::string& ext, size_t keep);
 
 // mkdir -p; throws InfraError on failure.
 void MakeDirs(const std::string& path);

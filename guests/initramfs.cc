@@ -193,21 +193,7 @@ std::string Initramfs::Cached(const std::string& cache_dir, bool* hit_out) const
     utimensat(AT_FDCWD, cached.c_str(), nullptr, 0);  // newest used: kept longest
   } else {
     Write(cached);
-    // The oldest images beyond kCacheKeep go.
-    std::vector<std::pair<std::filesystem::file_time_type, std::string>> images;
-    std::error_code ec;
-    auto hour_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
-    for (const auto& f : std::filesystem::directory_iterator(cache_dir, ec)) {
-      std::string name = f.path().filename().string();
-      auto mtime = f.last_write_time(ec);
-      if (name.find(".tmp.") != std::string::npos) {
-        if (mtime < hour_ago) std::filesystem::remove(f.path(), ec);  // a writer that died
-      } else if (f.path().extension() == ".gz") {
-        images.emplace_back(mtime, f.path().string());
-      }
-    }
-    std::sort(images.begin(), images.end(), std::greater<>());
-    for (size_t i = kCacheKeep; i < images.size(); ++i) std::filesystem::remove(images[i].second, ec);
+    PruneNewest(cache_dir, ".gz", kCacheKeep);  // the oldest images beyond kCacheKeep go
   }
   if (hit_out) *hit_out = hit;
   return cached;

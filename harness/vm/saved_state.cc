@@ -59,23 +59,7 @@ std::string SavedStateKey(const std::vector<std::string>& argv, const BootSpec& 
   return key;
 }
 
-void PruneSavedStates(const std::string& dir, size_t keep) {
-  std::vector<std::pair<std::filesystem::file_time_type, std::string>> states;
-  std::error_code ec;
-  auto hour_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
-  for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
-    std::string name = f.path().filename().string();
-    auto mtime = f.last_write_time(ec);
-    if (ec) continue;
-    if (name.find(".tmp.") != std::string::npos) {
-      if (mtime < hour_ago) std::filesystem::remove(f.path(), ec);  // a writer that died
-    } else if (f.path().extension() == ".state") {
-      states.emplace_back(mtime, f.path().string());
-    }
-  }
-  std::sort(states.begin(), states.end(), std::greater<>());
-  for (size_t i = keep; i < states.size(); ++i) std::filesystem::remove(states[i].second, ec);
-}
+void PruneSavedStates(const std::string& dir, size_t keep) { PruneNewest(dir, ".state", keep); }
 
 std::string ShellQuote(const std::string& word) {
   std::string out = "'";
