@@ -60,6 +60,10 @@ TEST(RunCommand, MissingProgramIsInfraError) {
 
 TEST(CommandLine, QuotesWhatNeedsIt) {
   EXPECT_EQ(CommandLine({"echo", "a b", "it's", "x=1"}), "echo 'a b' 'it'\\''s' x=1");
+  // What it quotes survives the shell (QEMU runs exec: migration URIs with it).
+  for (std::string word : {"plain", "with space", "it's", "$(touch /tmp/no)", "a'b'c\"d"}) {
+    EXPECT_EQ(RunChecked({"sh", "-c", "printf %s " + CommandLine({word})}), word);
+  }
 }
 
 TEST(OutputTail, KeepsLastLines) {

@@ -119,7 +119,7 @@ class QemuInstance : public Instance {
     std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(child_->pid());
     qmp_->Execute("stop");
     try {
-      qmp_->Execute("migrate", {{"uri", "exec:cat > " + ShellQuote(tmp)}});
+      qmp_->Execute("migrate", {{"uri", "exec:cat > " + CommandLine({tmp})}});
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
       for (;;) {
         nlohmann::json r = qmp_->Execute("query-migrate");
@@ -227,7 +227,7 @@ std::unique_ptr<Instance> StartParked(const BootSpec& boot, const StartOptions& 
   if (access(state.c_str(), R_OK) == 0) {
     utimensat(AT_FDCWD, state.c_str(), nullptr, 0);  // newest used: kept longest
     std::vector<std::string> incoming = argv;
-    incoming.insert(incoming.end(), {"-incoming", "exec:cat " + ShellQuote(state)});
+    incoming.insert(incoming.end(), {"-incoming", "exec:" + CommandLine({"cat", state})});
     std::unique_ptr<QemuInstance> vm;
     try {
       vm = std::make_unique<QemuInstance>(incoming, options);

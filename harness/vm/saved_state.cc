@@ -61,10 +61,4 @@ std::string SavedStateKey(const std::vector<std::string>& argv, const BootSpec& 
 
 void PruneSavedStates(const std::string& dir, size_t keep) { PruneNewest(dir, ".state", keep); }
 
-std::string ShellQuote(const std::string& word) {
-  std::string out = "'";
-  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 }  // namespace blackout

@@ -30,7 +30,4 @@ std::string SavedStateKey(const std::vector<std::string>& argv, const BootSpec& 
 void PruneSavedStates(const std::string& dir, size_t keep);
 constexpr size_t kSavedStatesKept = 4;
 
-// `word` quoted for /bin/sh (QEMU runs exec: migration URIs with it).
-std::string ShellQuote(const std::string& word);
-
 }  // namespace blackout

@@ -115,11 +115,5 @@ TEST(SavedState, PruneKeepsTheNewestAndSweepsDeadWriters) {
   EXPECT_TRUE(std::filesystem::exists(dir + "/notes.txt"));
 }
 
-TEST(SavedState, ShellQuoteSurvivesTheShell) {
-  for (std::string word : {"plain", "with space", "it's", "$(touch /tmp/no)", "a'b'c\"d"}) {
-    EXPECT_EQ(RunChecked({"sh", "-c", "printf %s " + ShellQuote(word)}), word);
-  }
-}
-
 }  // namespace
 }  // namespace blackout
