@@ -182,11 +182,7 @@ std::string Initramfs::Cached(const std::string& cache_dir, bool* hit_out) const
     }
     desc += "\n";
   }
-  MakeDirs(cache_dir);
-  std::string desc_path = UniqueTmp(cache_dir + "/key");
-  WriteFileAtomic(desc_path, desc);
-  std::string key = Sha256File(desc_path);
-  std::remove(desc_path.c_str());
+  std::string key = Sha256Text(cache_dir, desc);
   std::string cached = cache_dir + "/" + key + ".cpio.gz";
   bool hit = access(cached.c_str(), R_OK) == 0;
   if (hit) {

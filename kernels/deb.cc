@@ -7,6 +7,7 @@
 #include <archive_entry.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/fsutil.h"
 #include "base/subprocess.h"
 
 namespace blackout {
@@ -205,5 +207,20 @@ std::vector<std::string> Sha256Files(const std::vector<std::string>& paths) {
 }
 
 std::string Sha256File(const std::string& path) { return Sha256Files({path}).front(); }
+
+std::string Sha256Text(const std::string& dir, const std::string& text) {
+  static std::atomic<unsigned> counter{0};
+  MakeDirs(dir);
+  std::string tmp = dir + "/sha256.tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
+  WriteFileAtomic(tmp, text);
+  try {
+    std::string sum = Sha256File(tmp);
+    std::remove(tmp.c_str());
+    return sum;
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+}
 
 }  // namespace blackout

@@ -27,6 +27,9 @@ void GzipFile(const std::string& path, const std::string& gz_path);
 
 // Hex SHA-256 of a file.
 std::string Sha256File(const std::string& path);
+// Hex SHA-256 of text, through a temporary file in dir (made if missing;
+// the temporary's name holds ".tmp.", and it is removed after).
+std::string Sha256Text(const std::string& dir, const std::string& text);
 // The same for many files, in the order given, through one sha256sum per
 // few hundred files (a kernel's modules are thousands).
 std::vector<std::string> Sha256Files(const std::vector<std::string>& paths);

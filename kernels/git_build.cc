@@ -30,15 +30,6 @@ std::string BuiltinFragment(const std::string& name) {
   return "";
 }
 
-// sha256 of a text, through a file (sha256sum is what we have).
-std::string Sha256Text(const std::string& dir, const std::string& text) {
-  std::string tmp = dir + "/.hash." + std::to_string(getpid());
-  WriteFileAtomic(tmp, text);
-  std::string sha = Sha256File(tmp);
-  fs::remove(tmp);
-  return sha;
-}
-
 // Runs one build step with make's progress on the status line, appending its
 // output to the transcript kept in log; a failure is the commit's
 // build-failure, with the command, how it ended and the output's tail.

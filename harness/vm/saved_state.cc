@@ -1,12 +1,8 @@
 #include "harness/vm/saved_state.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstring>
-#include <filesystem>
 
 #include "base/error.h"
 #include "base/fsutil.h"
@@ -43,20 +39,7 @@ std::string SavedStateKey(const std::vector<std::string>& argv, const BootSpec& 
   }
   desc += "kernel " + Identity(boot.kernel) + "\n";
   for (const BootModule& m : boot.modules) desc += "module " + Identity(m.path) + "\n";
-  std::string dir = SavedStateDir();
-  MakeDirs(dir);
-  std::string tmp = dir + "/key.tmp." + std::to_string(getpid()) + "." +
-                    std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-  WriteFileAtomic(tmp, desc);
-  std::string key;
-  try {
-    key = Sha256File(tmp);
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  std::remove(tmp.c_str());
-  return key;
+  return Sha256Text(SavedStateDir(), desc);
 }
 
 void PruneSavedStates(const std::string& dir, size_t keep) { PruneNewest(dir, ".state", keep); }
