@@ -24,19 +24,27 @@ std::string Secs(double s) {
   return buf;
 }
 
-// Reads what is available on fd without blocking longer than timeout_ms.
-// Returns -1 at EOF, else the number of bytes appended to out.
-ssize_t ReadSome(int fd, int timeout_ms, std::string* out) {
+// Reads what is available on fd without blocking longer than timeout_ms,
+// up to `most` bytes when more are waiting (one read when 0). Returns -1 at
+// EOF (nothing read), else the number of bytes appended to out.
+ssize_t ReadSome(int fd, int timeout_ms, std::string* out, size_t most = 0) {
   pollfd p{fd, POLLIN, 0};
   int r = poll(&p, 1, timeout_ms);
   if (r <= 0) return 0;
   char buf[65536];
-  ssize_t n = read(fd, buf, sizeof buf);
-  if (n == 0) return -1;
-  if (n < 0) return errno == EINTR || errno == EAGAIN ? 0 : -1;
-  out->append(buf, static_cast<size_t>(n));
-  return n;
+  size_t total = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n == 0) return total > 0 ? static_cast<ssize_t>(total) : -1;
+    if (n < 0) return errno == EINTR || errno == EAGAIN || total > 0 ? static_cast<ssize_t>(total) : -1;
+    out->append(buf, static_cast<size_t>(n));
+    total += static_cast<size_t>(n);
+    if (static_cast<size_t>(n) < sizeof buf || total >= most) return static_cast<ssize_t>(total);
+  }
 }
+
+// At most this much of a console that keeps its bytes is taken per judging.
+constexpr size_t kDrainBytes = 4u << 20;
 
 // Console bytes are judged at most this often (seconds); they are read as
 // they come.
@@ -108,14 +116,19 @@ double Monitor(Instance& vm, Detector& detector, RunDir& dir, HostClock::time_po
   std::string data;
   double judge_at = 0;
   while (!detector.decided()) {
-    if (console_open) {
-      // Read as soon as bytes come, never later: QEMU's UART writes the
-      // socket a byte at a time, each byte costs the socket's send budget a
-      // whole buffer (about 300 bytes fit), and QEMU drops the characters it
-      // cannot write. Judging them (the log, the detector, the VM's state)
-      // waits for the next twentieth of a second: TCG's UART delivers a line
-      // in pieces, and judging every piece cost more CPU than the rest of
-      // the run.
+    if (console_open && vm.console_keeps_bytes()) {
+      // The console's pipe holds what the guest writes: sleep until judging
+      // is due, then take all of it (or wait for the first byte).
+      double wait = judge_at - Since(start);
+      if (wait > 0) usleep(static_cast<useconds_t>(wait * 1e6));
+      if (ReadSome(vm.console_fd(), 100, &data, kDrainBytes) < 0) console_open = false;
+    } else if (console_open) {
+      // Read as soon as bytes come, never later: a console that keeps no
+      // bytes (QEMU's UART on a socket: each one-byte write costs the send
+      // buffer a whole skb, about 300 fit) drops what is not read. Judging
+      // them (the log, the detector, the VM's state) waits for the next
+      // twentieth of a second: TCG's UART delivers a line in pieces, and
+      // judging every piece cost more CPU than the rest of the run.
       double wait = judge_at - Since(start);
       int timeout_ms = data.empty() ? 100 : static_cast<int>(std::max(0.0, wait) * 1000);
       ssize_t got = ReadSome(vm.console_fd(), timeout_ms, &data);

@@ -104,6 +104,28 @@ TEST_F(RunOnceTest, SilenceThatRecoversIsAStall) {
   EXPECT_EQ(r["freezes"][0]["cause"], "guest-internal");
 }
 
+// A console that keeps its bytes (QEMU's deep FIFO) is read at the judging
+// pace, not per piece: the same stall, of the same length, on the same vCPU,
+// and every heartbeat in the log.
+TEST_F(RunOnceTest, ConsoleReadAtTheJudgingPaceGivesTheSameStall) {
+  FakeScript s;
+  s.console = [](const std::string& nonce) { return FakeGuest(nonce, 2, 0.05, 0.1, 2.5, {{1, 1.0, 2.0}}); };
+  s.exit_at_s = 2.7;
+  s.keeps_bytes = true;
+  FakeEnvironment env(s);
+  RunOutcome out = Run(env, Quick(2.4));
+  EXPECT_EQ(out.verdict, Verdict::kStall) << out.title;
+  nlohmann::json r = Result(out);
+  ASSERT_GE(r["freezes"].size(), 1u);
+  EXPECT_EQ(r["freezes"][0]["vcpus"], nlohmann::json::array({1}));
+  EXPECT_NEAR(r["freezes"][0]["length_s"].get<double>(), 1.0, 0.3);
+  std::string log = ReadFile(out.run_dir + "/console.log");
+  size_t beats = 0;
+  for (size_t at = 0; (at = log.find("@BH1 ", at)) != std::string::npos; ++at) ++beats;
+  // vCPU 0 beats from 0.1 s to 2.5 s and vCPU 1 for 1.4 s of it, every 50 ms.
+  EXPECT_GE(beats, 70u);
+}
+
 TEST_F(RunOnceTest, VcpuSilentPastTheLockupTimeoutIsALockup) {
   FakeScript s;
   s.console = [](const std::string& nonce) { return FakeGuest(nonce, 2, 0.05, 0.1, 8, {{0, 0.5, 99}}, false); };

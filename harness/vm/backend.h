@@ -30,6 +30,10 @@ class Instance {
   virtual ~Instance() = default;
   // A readable, poll()-able descriptor of console bytes; EOF when the VM ends.
   virtual int console_fd() const = 0;
+  // True when console bytes wait for the reader without loss for a good
+  // while (a deep pipe): the monitor then reads at its judging pace. False:
+  // bytes left unread are dropped soon, so every byte is read as it comes.
+  virtual bool console_keeps_bytes() const { return false; }
   // Bytes typed into the console (e.g. Xen debug keys).
   virtual void WriteConsole(const std::string& bytes) = 0;
   // Non-blocking; true once the VM process has ended. clean: it exited 0.

@@ -47,6 +47,7 @@ class FakeInstance : public Instance {
     close(read_fd_);
   }
   int console_fd() const override { return read_fd_; }
+  bool console_keeps_bytes() const override { return script_.keeps_bytes; }
   void WriteConsole(const std::string& bytes) override {
     std::lock_guard<std::mutex> lock(calls_->mu);
     calls_->written += bytes;

@@ -30,6 +30,7 @@ struct FakeScript {
   std::optional<double> exit_at_s;  // the VM process ends then (after the last chunk before it)
   bool exit_clean = true;
   bool fail_start = false;  // Start throws InfraError, as when QEMU cannot start
+  bool keeps_bytes = false;  // the console's pipe keeps bytes (the monitor reads at its judging pace)
   // When the bytes written to the console contain a key, the guest answers
   // with its value (e.g. the agent's reply to a sysrq request).
   std::map<std::string, std::string> replies;

@@ -347,6 +347,8 @@ class LibvirtInstance : public Instance {
   }
 
   int console_fd() const override { return read_fd_; }
+  // The event loop queues what the pipe has no room for (up to 64 MiB).
+  bool console_keeps_bytes() const override { return true; }
 
   void WriteConsole(const std::string& bytes) override {
     // A console that is gone takes no keys; that is not an error of the run.

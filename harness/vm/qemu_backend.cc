@@ -1,8 +1,6 @@
 #include "harness/vm/qemu_backend.h"
 
 #include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <fcntl.h>
@@ -24,16 +22,19 @@
 namespace blackout {
 namespace {
 
+// The console FIFOs' name in the socket directory (console.in, console.out).
+constexpr const char* kConsoleName = "console";
+
 class QemuInstance : public Instance {
  public:
   QemuInstance(const std::vector<std::string>& argv, const StartOptions& options)
-      : argv_(argv), console_path_(options.socket_dir + "/console.sock"),
-        qmp_path_(options.socket_dir + "/qmp.sock") {
+      : argv_(argv), qmp_path_(options.socket_dir + "/qmp.sock") {
+    OpenConsole(options.socket_dir + "/" + kConsoleName);
     Child::Options co;
     co.stdout_path = options.log_path;
     co.stderr_path = options.log_path;
     child_ = std::make_unique<Child>(argv, co);
-    ConnectConsole(options.log_path);
+    WaitForQmpSocket(options.log_path);
     try {
       qmp_ = std::make_unique<Qmp>(qmp_path_, 15);
     } catch (const InfraError& e) {
@@ -43,12 +44,15 @@ class QemuInstance : public Instance {
 
   ~QemuInstance() override {
     if (console_fd_ >= 0) close(console_fd_);
+    if (input_fd_ >= 0) close(input_fd_);
   }
 
   int console_fd() const override { return console_fd_; }
+  bool console_keeps_bytes() const override { return console_keeps_bytes_; }
 
+  // Never blocks: a guest that reads no input does not stall the monitor.
   void WriteConsole(const std::string& bytes) override {
-    if (console_fd_ >= 0) (void)!send(console_fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (input_fd_ >= 0) (void)!write(input_fd_, bytes.data(), bytes.size());
   }
 
   bool Exited(bool* clean, std::string* status) override {
@@ -159,6 +163,7 @@ class QemuInstance : public Instance {
 
  private:
   static constexpr size_t kEarlyCap = 4u << 20;
+  static constexpr int kConsolePipeBytes = 1 << 20;
 
   [[noreturn]] void Fail(const std::string& what, const std::string& log_path) {
     child_->Kill();
@@ -171,32 +176,49 @@ class QemuInstance : public Instance {
                      (log.empty() ? "" : "\n" + OutputTail(log, 15)));
   }
 
-  // QEMU listens on the console socket and waits for us before running the
-  // guest; retry until it is there or QEMU has died.
-  void ConnectConsole(const std::string& log_path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (console_path_.size() >= sizeof addr.sun_path) Fail("socket path too long", log_path);
-    std::strcpy(addr.sun_path, console_path_.c_str());
+  // The console is a pair of FIFOs QEMU opens by name (`-chardev pipe`):
+  // NAME.out carries the guest's bytes to us, NAME.in ours to the guest.
+  // Both are open here before QEMU starts, so nothing the guest writes is
+  // lost before the monitor reads. A pipe gathers QEMU's one-byte UART
+  // writes into whole pages (a socket spends a buffer on each), and one
+  // deepened to 1 MiB holds seconds of a flooding console: the monitor may
+  // read it at its judging pace.
+  void OpenConsole(const std::string& base) {
+    for (const char* end : {".out", ".in"}) {
+      std::string path = base + end;
+      unlink(path.c_str());
+      if (mkfifo(path.c_str(), 0600) != 0) throw InfraError("console: mkfifo " + path + ": " + std::strerror(errno));
+    }
+    console_fd_ = open((base + ".out").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    // Read-write: opening a FIFO to write only fails while nobody reads it.
+    input_fd_ = open((base + ".in").c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (console_fd_ < 0 || input_fd_ < 0) throw InfraError("console: open " + base + ".*: " + std::strerror(errno));
+    console_keeps_bytes_ = fcntl(console_fd_, F_SETPIPE_SZ, kConsolePipeBytes) >= kConsolePipeBytes;
+    if (!console_keeps_bytes_) {
+      Log("console: could not deepen its pipe to 1 MiB (" + std::string(std::strerror(errno)) +
+          ", see /proc/sys/fs/pipe-max-size): the monitor reads every byte as it comes");
+    }
+  }
+
+  // QEMU runs the guest from the start (its console waits in the pipe); the
+  // QMP socket appearing says it got that far.
+  void WaitForQmpSocket(const std::string& log_path) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    for (;;) {
-      if (child_->Exited()) Fail("QEMU exited before opening its console", log_path);
-      int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-        console_fd_ = fd;
-        return;
-      }
-      if (fd >= 0) close(fd);
-      if (std::chrono::steady_clock::now() > deadline) Fail("console socket never appeared", log_path);
+    struct stat st;
+    while (stat(qmp_path_.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+      if (child_->Exited()) Fail("QEMU exited before opening its QMP socket", log_path);
+      if (std::chrono::steady_clock::now() > deadline) Fail("QMP socket never appeared", log_path);
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
 
   std::vector<std::string> argv_;
-  std::string console_path_, qmp_path_;
+  std::string qmp_path_;
   std::unique_ptr<Child> child_;
   std::unique_ptr<Qmp> qmp_;
-  int console_fd_ = -1;
+  int console_fd_ = -1;  // the guest's bytes (NAME.out), read only
+  int input_fd_ = -1;    // bytes for the guest (NAME.in)
+  bool console_keeps_bytes_ = false;
   std::string early_;
   nlohmann::json start_info_;
 };
@@ -290,7 +312,7 @@ std::vector<std::string> QemuCommand(const BootSpec& boot, const StartOptions& o
   argv.insert(argv.end(),
               {"-m", std::to_string(boot.memory_mb), "-smp", std::to_string(boot.cpus), "-nodefaults",
                "-display", "none", "-no-reboot", "-chardev",
-               "socket,id=con,path=" + options.socket_dir + "/console.sock,server=on,wait=on",
+               "pipe,id=con,path=" + options.socket_dir + "/" + kConsoleName,
                "-serial", "chardev:con", "-qmp",
                "unix:" + options.socket_dir + "/qmp.sock,server=on,wait=off", "-kernel", boot.kernel,
                "-append", boot.append});
