@@ -193,8 +193,25 @@ std::vector<std::pair<std::string, std::string>> VerifyCache(const std::string& 
   return out;
 }
 
-std::vector<CacheEntryInfo> ListCache(const std::string& cache_dir) {
+std::vector<CacheEntryInfo> ListCache(const std::string& cache_dir, bool rebuilt) {
   std::vector<CacheEntryInfo> out;
+  // Their writers' temporaries (NAME.tmp.*) are in use: left to the writers.
+  for (const auto& [sub, ext] : {std::pair<const char*, const char*>{"initramfs", ".gz"}, {"dom0-state", ".state"}}) {
+    if (!rebuilt) break;
+    std::error_code ec;
+    for (const auto& f : fs::directory_iterator(cache_dir + "/" + sub, ec)) {
+      std::string name = f.path().filename().string();
+      if (!f.is_regular_file(ec) || f.path().extension() != ext || name.find(".tmp.") != std::string::npos) continue;
+      CacheEntryInfo info;
+      info.path = f.path().string();
+      info.bytes = f.file_size(ec);
+      auto t = f.last_write_time(ec);
+      if (ec) continue;
+      info.last_used = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+      info.rebuilt = true;
+      out.push_back(info);
+    }
+  }
   for (const char* kind : {"apt", "deb", "path", "git"}) {
     std::string root = cache_dir + "/" + kind;
     if (!fs::is_directory(root)) continue;
@@ -215,7 +232,7 @@ std::vector<CacheEntryInfo> ListCache(const std::string& cache_dir) {
 }
 
 std::vector<CacheEntryInfo> TrimCache(const std::string& cache_dir, uint64_t max_bytes) {
-  std::vector<CacheEntryInfo> all = ListCache(cache_dir);
+  std::vector<CacheEntryInfo> all = ListCache(cache_dir, true);
   uint64_t total = 0;
   for (const auto& e : all) total += e.bytes;
   std::sort(all.begin(), all.end(), [](const CacheEntryInfo& a, const CacheEntryInfo& b) {
@@ -224,12 +241,16 @@ std::vector<CacheEntryInfo> TrimCache(const std::string& cache_dir, uint64_t max
   std::vector<CacheEntryInfo> removed;
   for (const CacheEntryInfo& e : all) {
     if (total <= max_bytes) break;
-    // An entry a run is filling or using is skipped, not waited for.
-    FileLock lock(e.path + ".lock", FileLock::Mode::kTryExclusive);
-    if (!lock.held()) continue;
     std::error_code ec;
-    fs::remove_all(e.path, ec);
-    if (ec) continue;
+    if (e.rebuilt) {
+      if (!fs::remove(e.path, ec)) continue;
+    } else {
+      // An entry a run is filling or using is skipped, not waited for.
+      FileLock lock(e.path + ".lock", FileLock::Mode::kTryExclusive);
+      if (!lock.held()) continue;
+      fs::remove_all(e.path, ec);
+      if (ec) continue;
+    }
     total -= e.bytes;
     removed.push_back(e);
   }

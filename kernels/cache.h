@@ -62,15 +62,21 @@ class CacheHoldScope {
 };
 
 // The cache entries (<cache>/apt/*, <cache>/deb/*, <cache>/path/*,
-// <cache>/git/*) with their size and when they were last used.
+// <cache>/git/*) with their size and when they were last used; with
+// `rebuilt`, also the files blackout makes again whenever they are missing
+// (built initramfs images in <cache>/initramfs/, saved dom0 states in
+// <cache>/dom0-state/), which have no manifest and take no lock: a run
+// that has one open keeps reading it after it is removed.
 struct CacheEntryInfo {
   std::string path;
   uint64_t bytes = 0;
   int64_t last_used = 0;  // seconds since the epoch
+  bool rebuilt = false;   // one of the rebuilt files above
 };
-std::vector<CacheEntryInfo> ListCache(const std::string& cache_dir);
-// Removes least recently used entries until the cache holds at most max_bytes.
-// Returns the entries removed. Entries in use (locked) are skipped.
+std::vector<CacheEntryInfo> ListCache(const std::string& cache_dir, bool rebuilt = false);
+// Removes least recently used entries and rebuilt files until the cache holds
+// at most max_bytes. Returns what it removed. Entries in use (locked) are
+// skipped.
 std::vector<CacheEntryInfo> TrimCache(const std::string& cache_dir, uint64_t max_bytes);
 
 }  // namespace blackout

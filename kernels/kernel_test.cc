@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <gtest/gtest.h>
 
@@ -119,6 +120,41 @@ TEST(TrimCache, RemovesLeastRecentlyUsedFirst) {
   ASSERT_EQ(removed.size(), 1u);
   EXPECT_EQ(removed[0].path, o.dir);
   EXPECT_TRUE(std::filesystem::exists(n.vmlinux));
+  std::filesystem::remove_all(dir);
+}
+
+// Built initramfs images and saved dom0 states count toward the cache's size
+// and go least recently used first too; a writer's temporary stays.
+TEST(TrimCache, CountsAndRemovesRebuiltFiles) {
+  std::string dir = TempDir();
+  KernelArtifact k = FetchKernel(DebSpec(testing_util::BuildKernelDeb(dir, "6.1.0-k", true)), dir + "/cache");
+  std::string cache = dir + "/cache";
+  MakeDirs(cache + "/dom0-state");
+  MakeDirs(cache + "/initramfs");
+  WriteFileAtomic(cache + "/dom0-state/old.state", std::string(3000, 's'));
+  WriteFileAtomic(cache + "/initramfs/img.cpio.gz", std::string(2000, 'i'));
+  WriteFileAtomic(cache + "/dom0-state/new.state.tmp.1.2", std::string(5000, 't'));
+  // The state was last used long ago, the kernel entry and the image now.
+  auto long_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(48);
+  std::filesystem::last_write_time(cache + "/dom0-state/old.state", long_ago);
+  EXPECT_EQ(ListCache(cache).size(), 1u);  // what `kernels verify` checks
+  auto all = ListCache(cache, true);
+  ASSERT_EQ(all.size(), 3u);
+  uint64_t total = 0, entry = 0;
+  for (const CacheEntryInfo& e : all) {
+    total += e.bytes;
+    if (!e.rebuilt) entry = e.bytes;
+  }
+  EXPECT_EQ(total, entry + 5000);
+  auto removed = TrimCache(cache, total - 1);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0].path, cache + "/dom0-state/old.state");
+  EXPECT_TRUE(std::filesystem::exists(cache + "/initramfs/img.cpio.gz"));
+  removed = TrimCache(cache, 0);
+  EXPECT_EQ(removed.size(), 2u);
+  EXPECT_FALSE(std::filesystem::exists(k.vmlinux));
+  EXPECT_FALSE(std::filesystem::exists(cache + "/initramfs/img.cpio.gz"));
+  EXPECT_TRUE(std::filesystem::exists(cache + "/dom0-state/new.state.tmp.1.2"));
   std::filesystem::remove_all(dir);
 }
 

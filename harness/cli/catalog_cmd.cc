@@ -64,7 +64,7 @@ int CmdKernelsGc(const std::string& max) {
   auto removed = TrimCache(CacheDir(), *bytes);
   for (const CacheEntryInfo& e : removed) std::printf("removed %s (%s)\n", e.path.c_str(), Size(e.bytes).c_str());
   uint64_t left = 0;
-  for (const CacheEntryInfo& e : ListCache(CacheDir())) left += e.bytes;
+  for (const CacheEntryInfo& e : ListCache(CacheDir(), true)) left += e.bytes;
   std::printf("cache %s: %s in use\n", CacheDir().c_str(), Size(left).c_str());
   return 0;
 }
