@@ -226,12 +226,17 @@ std::string XlConfig(const GuestSpec& guest, const std::string& kernel, const st
 
 namespace {
 
-// Xen's command line for a dom0 of `memory` and `vcpus`.
-std::string XenCmdline(const GuestSpec& guest, uint64_t dom0_memory, int dom0_vcpus) {
+// Xen's command line for a dom0 of `memory` and `vcpus`; `no_xpti`: see
+// BootInputs::emulated_cpu. The guest's own xen_cmdline comes last and wins.
+std::string XenCmdline(const GuestSpec& guest, uint64_t dom0_memory, int dom0_vcpus, bool no_xpti = false) {
   std::string mb = std::to_string(dom0_memory >> 20);
   std::string out = "console=com1 com1=115200,8n1 dom0_mem=" + mb + "M,max:" + mb +
                     "M dom0_max_vcpus=" + std::to_string(dom0_vcpus) + " noreboot";
-  if (guest.fast) out += " xpti=no pv-l1tf=no spec-ctrl=no";
+  if (guest.fast) {
+    out += " xpti=no pv-l1tf=no spec-ctrl=no";
+  } else if (no_xpti) {
+    out += " xpti=no";
+  }
   if (!guest.xen_cmdline.empty()) out += " " + guest.xen_cmdline;
   return out;
 }
@@ -260,7 +265,7 @@ BootSpec XenBoot(const BootInputs& in, int cpus, uint64_t memory_mb, uint64_t do
   b.cpus = cpus;
   b.memory_mb = memory_mb;
   b.kernel = in.xen.elf;
-  b.append = XenCmdline(in.guest, dom0_memory, dom0_vcpus);
+  b.append = XenCmdline(in.guest, dom0_memory, dom0_vcpus, in.emulated_cpu && in.guest.type == "xen-pv-domu");
   b.modules = {dom0_kernel, {dom0_initramfs, ""}};
   b.initramfs = initramfs;
   b.disks = disks;

@@ -98,6 +98,12 @@ struct BootInputs {
   // The host runs Xen itself (a libvirt libxl host): the boot is the domU's
   // own kernel, initramfs and command line, started by that host's libvirt.
   bool xen_host = false;
+  // The CPU is QEMU's TCG emulation, which never speculates. Xen takes its
+  // CPU model (no ARCH_CAPABILITIES: TCG has none) for one open to Meltdown
+  // and isolates every PV guest's page tables (XPTI), which costs a TCG
+  // domU a third of its boot and protects nothing: xen-pv-domu then boots
+  // Xen with xpti=no (a guest's xen_cmdline can say xpti=on).
+  bool emulated_cpu = false;
 };
 
 // QEMU's -initrd value for the boot's modules: "path cmdline,path ...", or ""

@@ -35,7 +35,9 @@ BootInputs Inputs(const std::string& dir) {
 TEST(AssembleBoot, XenPvDom0CommandLines) {
   char tmpl[] = "/tmp/blackout-boot-XXXXXX";
   std::string dir = mkdtemp(tmpl);
-  BootSpec b = AssembleBoot(Inputs(dir));
+  BootInputs in = Inputs(dir);
+  in.emulated_cpu = true;  // xen-pv-dom0 keeps Xen's own XPTI choice: the kernel under test is dom0
+  BootSpec b = AssembleBoot(in);
   EXPECT_EQ(b.kernel, "/cache/x/xen.elf");
   EXPECT_EQ(b.cpus, 4);
   EXPECT_EQ(b.memory_mb, 768u + 384u);
@@ -138,7 +140,7 @@ TEST(XenToolstack, PackedClosureResolvesInsideTheImage) {
 TEST(AssembleBoot, DomUCarriesTheRunOnADiskBesideTheSameDom0Image) {
   XenArtifact xen = FetchXen("xen-hypervisor-4.17-amd64", "", CacheDir());
   KernelArtifact kernel = FetchKernel(KernelSpec{}, CacheDir());
-  auto assemble = [&](const std::string& nonce, bool park) {
+  auto assemble = [&](const std::string& nonce, bool park, const std::string& xen_cmdline = "") {
     std::string dir = testing_util::TestTempDir("domu");
     BootInputs in = Inputs(dir);
     in.guest = *FindGuestProfile("xen-pv-domu");
@@ -148,6 +150,8 @@ TEST(AssembleBoot, DomUCarriesTheRunOnADiskBesideTheSameDom0Image) {
     in.xen_tools = FetchXenTools(xen, CacheDir());
     in.nonce = nonce;
     in.park_dom0 = park;
+    in.emulated_cpu = park;
+    in.guest.xen_cmdline = xen_cmdline;
     in.disks = {DiskSpec{}};
     in.disks[0].size = 1 << 20;
     return AssembleBoot(in);
@@ -160,6 +164,12 @@ TEST(AssembleBoot, DomUCarriesTheRunOnADiskBesideTheSameDom0Image) {
   EXPECT_FALSE(b.dom0_parks);
   EXPECT_NE(a.modules[0].cmdline.find(protocol::kParkArg), std::string::npos) << a.modules[0].cmdline;
   EXPECT_EQ(b.modules[0].cmdline.find(protocol::kParkArg), std::string::npos) << b.modules[0].cmdline;
+  // Under TCG Xen's XPTI is off (the CPU never speculates), unless the guest
+  // asks for it (its xen_cmdline comes last).
+  EXPECT_NE(a.append.find(" xpti=no"), std::string::npos) << a.append;
+  EXPECT_EQ(b.append.find("xpti"), std::string::npos) << b.append;
+  BootSpec c = assemble("3333cccc", true, "xpti=on");
+  EXPECT_GT(c.append.rfind("xpti=on"), c.append.find("xpti=no")) << c.append;
   // The run's disk first, then the workload's.
   ASSERT_EQ(a.disks.size(), 2u);
   const BootDisk& run = a.disks[0];

@@ -173,6 +173,7 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
   // Only QEMU on this machine saves and restores dom0 (libvirt's hosts boot it).
   in.park_dom0 = type.dom0_toolstack && cfg.backend != "libvirt" && cfg.guest.dom0_saved_state;
   in.xen_host = type.xen_host;
+  in.emulated_cpu = accel.mode == "tcg";
   in.disks = cfg.workload.disks;
   in.tools = WorkloadTools(cfg.workload);
   in.files = WorkloadFiles(cfg.workload);
