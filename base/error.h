@@ -52,6 +52,14 @@ class InterruptedError : public InfraError {
   using InfraError::InfraError;
 };
 
+// A step nobody wants any more was ended (its child process group killed):
+// a build made ahead of time for a candidate the bisection will not run
+// next. Not a failure of what it was building.
+class CancelledError : public InfraError {
+ public:
+  using InfraError::InfraError;
+};
+
 // The flag every long step polls (set by main's signal handlers; null until
 // then). Interrupted() is false while no flag is installed.
 void SetInterruptFlag(const std::atomic<bool>* flag);

@@ -207,11 +207,12 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
     close(rfd);
     if (!chunk.empty()) options.on_output(chunk);
   };
-  bool interrupted = false;
+  bool interrupted = false, cancelled = false;
   while (!ReapNoHang(pid, &status)) {
-    if (Interrupted()) {
-      // Ctrl-C: the child's whole group ends now (SIGTERM, then SIGKILL after
-      // a second), so blackout can exit within two seconds.
+    cancelled = options.cancel && options.cancel->load();
+    if (cancelled || Interrupted()) {
+      // Ctrl-C (or a cancel): the child's whole group ends now (SIGTERM, then
+      // SIGKILL after a second), so blackout can exit within two seconds.
       kill(-pid, SIGTERM);
       auto grace = std::chrono::steady_clock::now() + std::chrono::seconds(1);
       bool reaped = false;
@@ -242,6 +243,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
   }
   if (interrupted) {
     unlink(out_path.c_str());
+    if (cancelled) throw CancelledError("cancelled: " + CommandLine(argv));
     throw InterruptedError("interrupted: " + CommandLine(argv));
   }
   report();

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -24,6 +25,9 @@ struct CommandOptions {
   // Called from the waiting thread about twice a second with the output
   // written since the last call (a long build's progress for the status line).
   std::function<void(const std::string& chunk)> on_output;
+  // Polled like Ctrl-C (several times a second): once set, the command's
+  // group is ended the same way and RunCommand throws CancelledError.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct CommandResult {

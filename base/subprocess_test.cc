@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <thread>
 #include <gtest/gtest.h>
 
 #include "base/test_tmpdir.h"
@@ -40,6 +41,26 @@ TEST(RunCommand, DeadlineKillsTheWholeGroup) {
   EXPECT_LT(took, 5.0);
   CommandResult left = RunCommand({"sh", "-c", "pgrep -f '^sleep 30$' || true"});
   EXPECT_EQ(left.output, "");
+}
+
+// A cancel set from another thread ends the command's whole group, as
+// Ctrl-C does, and is told apart from it.
+TEST(RunCommand, CancelEndsTheWholeGroup) {
+  std::atomic<bool> cancel{false};
+  CommandOptions o;
+  o.cancel = &cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(RunCommand({"sh", "-c", "sleep 31 & sleep 31"}, o), CancelledError);
+  canceller.join();
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(took, 5.0);
+  EXPECT_EQ(RunCommand({"sh", "-c", "pgrep -f '^sleep 31$' || true"}).output, "");
+  // Already set: the command is ended at once.
+  EXPECT_THROW(RunCommand({"sleep", "31"}, o), CancelledError);
 }
 
 TEST(RunChecked, ErrorCarriesCommandAndTail) {

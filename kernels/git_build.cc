@@ -230,6 +230,7 @@ KernelSpec BuildWithCommand(const CommandBuild& build, const std::string& commit
   o.cwd = checkout;
   o.timeout_s = 6 * 3600;
   o.env = {"BLACKOUT_COMMIT=" + commit};
+  o.cancel = build.cancel;
   std::vector<std::string> argv = {"sh", "-c", build.command};
   if (build.idle_priority) argv.insert(argv.begin(), {"chrt", "--idle", "0"});
   std::string transcript;

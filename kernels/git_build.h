@@ -8,6 +8,7 @@
 // bisection skips the commit) carrying the log's path and tail.
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,10 @@ struct CommandBuild {
   // Run the command at idle CPU priority (SCHED_IDLE): a build ahead of time
   // takes only what a running guest leaves.
   bool idle_priority = false;
+  // Once set, the build ends (its processes killed), nothing of it is kept,
+  // and BuildWithCommand throws CancelledError: a build ahead of time for a
+  // candidate the bisection no longer needs.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Checks out commit in <dir>/checkout (cleaned first), runs the command with

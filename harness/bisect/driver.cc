@@ -89,7 +89,7 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
   };
   // Persist before the engine moves on: a crash after the append loses nothing.
   auto record_one = [&](int c, const CandidateResult& r) {
-    Outcome o = r.build_failed ? Outcome::kSkip : OutcomeOf(plan, r.verdict);
+    Outcome o = ResultOutcome(plan, r);
     BisectStep s{c, o, r.build_failed ? "build-failure" : VerdictName(r.verdict), r.title, r.run_dir};
     AppendBisectStep(dir, s, ++step);
     engine.Record(c, o);
@@ -125,28 +125,48 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
       if (interrupted) return BisectEnd::kInterrupted;
       continue;
     }
-    for (int c : next) {
+    for (size_t i = 0; i < next.size(); ++i) {
+      int c = next[i];
       CandidateResult r;
       // Build c now, then the likely next candidates while c's guest runs
       // (not when c's build failed: its Run builds again, in the checkout).
-      if (world.PreparesAhead() && world.Prepare(plan.candidates[static_cast<size_t>(c)])) {
-        std::atomic<bool> stop{false};
+      if (world.PreparesAhead() && world.Prepare(plan.candidates[static_cast<size_t>(c)], nullptr)) {
+        std::mutex mu;
+        bool stop = false;
+        int building = -1;
+        std::atomic<bool> cancel{false};
         std::vector<int> ahead = LikelyNext(plan, engine, c);
         std::thread builder([&] {
           for (int a : ahead) {
-            if (stop) break;
-            world.Prepare(plan.candidates[static_cast<size_t>(a)]);
+            {
+              std::lock_guard<std::mutex> lock(mu);
+              if (stop) break;
+              building = a;
+            }
+            world.Prepare(plan.candidates[static_cast<size_t>(a)], &cancel);
+            std::lock_guard<std::mutex> lock(mu);
+            building = -1;
           }
         });
+        // When c's run is back, a build for a candidate that will not run
+        // next is ended rather than waited for; the one that will goes on.
+        auto settle = [&](int want) {
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            stop = true;
+            if (building >= 0 && building != want) cancel = true;
+          }
+          builder.join();
+        };
         try {
           r = run_one(c, step + 1, calibrating);
         } catch (...) {
-          stop = true;
-          builder.join();
+          settle(-1);
           throw;
         }
-        stop = true;
-        builder.join();
+        int want = -1;
+        if (!r.interrupted) want = i + 1 < next.size() ? next[i + 1] : NextAfter(plan, engine, c, r);
+        settle(want);
       } else {
         r = run_one(c, step + 1, calibrating);
       }
@@ -154,6 +174,18 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
       record_one(c, r);
     }
   }
+}
+
+Outcome ResultOutcome(const BisectPlan& plan, const CandidateResult& r) {
+  return r.build_failed ? Outcome::kSkip : OutcomeOf(plan, r.verdict);
+}
+
+int NextAfter(const BisectPlan& plan, const Bisector& engine, int c, const CandidateResult& r) {
+  Bisector after = engine;
+  after.Record(c, ResultOutcome(plan, r));
+  if (after.Done(plan.alpha)) return -1;
+  std::vector<int> next = after.Next(1);
+  return next.empty() ? -1 : next[0];
 }
 
 std::vector<int> LikelyNext(const BisectPlan& plan, const Bisector& engine, int c) {

@@ -41,8 +41,10 @@ class BisectWorld {
   // candidates the bisection needs next if the run hangs and if it does not
   // (never two Prepares at once, never a Prepare beside another Prepare's
   // Run). Returns false when the candidate could not be made ready (a
-  // failed build): Run meets the failure again and reports it.
-  virtual bool Prepare(const BisectCandidate&) { return true; }
+  // failed build): Run meets the failure again and reports it. cancel (may
+  // be null) is set when the bisection no longer needs the candidate (its
+  // run ended the other way): Prepare should end soon and keep nothing.
+  virtual bool Prepare(const BisectCandidate&, const std::atomic<bool>* /*cancel*/) { return true; }
   virtual bool PreparesAhead() const { return false; }
 };
 
@@ -61,13 +63,20 @@ Outcome OutcomeOf(const BisectPlan& plan, Verdict verdict);
 // Replays the log into an engine.
 Bisector Replay(const BisectPlan& plan, const BisectRecord& record);
 
-// Runs the bisection in dir (whose log.jsonl must exist) until it ends,
-// appending each step. Steps already in the log are not run again.
-// on_step runs after each step is persisted (the results store indexes it).
 // The candidates a bisection will want after candidate c's next run: the
 // next pick if it hangs, then if it does not (each once, c left out).
 std::vector<int> LikelyNext(const BisectPlan& plan, const Bisector& engine, int c);
+// How a run counts: a failed build is a skip, else by its verdict.
+Outcome ResultOutcome(const BisectPlan& plan, const CandidateResult& r);
+// The candidate a bisection runs next once c's run r is recorded, or -1
+// when it is then done.
+int NextAfter(const BisectPlan& plan, const Bisector& engine, int c, const CandidateResult& r);
 
+// Runs the bisection in dir (whose log.jsonl must exist) until it ends,
+// appending each step. Steps already in the log are not run again.
+// on_step runs after each step is persisted (the results store indexes it).
+// With a world that prepares ahead, a build ahead for a candidate the
+// bisection will not run next is cancelled when the run ends.
 BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectWorld& world,
                          const std::function<void(const std::string&)>& say,
                          const std::function<void()>& on_step = {});

@@ -408,6 +408,14 @@ TEST(BuildCandidate, KeepsEachCommitsBuild) {
   EXPECT_TRUE(cb.workload.faults.empty());
   EXPECT_EQ(ReadFile(cb.kernel.image), "B\n");
   EXPECT_EQ(ReadFile(count), a + "\n" + b + "\n");  // A built once
+  // A cancelled build ends at once and keeps nothing; built again, it is whole.
+  std::string c = commit("C");
+  std::atomic<bool> cancel{true};
+  GitBuild cancelled = *plan.build;
+  cancelled.cancel = &cancel;
+  EXPECT_THROW(BuildCandidate(cancelled, {c, plan.candidates[0].config}, dir), CancelledError);
+  EXPECT_FALSE(BuildKept(dir, c));
+  EXPECT_EQ(ReadFile(BuildCandidate(*plan.build, {c, plan.candidates[0].config}, dir).kernel.image), "C\n");
 }
 
 // Build ahead: the driver prepares the candidate about to run, then, while
@@ -427,7 +435,7 @@ TEST(DriveBisection, PreparesTheLikelyNextCandidatesWhileOneRuns) {
       bool hang = n >= 9 && (runs % 2 == 0);
       return hang ? CandidateResult{Verdict::kStall, "stall", "", false} : CandidateResult{Verdict::kPass, "pass", "", false};
     }
-    bool Prepare(const BisectCandidate& c) override {
+    bool Prepare(const BisectCandidate& c, const std::atomic<bool>*) override {
       int now = ++in_prepare;
       EXPECT_EQ(now, 1) << "two Prepares at once";
       {
@@ -456,6 +464,54 @@ TEST(DriveBisection, PreparesTheLikelyNextCandidatesWhileOneRuns) {
   EXPECT_EQ(CommitNumber(repo, plan.candidates[static_cast<size_t>(st.best)].name), 9);
   // Candidates first made ready by the thread beside a run, and run later.
   EXPECT_GE(world.ahead, 3);
+}
+
+// A build ahead for the candidate the run's outcome did not pick is cancelled
+// when the run ends, never the one that runs next; the culprit is the same.
+TEST(DriveBisection, CancelsTheBuildAheadTheOutcomeDidNotPick) {
+  std::string repo = MakeRepo(16);
+  BisectPlan plan = NoBuildPlan(repo, "0.5");
+  class SlowBuildWorld : public BisectWorld {
+   public:
+    explicit SlowBuildWorld(std::string repo) : repo_(std::move(repo)) {}
+    CandidateResult Run(const BisectCandidate& c) override {
+      usleep(100000);  // the builder is well into its first guess
+      std::lock_guard<std::mutex> lock(mu);
+      order.push_back(c.name);
+      ++runs;
+      bool hang = CommitNumber(repo_, c.name) >= 9 && (runs % 2 == 0);
+      return hang ? CandidateResult{Verdict::kStall, "stall", "", false} : CandidateResult{Verdict::kPass, "pass", "", false};
+    }
+    // A build ahead takes 1 s unless it is cancelled.
+    bool Prepare(const BisectCandidate& c, const std::atomic<bool>* cancel) override {
+      for (int i = 0; cancel && i < 100; ++i) {
+        if (*cancel) {
+          std::lock_guard<std::mutex> lock(mu);
+          cancelled.push_back({c.name, order.size()});
+          return false;
+        }
+        usleep(10000);
+      }
+      return true;
+    }
+    bool PreparesAhead() const override { return true; }
+    std::mutex mu;
+    std::vector<std::string> order;                           // the runs, in order
+    std::vector<std::pair<std::string, size_t>> cancelled;  // a build cancelled after run N
+    int runs = 0;
+
+   private:
+    std::string repo_;
+  } world(repo);
+  std::string dir = TempDir();
+  NewLog(plan, dir, {{"yaml", "x"}});
+  EXPECT_EQ(DriveBisection(plan, dir, world, [](const std::string&) {}), BisectEnd::kFound);
+  BisectState st = Replay(plan, LoadBisectLog(dir)).State();
+  EXPECT_EQ(CommitNumber(repo, plan.candidates[static_cast<size_t>(st.best)].name), 9);
+  ASSERT_GE(world.cancelled.size(), 1u);
+  for (const auto& [name, after] : world.cancelled) {
+    if (after < world.order.size()) EXPECT_NE(world.order[after], name) << "cancelled the build of the next run";
+  }
 }
 
 // A build failure is a skip, recorded as such, and never retried (commit 1

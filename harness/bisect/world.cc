@@ -8,15 +8,19 @@
 
 namespace blackout {
 
-bool RunWorld::Prepare(const BisectCandidate& c) {
+bool RunWorld::Prepare(const BisectCandidate& c, const std::atomic<bool>* cancel) {
   if (!plan_.build) return true;
   if (BuildKept(dir_, c.name)) return true;
   GitBuild ahead = *plan_.build;
   ahead.idle_priority = true;
+  ahead.cancel = cancel;
   try {
     Log("building " + c.name.substr(0, 12) + " (at idle priority, ahead of its runs)");
     BuildCandidate(ahead, c, dir_);
     return true;
+  } catch (const CancelledError&) {
+    Log("build of " + c.name.substr(0, 12) + " ended: the bisection needs another candidate next");
+    return false;
   } catch (const std::exception& e) {
     Log("build of " + c.name.substr(0, 12) + " failed: " + std::string(e.what()).substr(0, 200));
     return false;

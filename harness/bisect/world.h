@@ -30,7 +30,7 @@ class RunWorld : public BisectWorld {
   bool Parallel() const override { return !plan_.build; }
   // Git builds: kept per commit (BuildWithCommand), made ahead at idle CPU
   // priority while a guest runs.
-  bool Prepare(const BisectCandidate& c) override;
+  bool Prepare(const BisectCandidate& c, const std::atomic<bool>* cancel) override;
   bool PreparesAhead() const override { return plan_.build.has_value(); }
 
  private:
