@@ -219,12 +219,15 @@ std::string KeptBuildFile(const std::string& dir, const std::string& commit, con
   return KeptDir(dir, commit) + "/kept/" + rel;
 }
 
-KernelSpec BuildWithCommand(const CommandBuild& build, const std::string& commit, const std::string& dir) {
+namespace {
+
+// Checks the commit out, builds it and keeps what it built (see
+// BuildWithCommand).
+KernelSpec BuildAndKeep(const CommandBuild& build, const std::string& commit, const std::string& dir,
+                        const std::string& log) {
   std::string kept = KeptDir(dir, commit);
-  if (BuildKept(dir, commit)) return KeptSpec(build, kept);
   std::string checkout = dir + "/checkout";
   MakeDirs(dir + "/builds");
-  std::string log = dir + "/builds/" + commit + ".log";
   CheckoutCommit(build.repo, checkout, commit, true);
   CommandOptions o;
   o.cwd = checkout;
@@ -264,6 +267,29 @@ KernelSpec BuildWithCommand(const CommandBuild& build, const std::string& commit
   fs::rename(tmp, kept, ec);
   if (ec) throw InfraError("keep build " + kept + ": " + ec.message());
   return KeptSpec(build, kept);
+}
+
+}  // namespace
+
+KernelSpec BuildWithCommand(const CommandBuild& build, const std::string& commit, const std::string& dir) {
+  std::string kept = KeptDir(dir, commit);
+  if (BuildKept(dir, commit)) return KeptSpec(build, kept);
+  std::string log = dir + "/builds/" + commit + ".log";
+  // A commit's failed build is remembered with its message: every later
+  // build of it (its run after a build ahead, a resumed bisection) fails the
+  // same way at once instead of building again.
+  std::string failed = kept + ".failed";
+  if (fs::exists(failed)) throw KernelBuildError(ReadFile(failed), log);
+  try {
+    return BuildAndKeep(build, commit, dir, log);
+  } catch (const KernelBuildError& e) {
+    try {
+      WriteFileAtomic(failed, e.what());
+    } catch (const InfraError&) {
+      // Not remembered: the next build of it fails again the long way.
+    }
+    throw;
+  }
 }
 
 }  // namespace blackout

@@ -63,7 +63,9 @@ struct CommandBuild {
 // config and the keep files) in <dir>/builds/<commit>/, and returns the path
 // kernel there. A commit built before is not built again: every run of a
 // candidate, and a build made ahead of time, boots the kept files. Throws
-// KernelBuildError when the command fails or leaves no image.
+// KernelBuildError when the command fails or leaves no image, and again at
+// once for every later build of that commit in dir (<commit>.failed keeps
+// the message); CancelledError when cancelled (nothing kept or remembered).
 KernelSpec BuildWithCommand(const CommandBuild& build, const std::string& commit, const std::string& dir);
 // Where BuildWithCommand keeps a build's `keep` file rel, if it was there.
 std::string KeptBuildFile(const std::string& dir, const std::string& commit, const std::string& rel);

@@ -129,7 +129,7 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
       int c = next[i];
       CandidateResult r;
       // Build c now, then the likely next candidates while c's guest runs
-      // (not when c's build failed: its Run builds again, in the checkout).
+      // (not when c's build failed: its Run meets the remembered failure).
       if (world.PreparesAhead() && world.Prepare(plan.candidates[static_cast<size_t>(c)], nullptr)) {
         std::mutex mu;
         bool stop = false;

@@ -416,6 +416,28 @@ TEST(BuildCandidate, KeepsEachCommitsBuild) {
   EXPECT_THROW(BuildCandidate(cancelled, {c, plan.candidates[0].config}, dir), CancelledError);
   EXPECT_FALSE(BuildKept(dir, c));
   EXPECT_EQ(ReadFile(BuildCandidate(*plan.build, {c, plan.candidates[0].config}, dir).kernel.image), "C\n");
+  // A failed build is remembered: built again (its run after a build ahead),
+  // it fails the same way without running the command.
+  WriteFileAtomic(repo + "/build.sh", "echo $BLACKOUT_COMMIT >> " + count + "\necho cc: error >&2; exit 2\n", 0755);
+  RunChecked({"git", "-C", repo, "add", "build.sh"});
+  RunChecked({"git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "D"});
+  std::string d = Trim(RunChecked({"git", "-C", repo, "rev-parse", "HEAD"}));
+  std::string first, again;
+  try {
+    BuildCandidate(idle, {d, plan.candidates[0].config}, dir);
+  } catch (const KernelBuildError& e) {
+    first = e.what();
+  }
+  try {
+    BuildCandidate(*plan.build, {d, plan.candidates[0].config}, dir);
+  } catch (const KernelBuildError& e) {
+    again = e.what();
+    EXPECT_NE(ReadFile(e.log).find("cc: error"), std::string::npos);
+  }
+  EXPECT_NE(first.find("cc: error"), std::string::npos) << first;
+  EXPECT_EQ(again, first);
+  std::string builds = ReadFile(count);
+  EXPECT_EQ(builds.find(d), builds.rfind(d)) << "built twice: " << builds;
 }
 
 // Build ahead: the driver prepares the candidate about to run, then, while
