@@ -30,6 +30,7 @@ class QemuInstance : public Instance {
   QemuInstance(const std::vector<std::string>& argv, const StartOptions& options)
       : argv_(argv), qmp_path_(options.socket_dir + "/qmp.sock") {
     OpenConsole(options.socket_dir + "/" + kConsoleName);
+    unlink(qmp_path_.c_str());  // an earlier QEMU's (a restore that failed) is not this one's
     Child::Options co;
     co.stdout_path = options.log_path;
     co.stderr_path = options.log_path;
@@ -192,7 +193,12 @@ class QemuInstance : public Instance {
     console_fd_ = open((base + ".out").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     // Read-write: opening a FIFO to write only fails while nobody reads it.
     input_fd_ = open((base + ".in").c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (console_fd_ < 0 || input_fd_ < 0) throw InfraError("console: open " + base + ".*: " + std::strerror(errno));
+    if (console_fd_ < 0 || input_fd_ < 0) {
+      std::string why = std::strerror(errno);
+      if (console_fd_ >= 0) close(console_fd_);
+      if (input_fd_ >= 0) close(input_fd_);
+      throw InfraError("console: open " + base + ".*: " + why);
+    }
     console_keeps_bytes_ = fcntl(console_fd_, F_SETPIPE_SZ, kConsolePipeBytes) >= kConsolePipeBytes;
     if (!console_keeps_bytes_) {
       Log("console: could not deepen its pipe to 1 MiB (" + std::string(std::strerror(errno)) +
