@@ -90,6 +90,22 @@ int CommitNumber(const std::string& repo, const std::string& rev) {
   return std::stoi(RunChecked({"git", "-C", repo, "show", rev + ":n"}));
 }
 
+// Commit 9 brought a hang that shows on every second run of a commit from 9 on.
+CandidateResult FlakyFromNine(int commit, int run) {
+  return commit >= 9 && run % 2 == 0 ? CandidateResult{Verdict::kStall, "stall", "", false}
+                                     : CandidateResult{Verdict::kPass, "pass", "", false};
+}
+
+// Drives a new bisection of plan with world to its end, which must be a
+// find; returns the culprit's commit number.
+int CulpritFound(const std::string& repo, const BisectPlan& plan, BisectWorld& world) {
+  std::string dir = TempDir();
+  NewLog(plan, dir, {{"yaml", "x"}});
+  EXPECT_EQ(DriveBisection(plan, dir, world, [](const std::string&) {}), BisectEnd::kFound);
+  BisectState st = Replay(plan, LoadBisectLog(dir)).State();
+  return CommitNumber(repo, plan.candidates[static_cast<size_t>(st.best)].name);
+}
+
 TEST(GitCandidates, OldestFirstGoodIncluded) {
   std::string repo = MakeRepo(6);
   auto c = GitCandidates(repo, "first", "HEAD");
@@ -453,9 +469,7 @@ TEST(DriveBisection, PreparesTheLikelyNextCandidatesWhileOneRuns) {
       std::lock_guard<std::mutex> lock(mu);
       EXPECT_TRUE(prepared.count(c.name)) << "ran unprepared " << c.name;
       ++runs;
-      int n = CommitNumber(repo_, c.name);
-      bool hang = n >= 9 && (runs % 2 == 0);
-      return hang ? CandidateResult{Verdict::kStall, "stall", "", false} : CandidateResult{Verdict::kPass, "pass", "", false};
+      return FlakyFromNine(CommitNumber(repo_, c.name), runs);
     }
     bool Prepare(const BisectCandidate& c, const std::atomic<bool>*) override {
       int now = ++in_prepare;
@@ -479,11 +493,7 @@ TEST(DriveBisection, PreparesTheLikelyNextCandidatesWhileOneRuns) {
    private:
     std::string repo_;
   } world(repo);
-  std::string dir = TempDir();
-  NewLog(plan, dir, {{"yaml", "x"}});
-  EXPECT_EQ(DriveBisection(plan, dir, world, [](const std::string&) {}), BisectEnd::kFound);
-  BisectState st = Replay(plan, LoadBisectLog(dir)).State();
-  EXPECT_EQ(CommitNumber(repo, plan.candidates[static_cast<size_t>(st.best)].name), 9);
+  EXPECT_EQ(CulpritFound(repo, plan, world), 9);
   // Candidates first made ready by the thread beside a run, and run later.
   EXPECT_GE(world.ahead, 3);
 }
@@ -501,8 +511,7 @@ TEST(DriveBisection, CancelsTheBuildAheadTheOutcomeDidNotPick) {
       std::lock_guard<std::mutex> lock(mu);
       order.push_back(c.name);
       ++runs;
-      bool hang = CommitNumber(repo_, c.name) >= 9 && (runs % 2 == 0);
-      return hang ? CandidateResult{Verdict::kStall, "stall", "", false} : CandidateResult{Verdict::kPass, "pass", "", false};
+      return FlakyFromNine(CommitNumber(repo_, c.name), runs);
     }
     // A build ahead takes 1 s unless it is cancelled.
     bool Prepare(const BisectCandidate& c, const std::atomic<bool>* cancel) override {
@@ -525,11 +534,7 @@ TEST(DriveBisection, CancelsTheBuildAheadTheOutcomeDidNotPick) {
    private:
     std::string repo_;
   } world(repo);
-  std::string dir = TempDir();
-  NewLog(plan, dir, {{"yaml", "x"}});
-  EXPECT_EQ(DriveBisection(plan, dir, world, [](const std::string&) {}), BisectEnd::kFound);
-  BisectState st = Replay(plan, LoadBisectLog(dir)).State();
-  EXPECT_EQ(CommitNumber(repo, plan.candidates[static_cast<size_t>(st.best)].name), 9);
+  EXPECT_EQ(CulpritFound(repo, plan, world), 9);
   ASSERT_GE(world.cancelled.size(), 1u);
   for (const auto& [name, after] : world.cancelled) {
     if (after < world.order.size()) EXPECT_NE(world.order[after], name) << "cancelled the build of the next run";
