@@ -196,8 +196,10 @@ std::vector<std::pair<std::string, std::string>> VerifyCache(const std::string& 
 std::vector<CacheEntryInfo> ListCache(const std::string& cache_dir, bool rebuilt) {
   std::vector<CacheEntryInfo> out;
   // Their writers' temporaries (NAME.tmp.*) are in use: left to the writers.
-  for (const auto& [sub, ext] : {std::pair<const char*, const char*>{"initramfs", ".gz"}, {"dom0-state", ".state"}}) {
-    if (!rebuilt) break;
+  using Kind = std::pair<const char*, const char*>;  // directory, file extension
+  std::vector<Kind> rebuilt_kinds;
+  if (rebuilt) rebuilt_kinds = {{"initramfs", ".gz"}, {"dom0-state", ".state"}};
+  for (const auto& [sub, ext] : rebuilt_kinds) {
     std::error_code ec;
     for (const auto& f : fs::directory_iterator(cache_dir + "/" + sub, ec)) {
       std::string name = f.path().filename().string();
