@@ -62,10 +62,7 @@ void ParseKernelSpec(const YAML::Node& k, YamlReader& r, KernelSpec* spec) {
   if (!r.CheckMap(k, "kernel", {"package", "version", "deb", "sha256", "image", "modules", "config", "git", "rev"})) return;
   *spec = KernelSpec();
   if (k["git"].IsDefined()) {
-    spec->source = "git";
-    spec->repo = r.String(k, "git").value_or("");
-    spec->rev = r.String(k, "rev").value_or("HEAD");
-    spec->fragments = {"xen-pv-guest"};
+    *spec = GitKernelSpec(r.String(k, "git").value_or(""), r.String(k, "rev").value_or("HEAD"));
     if (YAML::Node c = k["config"]; c.IsDefined() && r.CheckMap(c, "kernel config", {"base", "fragments"})) {
       if (auto b = r.String(c, "base")) spec->config_base = *b;
       if (YAML::Node f = c["fragments"]; f.IsDefined()) {

@@ -49,6 +49,15 @@ std::string ConfigValue(const std::string& text, const std::string& name) {
   return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
+KernelSpec GitKernelSpec(const std::string& repo, const std::string& rev) {
+  KernelSpec spec;
+  spec.source = "git";
+  spec.repo = repo;
+  spec.rev = rev;
+  spec.fragments = {"xen-pv-guest"};
+  return spec;
+}
+
 std::string KernelSpec::Describe() const {
   if (source == "git") return "git " + repo + " " + rev;
   if (source == "deb") return "deb " + deb;

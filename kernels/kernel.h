@@ -27,6 +27,9 @@ struct KernelSpec {
   std::string Describe() const;               // "apt linux-image-6.1.0-50-amd64=6.1.176-1"
 };
 
+// A git kernel with the defaults: tinyconfig plus kernels/configs/xen-pv-guest.
+KernelSpec GitKernelSpec(const std::string& repo, const std::string& rev);
+
 struct KernelArtifact {
   std::string package;
   std::string version;      // package version, e.g. 6.1.192-3

@@ -266,6 +266,28 @@ series:
   EXPECT_EQ(OutcomeOf(plan, Verdict::kInfraError), Outcome::kSkip);
 }
 
+// Without a build step blackout builds every commit itself: each candidate's
+// kernel is its commit of the plan's repository, configured as the run's git
+// kernel says, else with the defaults. A build step leaves the run's kernel
+// alone (the image it leaves replaces it per commit).
+TEST(BisectPlan, GitWithoutABuildStepBuildsEachCommit) {
+  std::string repo = MakeRepo(3);
+  BisectPlan plan = ParseBisectPlan(GitPlan(repo), "plan.yaml");
+  ASSERT_EQ(plan.candidates.size(), 3u);
+  for (const BisectCandidate& c : plan.candidates) {
+    EXPECT_EQ(c.config.kernel.source, "git");
+    EXPECT_EQ(c.config.kernel.repo, repo);
+    EXPECT_EQ(c.config.kernel.rev, c.name);
+    EXPECT_EQ(c.config.kernel.config_base, "tinyconfig");
+    EXPECT_EQ(c.config.kernel.fragments, std::vector<std::string>{"xen-pv-guest"});
+  }
+  plan = ParseBisectPlan("run: {kernel: {git: /elsewhere, config: {base: defconfig}}}\n" + GitPlan(repo), "plan.yaml");
+  EXPECT_EQ(plan.candidates[1].config.kernel.repo, repo);
+  EXPECT_EQ(plan.candidates[1].config.kernel.rev, plan.candidates[1].name);
+  EXPECT_EQ(plan.candidates[1].config.kernel.config_base, "defconfig");
+  EXPECT_EQ(NoBuildPlan(repo, "0.5").candidates[1].config.kernel.source, "apt");
+}
+
 TEST(BisectPlan, ErrorsWithPositions) {
   try {
     ParseBisectPlan("bisect:\n  terms: sideways\n  alpha: 2\nseries: []\n", "plan.yaml");

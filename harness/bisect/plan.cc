@@ -147,8 +147,18 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
     }
     if (repo && g && b) {
       r.Checkpoint();
+      // Without a build step blackout builds each commit itself (the git
+      // kernel source, see kernels/git_build.h), configured as the run's
+      // kernel says when that is a git kernel, else with the defaults.
+      KernelSpec own = base.kernel.source == "git" ? base.kernel : GitKernelSpec("", "");
+      own.repo = *repo;
       for (const std::string& rev : GitCandidates(*repo, good.empty() ? *g : good, bad.empty() ? *b : bad)) {
-        plan.candidates.push_back(BisectCandidate{rev, base});
+        BisectCandidate cand{rev, base};
+        if (!plan.build) {
+          cand.config.kernel = own;
+          cand.config.kernel.rev = rev;
+        }
+        plan.candidates.push_back(cand);
       }
     }
   }

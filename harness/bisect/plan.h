@@ -21,6 +21,8 @@ struct BisectCandidate {
   RunConfig config;
 };
 
+// git mode without a build step: each candidate's kernel is its commit,
+// built by blackout (the run's git kernel config, else the defaults).
 // git mode with a build step: each commit is checked out in the bisection's
 // own clone of the repository and built by the user's command
 // (kernels/git_build.h); the image it leaves is the candidate's kernel. A
