@@ -77,6 +77,10 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
           (calibrating ? ", calibrating" : ""));
       r = world.Run(cand);
       if (r.interrupted) return r;
+      if (r.config_error) {
+        throw ConfigError({"candidate " + std::to_string(c) + " (" + cand.name + "): " + r.title +
+                           " (nothing recorded: mend the plan and resume)"});
+      }
       if (r.build_failed || r.verdict == Verdict::kBuildFailure) {
         r.build_failed = true;
         say("build failed (" + r.title + "): skipping");

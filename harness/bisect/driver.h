@@ -26,6 +26,10 @@ struct CandidateResult {
   std::string run_dir;  // or the build log, when the build failed
   bool interrupted = false;
   bool build_failed = false;  // a skip, never retried
+  // The plan's input is wrong (a candidate's kernel image is missing): the
+  // bisection stops with a ConfigError (exit 64), nothing recorded, to be
+  // resumed once the plan is mended; never retried as an infra-error.
+  bool config_error = false;
 };
 
 class BisectWorld {

@@ -188,6 +188,35 @@ TEST(DriveBisection, InterruptRecordsNothing) {
   EXPECT_TRUE(LoadBisectLog(dir).steps.empty());
 }
 
+// A candidate whose input is wrong (its kernel image missing) stops the
+// bisection with a ConfigError naming it, once, with nothing recorded: it is
+// not an infra-error to retry run after run.
+TEST(DriveBisection, ConfigErrorStopsWithNothingRecorded) {
+  BisectPlan plan = ParseBisectPlan("series:\n  - name: a\n  - name: b\n  - name: c\n", "plan.yaml");
+  plan.infra_retries = 3;
+  std::string dir = TempDir() + "/b";
+  CreateBisectLog(dir, {}, {"a", "b", "c"});
+  class MissingImageWorld : public BisectWorld {
+   public:
+    CandidateResult Run(const BisectCandidate&) override {
+      ++runs;
+      CandidateResult r{Verdict::kInfraError, "kernel image /gone/bzImage does not exist", "", false};
+      r.config_error = true;
+      return r;
+    }
+    int runs = 0;
+  } w;
+  try {
+    DriveBisection(plan, dir, w, [](const std::string&) {});
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("/gone/bzImage does not exist"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("candidate "), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(w.runs, 1);
+  EXPECT_TRUE(LoadBisectLog(dir).steps.empty());
+}
+
 // A world whose runs overlap in time: each takes a few milliseconds and
 // counts how many are in flight at once.
 class SlowParallelWorld : public BisectWorld {

@@ -47,7 +47,9 @@ CandidateResult RunWorld::Run(const BisectCandidate& c) {
   req.interrupted = interrupted_;
   req.bisection = std::filesystem::path(dir_).filename().string();
   RunOutcome out = RunOnPool(req, pool_);
-  return {out.verdict, out.title, out.run_dir, out.interrupted};
+  CandidateResult r{out.verdict, out.title, out.run_dir, out.interrupted};
+  r.config_error = out.config_error;
+  return r;
 }
 
 }  // namespace blackout

@@ -67,6 +67,12 @@ row 64 "not a regular file" "$B" analyze "$T"
 row 128 "apt knows no such package" "$B" test --kernel linux-image-typo-amd64 --results "$R"
 row 128 "a FIFO, not a regular file" "$B" test -c fifo.yaml --results "$R"
 row 64 "a directory, not a regular file" "$B" bisect --results "$R" start -c /tmp
+# A candidate's kernel image missing at run time stops the bisection with its
+# name, once: not an infra-error retried run after run.
+printf 'series:\n' > gone.yaml
+for c in a b c; do printf '  - {name: %s, kernel: {image: %s/gone-%s}}\n' "$c" "$T" "$c" >> gone.yaml; done
+row 64 "no such file (nothing recorded: mend the plan and resume)" "$B" bisect --results "$R/gone" start -c gone.yaml
+[ "$(grep -c '^blackout: run [0-9]*:' err.txt)" = 1 ] || { echo "FAIL: the missing image ran more than once: $(cat err.txt)" >&2; fails=$((fails + 1)); }
 
 # No shadow line is ever quoted.
 "$B" run -c shadow.yaml --results "$R" 2> err.txt
