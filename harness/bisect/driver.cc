@@ -112,6 +112,11 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
     if (next.size() > 1 && world.Parallel()) {
       // The round's runs at once (one guest per slot); recorded in order once
       // all are back. An interrupted run is not recorded: resume does it again.
+      // Candidates that are built are built first, one after another (a
+      // failed one's run then meets its remembered failure).
+      if (world.PreparesAhead()) {
+        for (int c : next) world.Prepare(plan.candidates[static_cast<size_t>(c)], nullptr);
+      }
       std::vector<std::future<CandidateResult>> running;
       for (size_t i = 0; i < next.size(); ++i) {
         running.push_back(std::async(std::launch::async, run_one, next[i], step + 1 + static_cast<int>(i), calibrating));

@@ -266,6 +266,46 @@ TEST(DriveBisection, SlotsRunAtOnce) {
   std::filesystem::remove_all(dir);
 }
 
+// Candidates that are built (git mode with a build step) run their slots at
+// once too: the round's builds first, one at a time and never beside a run
+// (they share one checkout), then its runs together.
+TEST(DriveBisection, BuiltSlotsRunAtOnceAfterTheirBuilds) {
+  std::string yaml = "bisect:\n  slots: 3\n  p: 0.5\nseries:\n";
+  for (int i = 0; i < 32; ++i) yaml += "  - name: c" + std::to_string(i) + "\n";
+  BisectPlan plan = ParseBisectPlan(yaml, "plan.yaml");
+  class BuildingWorld : public SlowParallelWorld {
+   public:
+    BuildingWorld() : SlowParallelWorld(21, 0.5) {}
+    CandidateResult Run(const BisectCandidate& c) override {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        EXPECT_TRUE(built.count(c.name)) << "ran unbuilt " << c.name;
+        ++running;
+      }
+      CandidateResult r = SlowParallelWorld::Run(c);
+      std::lock_guard<std::mutex> lock(mu);
+      --running;
+      return r;
+    }
+    bool Prepare(const BisectCandidate& c, const std::atomic<bool>*) override {
+      std::lock_guard<std::mutex> lock(mu);
+      EXPECT_EQ(running, 0) << "built " << c.name << " beside a run";
+      built.insert(c.name);
+      return true;
+    }
+    bool PreparesAhead() const override { return true; }
+    std::mutex mu;
+    std::set<std::string> built;
+    int running = 0;
+  } world;
+  std::string dir = TempDir() + "/b";
+  NewLog(plan, dir);
+  ASSERT_EQ(DriveBisection(plan, dir, world, [](const std::string&) {}), BisectEnd::kFound);
+  EXPECT_EQ(world.max_in_flight.load(), 3);
+  EXPECT_EQ(Replay(plan, LoadBisectLog(dir)).State().best, 21);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(BisectPlan, SeriesWithOverridesAndRange) {
   BisectPlan plan = ParseBisectPlan(R"(
 run:

@@ -15,6 +15,7 @@ bool RunWorld::Prepare(const BisectCandidate& c, const std::atomic<bool>* cancel
   ahead.idle_priority = true;
   ahead.cancel = cancel;
   try {
+    std::lock_guard<std::mutex> lock(checkout_mu_);
     Log("building " + c.name.substr(0, 12) + " (at idle priority, ahead of its runs)");
     BuildCandidate(ahead, c, dir_);
     return true;
@@ -32,8 +33,13 @@ CandidateResult RunWorld::Run(const BisectCandidate& c) {
   req.config = c.config;
   if (plan_.build) {
     try {
-      if (!BuildKept(dir_, c.name)) Log("building " + c.name.substr(0, 12));
-      req.config = BuildCandidate(*plan_.build, c, dir_);
+      if (BuildKept(dir_, c.name)) {
+        req.config = BuildCandidate(*plan_.build, c, dir_);  // reads the kept build only
+      } else {
+        std::lock_guard<std::mutex> lock(checkout_mu_);
+        Log("building " + c.name.substr(0, 12));
+        req.config = BuildCandidate(*plan_.build, c, dir_);
+      }
     } catch (const KernelBuildError& e) {
       CandidateResult r;
       r.title = e.what();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <string>
 
 #include "harness/bisect/driver.h"
@@ -25,9 +26,11 @@ class RunWorld : public BisectWorld {
         interrupted_(interrupted),
         pool_(pool) {}
   CandidateResult Run(const BisectCandidate& c) override;
-  // Runs of packaged kernels share nothing but locked caches and the store;
-  // git builds share the bisection's one checkout, so they take turns.
-  bool Parallel() const override { return !plan_.build; }
+  // Runs share nothing but locked caches and the store. Git builds share
+  // the bisection's one checkout: the driver builds a round's candidates one
+  // after another (Prepare) before their runs start, and a run then only
+  // reads its kept build (or its remembered failure).
+  bool Parallel() const override { return true; }
   // Git builds: kept per commit (BuildWithCommand), made ahead at idle CPU
   // priority while a guest runs.
   bool Prepare(const BisectCandidate& c, const std::atomic<bool>* cancel) override;
@@ -39,6 +42,7 @@ class RunWorld : public BisectWorld {
   std::string dir_;
   const std::atomic<bool>* interrupted_;
   HostPool* pool_;
+  std::mutex checkout_mu_;  // held while anything builds in the one checkout
 };
 
 }  // namespace blackout
