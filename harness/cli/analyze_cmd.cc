@@ -66,7 +66,8 @@ int CmdAnalyze(const AnalyzeFlags& f) {
     }
     nlohmann::json freezes = nlohmann::json::array();
     for (const Freeze& fr : a.freezes) freezes.push_back(FreezeJson(fr));
-    nlohmann::json out = {{"verdict", VerdictName(a.verdict)}, {"title", a.title}, {"nonce", a.nonce},
+    nlohmann::json out = {{"verdict", VerdictName(a.verdict)}, {"title", a.title},
+                          {"judged_by", a.reports_only ? "kernel-reports" : "heartbeats"}, {"nonce", a.nonce},
                           {"vcpus", a.vcpus}, {"freezes", freezes}, {"events", events}, {"stats", a.stats}};
     std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
@@ -74,6 +75,7 @@ int CmdAnalyze(const AnalyzeFlags& f) {
       if (e.type == "agent" || e.type == "stop" || e.type == "verdict") continue;
       std::printf("[+%.3f] %-15s %s\n", e.t, e.type.c_str(), TerminalSafe(StripEscapes(Describe(e))).c_str());
     }
+    if (a.reports_only) std::printf("a plain log (no heartbeat records): judged by the kernel's reports alone\n");
     std::printf("%s: %s\n", VerdictName(a.verdict), TerminalSafe(StripEscapes(a.title)).c_str());
   }
   return VerdictExitCode(a.verdict);

@@ -31,15 +31,17 @@ std::optional<double> KernelTime(std::string_view line) {
   return t;
 }
 
-// The nonce, vCPU count and workload duration a log's records announce. Reads
-// on only while one of them is unknown: a run's log says all three in its
-// first lines (hello, workload-start); a log without hello is read through
-// for its highest vCPU.
-void Prescan(LineSource& lines, Analysis* a, double* duration) {
+// The nonce, vCPU count and workload duration a log's records announce, and
+// whether a line carries blackout's host stamp. Reads on only while one of the
+// three is unknown: a run's log says all three in its first lines (hello,
+// workload-start); a log without hello is read through for its highest vCPU.
+void Prescan(LineSource& lines, Analysis* a, double* duration, bool* stamped) {
   std::string line;
   int max_vcpu = -1;
   bool have_duration = false;
   while ((a->vcpus == 0 || !have_duration || a->nonce.empty()) && lines.Next(&line)) {
+    std::string_view body;
+    if (!*stamped && RecordedTime(line, &body)) *stamped = true;
     for (const char* marker : {protocol::kHeartbeatMarker, protocol::kStatusMarker}) {
       size_t at = line.find(marker);
       if (at == std::string::npos) continue;
@@ -76,7 +78,10 @@ Analysis Judge(LineSource& first_pass, LineSource& second_pass, const AnalyzeOpt
   a.nonce = options.nonce;
   a.vcpus = options.vcpus;
   double duration = 1e9;
-  Prescan(first_pass, &a, &duration);
+  bool stamped = false;  // a line with blackout's host stamp: a run's console.log
+  Prescan(first_pass, &a, &duration, &stamped);
+  // Read through (no nonce stops it early): neither records nor host stamps.
+  a.reports_only = a.nonce.empty() && !stamped;
 
   DetectorConfig c;
   c.nonce = a.nonce.empty() ? "-" : a.nonce;
@@ -85,6 +90,7 @@ Analysis Judge(LineSource& first_pass, LineSource& second_pass, const AnalyzeOpt
   c.lockup_s = options.lockup_s;
   c.heartbeat_s = options.heartbeat_s;
   c.boot_s = 0;  // a log has no boot deadline: its end is the end
+  c.reports_only = a.reports_only;
   c.workload_s = duration;
   Detector d(c, 0);
 

@@ -27,6 +27,9 @@ struct Analysis {
   std::string title;
   std::string nonce;
   int vcpus = 0;
+  // No heartbeat record and no blackout host stamps: a plain console log,
+  // judged by the kernel's reports alone (DetectorConfig::reports_only).
+  bool reports_only = false;
   std::vector<DetectorEvent> events;
   uint64_t events_dropped = 0;
   std::vector<Report> reports;

@@ -556,7 +556,10 @@ void Detector::Finish(double t) {
     if (r.kind == ReportKind::kLockup && !lockup) lockup = &r;
   }
   std::vector<Freeze> freezes = Freezes();
-  if (!first_heartbeat_) {
+  if (config_.reports_only) {
+    verdict_ = crash ? Verdict::kCrash : lockup ? Verdict::kLockup : Verdict::kPass;
+    title_ = crash ? crash->title : lockup ? lockup->title : "no kernel report";
+  } else if (!first_heartbeat_) {
     if (crash || lockup) {
       verdict_ = Verdict::kBootFailure;
       title_ = (crash ? crash : lockup)->title;

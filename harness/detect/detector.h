@@ -35,6 +35,10 @@ struct DetectorConfig {
   double stall_s = 2;         // a gap longer than this is a freeze
   double lockup_s = 30;       // silence longer than this is a lockup
   double boot_s = 180;        // the first heartbeat must come within this (0: no limit)
+  // A log that never carried heartbeats (a console log from elsewhere):
+  // judged by the kernel's reports alone (crash, lockup, or pass with "no
+  // kernel report"), never boot-failure for the heartbeats it cannot have.
+  bool reports_only = false;
   double workload_s = 60;     // workload duration
   double finish_slack_s = 60; // the workload must report done this long after its end
   double report_grace_s = 3;  // keep reading this long after a crash/lockup report opens

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "base/protocol.h"
 
 namespace blackout {
@@ -565,6 +567,30 @@ TEST(Detector, AStressorThatDidNoWorkIsNamedEvenWithAStrangeName) {
   s.Done();
   EXPECT_EQ(s.det().verdict(), Verdict::kInfraError);
   EXPECT_NE(s.det().title().find("42"), std::string::npos) << s.det().title();
+}
+
+// A log that never carried heartbeats (no records, no blackout host stamps:
+// a console log from elsewhere) is judged by the kernel's reports alone and
+// says so; blackout's own log of a guest that never beat is a boot failure.
+TEST(Analyze, PlainLogIsJudgedByItsReportsAlone) {
+  std::string panic =
+      "[    0.000000] Linux version 6.1.0\n"
+      "[   12.345678] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n"
+      "[   12.345999] CPU: 0 PID: 1 Comm: swapper/0 Not tainted 6.1.0 #1\n";
+  Analysis a = AnalyzeConsole(panic, {});
+  EXPECT_TRUE(a.reports_only);
+  EXPECT_EQ(a.verdict, Verdict::kCrash) << a.title;
+  a = AnalyzeConsole("[    0.000000] Linux version 6.1.0\n[    1.000000] all fine\n", {});
+  EXPECT_TRUE(a.reports_only);
+  EXPECT_EQ(a.verdict, Verdict::kPass);
+  EXPECT_EQ(a.title, "no kernel report");
+  // The same lines as blackout recorded them: the guest never beat.
+  std::string stamped;
+  std::istringstream in(panic);
+  for (std::string line; std::getline(in, line);) stamped += "[+3.500000] " + line + "\n";
+  a = AnalyzeConsole(stamped, {});
+  EXPECT_FALSE(a.reports_only);
+  EXPECT_EQ(a.verdict, Verdict::kBootFailure) << a.title;
 }
 
 // analyze takes the nonce from the first record whose seal holds: a torn or
