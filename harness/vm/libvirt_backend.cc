@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
@@ -526,8 +528,41 @@ int LibvirtHostCpus(const std::string& uri) {
   return cpus;
 }
 
+namespace {
+
+// Whether a kvm domain starts on the host at all: a paused one-vCPU domain
+// with nothing to boot, destroyed at once. A host can list kvm in its
+// capabilities and still fail every kvm domain (a /dev/kvm that opens but
+// cannot set a vCPU's MSRs, as nested hosts do). "" when it starts, else why.
+std::string KvmDomainFails(LibvirtConnection& conn) {
+  static std::atomic<int> serial{0};
+  std::string name = "blackout-kvm-probe-" + std::to_string(getpid()) + "-" + std::to_string(serial++);
+  std::string xml = "<domain type='kvm'><name>" + name +
+                    "</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>"
+                    "<os><type arch='x86_64'>hvm</type></os><devices/></domain>";
+  virDomainPtr dom = virDomainCreateXML(conn.get(), xml.c_str(), VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
+  if (!dom) {
+    std::string why = LibvirtLastError();
+    return why.substr(0, why.find('\n'));
+  }
+  virDomainDestroy(dom);
+  virDomainFree(dom);
+  return "";
+}
+
+}  // namespace
+
 AccelChoice LibvirtHostAccel(const std::string& uri, const std::string& requested) {
   if (requested == "tcg") return {"tcg", "requested"};
+  // Asked once per host per process: a probe domain costs a QEMU start.
+  static std::mutex mu;
+  static std::map<std::string, AccelChoice> known;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = known.find(uri); it != known.end() && (requested != "kvm" || it->second.mode == "kvm")) {
+      return it->second;
+    }
+  }
   LibvirtConnection conn(uri);
   char* caps = virConnectGetCapabilities(conn.get());
   if (!caps) throw HostError("libvirt: capabilities of " + uri + ": " + LibvirtLastError());
@@ -537,9 +572,18 @@ AccelChoice LibvirtHostAccel(const std::string& uri, const std::string& requeste
   size_t arch = xml.find("<arch name='x86_64'>");
   size_t end = arch == std::string::npos ? std::string::npos : xml.find("</arch>", arch);
   bool kvm = end != std::string::npos && xml.substr(arch, end - arch).find("<domain type='kvm'") != std::string::npos;
-  if (kvm) return {"kvm", "the host's libvirt offers kvm"};
-  if (requested == "kvm") throw HostError("libvirt: " + uri + " offers no kvm for x86_64 guests (accel: kvm)");
-  return {"tcg", "the host's libvirt offers no kvm"};
+  AccelChoice choice{"tcg", "the host's libvirt offers no kvm"};
+  if (kvm) {
+    std::string fails = KvmDomainFails(conn);
+    choice = fails.empty() ? AccelChoice{"kvm", "the host's libvirt offers kvm and a kvm domain starts there"}
+                           : AccelChoice{"tcg", "the host's libvirt offers kvm, but a kvm domain does not start: " + fails};
+  }
+  if (requested == "kvm" && choice.mode != "kvm") {
+    throw HostError("libvirt: " + uri + ": no working kvm for x86_64 guests (accel: kvm): " + choice.reason);
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  known[uri] = choice;
+  return choice;
 }
 
 LibvirtHostInfo DescribeLibvirtHost(const std::string& uri) {

@@ -53,7 +53,9 @@ struct LibvirtHostInfo {
 LibvirtHostInfo DescribeLibvirtHost(const std::string& uri);
 
 // The accelerator a remote libvirt host offers, from its capabilities (a
-// guest type x86_64 with a kvm domain): auto takes kvm when it is there.
+// guest type x86_64 with a kvm domain) and a paused kvm domain started and
+// destroyed there (once per host per process): auto takes kvm only when that
+// domain starts.
 // Throws HostError when the host cannot be reached or kvm is requested and
 // the host has none.
 AccelChoice LibvirtHostAccel(const std::string& uri, const std::string& requested);

@@ -28,7 +28,9 @@ cat "$T/out1.txt"
 judged "$T/r1" 2 || fail "first round: $(jq -c '{verdict, title, host}' "$T"/r1/*/result.json)"
 jq -s -e '[.[].host.hostname] | sort == ["blackout-h1", "blackout-h2"]' "$T"/r1/*/result.json >/dev/null ||
   fail "runs were not placed one per host: $(jq -c .host "$T"/r1/*/result.json)"
-jq -s -e 'all(.accel.reason == "the host'"'"'s libvirt offers no kvm")' "$T"/r1/*/result.json >/dev/null ||
+# (kvm only where a kvm domain starts: this machine's /dev/kvm may be there
+# and still fail every kvm guest.)
+jq -s -e 'all(.accel.reason | startswith("the host'"'"'s libvirt offers"))' "$T"/r1/*/result.json >/dev/null ||
   fail "the accelerator was not the host's own choice: $(jq -c .accel "$T"/r1/*/result.json)"
 jq -s -e 'all(.host.uploaded_bytes > 1000000)' "$T"/r1/*/result.json >/dev/null ||
   fail "a first run on a host sent no files: $(jq -c .host "$T"/r1/*/result.json)"
