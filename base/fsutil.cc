@@ -154,8 +154,8 @@ void WriteFileAtomic(const std::string& path, const std::string& content, int mo
   }
 }
 
-void PruneNewest(const std::string& dir, const std::string& ext, size_t keep) {
-  std::vector<std::pair<std::filesystem::file_time_type, std::string>> kept;
+std::vector<CachedFile> CachedFiles(const std::string& dir, const std::string& ext, bool sweep) {
+  std::vector<CachedFile> out;
   std::error_code ec;
   auto hour_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
   for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
@@ -163,13 +163,20 @@ void PruneNewest(const std::string& dir, const std::string& ext, size_t keep) {
     auto mtime = f.last_write_time(ec);
     if (ec) continue;
     if (name.find(".tmp.") != std::string::npos) {
-      if (mtime < hour_ago) std::filesystem::remove(f.path(), ec);
-    } else if (f.path().extension() == ext) {
-      kept.emplace_back(mtime, f.path().string());
+      if (sweep && mtime < hour_ago) std::filesystem::remove(f.path(), ec);
+    } else if (f.path().extension() == ext && f.is_regular_file(ec)) {
+      uint64_t bytes = f.file_size(ec);
+      if (!ec) out.push_back({f.path().string(), bytes, mtime});
     }
   }
-  std::sort(kept.begin(), kept.end(), std::greater<>());
-  for (size_t i = keep; i < kept.size(); ++i) std::filesystem::remove(kept[i].second, ec);
+  return out;
+}
+
+void PruneNewest(const std::string& dir, const std::string& ext, size_t keep) {
+  std::vector<CachedFile> kept = CachedFiles(dir, ext, true);
+  std::sort(kept.begin(), kept.end(), [](const CachedFile& a, const CachedFile& b) { return a.mtime > b.mtime; });
+  std::error_code ec;
+  for (size_t i = keep; i < kept.size(); ++i) std::filesystem::remove(kept[i].path, ec);
 }
 
 void MakeDirs(const std::string& path) {

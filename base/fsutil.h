@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 namespace blackout {
 
@@ -25,10 +27,28 @@ std::string ReadInputFile(const std::string& path, uint64_t max_bytes, const std
 // anything else (a directory, a socket, a block device) is refused.
 void WriteFileAtomic(const std::string& path, const std::string& content, int mode = 0644);
 
-// A cache directory of whole files: keeps the `keep` newest (by mtime) whose
-// names end in `ext`, and removes writers' temporaries (".tmp." in the name)
-// older than an hour, whose writers died. Errors are ignored: it is a cache.
+// A file of a cache directory of whole files.
+struct CachedFile {
+  std::string path;
+  uint64_t bytes = 0;
+  std::filesystem::file_time_type mtime;
+};
+// The files in dir whose names end in `ext`, leaving out writers'
+// temporaries (".tmp." in the name); with sweep, temporaries older than an
+// hour (their writers died) are removed on the way. Errors are ignored: it
+// is a cache.
+std::vector<CachedFile> CachedFiles(const std::string& dir, const std::string& ext, bool sweep = false);
+// Keeps the `keep` newest (by mtime) of CachedFiles(dir, ext, sweep: true).
 void PruneNewest(const std::string& dir, const std::string& ext, size_t keep);
+
+// The files blackout rebuilds whenever they are missing, kept in the cache
+// beside its entries: a directory under CacheDir() and their extension.
+struct RebuiltFiles {
+  const char* dir;
+  const char* ext;
+};
+inline constexpr RebuiltFiles kInitramfsImages{"initramfs", ".gz"};  // built images, by contents
+inline constexpr RebuiltFiles kDom0States{"dom0-state", ".state"};   // saved dom0 states (xen-pv-domu)
 
 // mkdir -p; throws InfraError on failure.
 void MakeDirs(const std::string& path);

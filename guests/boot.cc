@@ -359,7 +359,7 @@ BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, c
   img.AddText("etc/blackout/dom0-modules", module_list);
   img.AddText("etc/blackout/dom0-run-modules", run_module_list);
   img.AddText("etc/blackout/block", kBlockScript, 0755);
-  std::string dom0_initramfs = img.Cached(CacheDir() + "/initramfs");
+  std::string dom0_initramfs = img.Cached(CacheDir() + "/" + kInitramfsImages.dir);
 
   // The run's files: a plain cpio on dom0's first virtio disk, padded to
   // whole sectors (the disk's size is counted in them).
@@ -512,7 +512,7 @@ BootSpec AssembleBoot(const BootInputs& in) {
   MakeDirs(in.scratch_dir);
   std::string initramfs = in.scratch_dir + "/initramfs.cpio.gz";
   // Every run of a kernel and workload boots the same image: built once.
-  img.WriteCached(initramfs, CacheDir() + "/initramfs");
+  img.WriteCached(initramfs, CacheDir() + "/" + kInitramfsImages.dir);
 
   std::string kernel_cmdline = std::string(xen ? "console=hvc0 earlyprintk=xen " : "console=ttyS0 ") +
                                protocol::kNonceArg + in.nonce + " " + protocol::kIntervalArg +

@@ -189,7 +189,7 @@ std::string Initramfs::Cached(const std::string& cache_dir, bool* hit_out) const
     utimensat(AT_FDCWD, cached.c_str(), nullptr, 0);  // newest used: kept longest
   } else {
     Write(cached);
-    PruneNewest(cache_dir, ".gz", kCacheKeep);  // the oldest images beyond kCacheKeep go
+    PruneNewest(cache_dir, kInitramfsImages.ext, kCacheKeep);  // the oldest images beyond kCacheKeep go
   }
   if (hit_out) *hit_out = hit;
   return cached;

@@ -195,21 +195,14 @@ std::vector<std::pair<std::string, std::string>> VerifyCache(const std::string& 
 
 std::vector<CacheEntryInfo> ListCache(const std::string& cache_dir, bool rebuilt) {
   std::vector<CacheEntryInfo> out;
-  // Their writers' temporaries (NAME.tmp.*) are in use: left to the writers.
-  using Kind = std::pair<const char*, const char*>;  // directory, file extension
-  std::vector<Kind> rebuilt_kinds;
-  if (rebuilt) rebuilt_kinds = {{"initramfs", ".gz"}, {"dom0-state", ".state"}};
-  for (const auto& [sub, ext] : rebuilt_kinds) {
-    std::error_code ec;
-    for (const auto& f : fs::directory_iterator(cache_dir + "/" + sub, ec)) {
-      std::string name = f.path().filename().string();
-      if (!f.is_regular_file(ec) || f.path().extension() != ext || name.find(".tmp.") != std::string::npos) continue;
+  // Their writers' temporaries are in use: left to the writers.
+  for (const RebuiltFiles& kind : rebuilt ? std::vector<RebuiltFiles>{kInitramfsImages, kDom0States}
+                                          : std::vector<RebuiltFiles>{}) {
+    for (const CachedFile& f : CachedFiles(cache_dir + "/" + kind.dir, kind.ext)) {
       CacheEntryInfo info;
-      info.path = f.path().string();
-      info.bytes = f.file_size(ec);
-      auto t = f.last_write_time(ec);
-      if (ec) continue;
-      info.last_used = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+      info.path = f.path;
+      info.bytes = f.bytes;
+      info.last_used = std::chrono::duration_cast<std::chrono::seconds>(f.mtime.time_since_epoch()).count();
       info.rebuilt = true;
       out.push_back(info);
     }

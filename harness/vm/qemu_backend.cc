@@ -249,7 +249,7 @@ std::unique_ptr<Instance> StartParked(const BootSpec& boot, const StartOptions& 
                                       const std::vector<std::string>& argv) {
   std::string dir = SavedStateDir();
   std::string key = SavedStateKey(argv, boot, options, FindProgram("qemu-system-x86_64"));
-  std::string state = dir + "/" + key + ".state";
+  std::string state = dir + "/" + key + kDom0States.ext;
   auto t0 = std::chrono::steady_clock::now();
   std::string restore_error;
   if (access(state.c_str(), R_OK) == 0) {

@@ -27,7 +27,7 @@ void ReplaceAll(std::string& s, const std::string& from, const std::string& to) 
 
 }  // namespace
 
-std::string SavedStateDir() { return CacheDir() + "/dom0-state"; }
+std::string SavedStateDir() { return CacheDir() + "/" + kDom0States.dir; }
 
 std::string SavedStateKey(const std::vector<std::string>& argv, const BootSpec& boot, const StartOptions& options,
                           const std::string& qemu_binary) {
@@ -42,6 +42,6 @@ std::string SavedStateKey(const std::vector<std::string>& argv, const BootSpec& 
   return Sha256Text(SavedStateDir(), desc);
 }
 
-void PruneSavedStates(const std::string& dir, size_t keep) { PruneNewest(dir, ".state", keep); }
+void PruneSavedStates(const std::string& dir, size_t keep) { PruneNewest(dir, kDom0States.ext, keep); }
 
 }  // namespace blackout
