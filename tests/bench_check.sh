@@ -62,6 +62,11 @@ for path in bench/*.sh; do
       expect 0 "$script" 1
       grep -q "ratio analyze/grep" "$out" || fail "detector_throughput printed no ratio"
       expect 64 "$script" 1MB ;;
+    title_agreement.sh)
+      # blackout's own golden logs carry the same TITLE: header.
+      expect 0 "$script" harness/detect/testdata/console
+      grep -q "all titled kinds" "$out" || fail "title_agreement printed no total"
+      expect 64 "$script" /nonexistent ;;
     bisect_simulate.sh)
       expect 0 "$script" 2
       grep -q "ratio" "$out" || fail "bisect_simulate printed no ratio" ;;

@@ -105,6 +105,7 @@ void Detector::TakeReports(double t, std::vector<Report>& done) {
     // A report's lines are its bulk: only the reports kept carry them.
     if (kept) data["lines"] = r.lines;
     if (!r.discounted.empty()) data["discounted"] = r.discounted;
+    if (!r.corrupted.empty()) data["corrupted"] = r.corrupted;
     Emit(r.host_t, "report", std::move(data));
     // Bounded whatever the console says: the first reports decide the run.
     if (kept) {
@@ -548,12 +549,14 @@ void Detector::Finish(double t) {
 
   // The rules, in order. Kernel evidence beats everything that happened after
   // it; a guest that never beat cannot have stalled or locked up.
+  // The first serious report in the log decides, as syzkaller's does: what
+  // comes after it (a panic, an Oops, a lockup in its wake) is its aftermath.
   const Report* crash = nullptr;
   const Report* lockup = nullptr;
   for (const Report& r : reports_) {
     if (!Serious(r)) continue;
-    if (r.kind == ReportKind::kCrash && !crash) crash = &r;
-    if (r.kind == ReportKind::kLockup && !lockup) lockup = &r;
+    (r.kind == ReportKind::kCrash ? crash : lockup) = &r;
+    break;
   }
   std::vector<Freeze> freezes = Freezes();
   if (config_.reports_only) {

@@ -394,6 +394,7 @@ void SoftLockup(Script& s, int cpu, int secs, const std::string& func) {
   s.Kernel("[   60.1] RIP: e030:" + func + "+0x12/0x40");
   s.Kernel("[   60.1] Call Trace:");
   s.Kernel("[   60.1]  <TASK>");
+  s.Kernel("[   60.1]  do_syscall_64+0x3b/0x90");
   s.Kernel("[   60.1]  </TASK>");
 }
 

@@ -1,6 +1,7 @@
 // Golden console logs: each file under testdata/console/ starts with the
-// expected TITLE: (of the most severe kernel report the detector believes, "-"
-// if none), VERDICT: ("verdict: verdict title") and REPORTS: (every report's
+// expected TITLE: (of the first kernel report the detector believes, notes
+// aside: the report syzkaller titles, by syzkaller's rules; "-" if none),
+// CORRUPTED: (why that report cannot be read whole, "-" if it can), VERDICT: ("verdict: verdict title") and REPORTS: (every report's
 // type, in order, "(not believed)" after those the heartbeats contradict) and
 // a blank line; the rest is a console log, from a real blackout run (real_*) or
 // in the formats the kernel and Xen print. Run with BLACKOUT_UPDATE_GOLDEN=1 to
@@ -18,7 +19,7 @@ namespace blackout {
 namespace {
 
 struct Golden {
-  std::string title, verdict, reports, body;
+  std::string title, corrupted, verdict, reports, body;
   bool has_header = false;
 };
 
@@ -33,7 +34,7 @@ Golden Split(const std::string& text) {
       *into = line.substr(std::strlen(key));
       return true;
     };
-    if (take("TITLE: ", &g.title) || take("VERDICT: ", &g.verdict) || take("REPORTS: ", &g.reports)) {
+    if (take("TITLE: ", &g.title) || take("CORRUPTED: ", &g.corrupted) || take("VERDICT: ", &g.verdict) || take("REPORTS: ", &g.reports)) {
       g.has_header = true;
       consumed += line.size() + 1;
       continue;
@@ -55,23 +56,23 @@ TEST_P(GoldenLog, MatchesItsHeader) {
   for (const Report& r : a.reports) {
     reports += (reports.empty() ? "" : ",") + r.type + (r.discounted.empty() ? "" : "(not believed)");
   }
-  const Report* worst = nullptr;
-  for (ReportKind kind : {ReportKind::kCrash, ReportKind::kLockup, ReportKind::kWarning, ReportKind::kNote}) {
-    for (const Report& r : a.reports) {
-      if (!worst && r.kind == kind && r.discounted.empty()) worst = &r;
-    }
+  const Report* first = nullptr;
+  for (const Report& r : a.reports) {
+    if (!first && r.kind != ReportKind::kNote && r.discounted.empty()) first = &r;
   }
-  std::string title = worst ? worst->title : "-";
+  std::string title = first ? first->title : "-";
+  std::string corrupted = first && !first->corrupted.empty() ? first->corrupted : "-";
   std::string verdict = std::string(VerdictName(a.verdict)) + ": " + a.title;
   if (std::getenv("BLACKOUT_UPDATE_GOLDEN")) {
     std::ofstream out(path, std::ios::trunc);
-    out << "TITLE: " << title << "\nVERDICT: " << verdict << "\nREPORTS: " << reports
+    out << "TITLE: " << title << "\nCORRUPTED: " << corrupted << "\nVERDICT: " << verdict << "\nREPORTS: " << reports
         << "\n\n"
         << g.body;
     return;
   }
   ASSERT_TRUE(g.has_header) << path << " has no header (run with BLACKOUT_UPDATE_GOLDEN=1)";
   EXPECT_EQ(title, g.title) << path;
+  EXPECT_EQ(corrupted, g.corrupted) << path;
   EXPECT_EQ(verdict, g.verdict) << path;
   EXPECT_EQ(reports, g.reports) << path;
 }

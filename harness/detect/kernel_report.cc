@@ -1,5 +1,7 @@
 #include "harness/detect/kernel_report.h"
 
+#include "harness/detect/report_title.h"
+
 #include <re2/re2.h>
 #include <re2/set.h>
 
@@ -22,12 +24,9 @@ struct ReportParser::Pattern {
   ReportKind kind;
   const char* type;
   const char* regex;
-  // $1..$3 are the regex's captures; {FUNC} becomes " in FUNC" or nothing.
-  const char* title;
-  // A line that continues an open crash report (the panic after an Oops)
-  // joins it instead of opening a report of its own.
-  bool joins_open_crash;
+  bool joins_open_report;
   std::shared_ptr<RE2> re;
+  std::shared_ptr<RE2> unless;  // null: none
 };
 
 struct ReportParser::Table {
@@ -44,79 +43,59 @@ struct ReportParser::Open {
 namespace {
 
 // How many lines after the first a report collects at most.
-constexpr size_t kMaxReportLines = 80;
+// (An RCU stall's stalled CPU, or a soft lockup's NMI backtraces, can come
+// well after the first line.)
+constexpr size_t kMaxReportLines = 300;
 
 struct Spec {
   ReportKind kind;
   const char* type;
   const char* regex;
-  const char* title;
+  // A line that also matches this is not a report (a user program's fault).
+  const char* unless;
+  // A line that continues an open report (the panic after an Oops or a
+  // WARNING) joins it instead of opening a report of its own.
   bool joins;
 };
 
 // First match in this order wins, so specific patterns stand before the
-// generic "BUG: ..." and panic ones.
+// generic "BUG: ..." and panic ones. Titles come from report_title.cc.
 const Spec kSpecs[] = {
-    {ReportKind::kLockup, "soft-lockup", R"(BUG: soft lockup - CPU#(\d+) stuck for (\d+)s)",
-     "BUG: soft lockup{FUNC}", false},
-    {ReportKind::kLockup, "hard-lockup", R"(Watchdog detected hard LOCKUP on cpu (\d+))",
-     "watchdog: hard LOCKUP{FUNC}", false},
-    {ReportKind::kLockup, "rcu-stall", R"(INFO: rcu_\w+ (?:self-)?detected stalls?)",
-     "INFO: rcu detected stall{FUNC}", false},
-    {ReportKind::kLockup, "hung-task", R"(INFO: task (\S+):(\d+) blocked for more than (\d+) seconds)",
-     "INFO: task hung{FUNC}", false},
-    {ReportKind::kLockup, "workqueue-lockup", R"(BUG: workqueue lockup)", "BUG: workqueue lockup",
+    {ReportKind::kLockup, "soft-lockup", R"(BUG: soft lockup - CPU#(\d+) stuck for (\d+)s)", nullptr, false},
+    {ReportKind::kLockup, "hard-lockup", R"(Watchdog detected hard LOCKUP on cpu (\d+))", nullptr, false},
+    {ReportKind::kLockup, "rcu-stall", R"(INFO: rcu_\w+ (?:self-)?detected(?: expedited)? stalls?)", nullptr, false},
+    {ReportKind::kLockup, "hung-task", R"(INFO: task (.{1,100}?):(\d+) blocked (?:in I/O wait )?for more than (\d+) seconds)",
+     nullptr, false},
+    {ReportKind::kLockup, "workqueue-lockup", R"(BUG: workqueue lockup)", nullptr, false},
+    {ReportKind::kLockup, "spinlock-lockup", R"(BUG: (?:spinlock|rwlock) lockup suspected)", nullptr, false},
+    {ReportKind::kCrash, "spinlock-bug",
+     R"(BUG: (?:spinlock|rwlock) (?:already unlocked|recursion|cpu recursion|bad magic|wrong owner|wrong CPU))", nullptr,
      false},
-    {ReportKind::kLockup, "spinlock-lockup", R"(BUG: spinlock lockup suspected)",
-     "BUG: spinlock lockup suspected{FUNC}", false},
-    {ReportKind::kCrash, "kasan", R"(BUG: KASAN: ([a-z0-9\-]+) in ([A-Za-z0-9_.]+))",
-     "KASAN: $1 in $2", false},
-    {ReportKind::kCrash, "null-deref", R"(BUG: kernel NULL pointer dereference)",
-     "BUG: kernel NULL pointer dereference{FUNC}", false},
-    {ReportKind::kCrash, "bad-access",
-     R"(BUG: unable to handle (?:kernel )?(page fault|NULL pointer dereference|paging request))",
-     "BUG: unable to handle kernel $1{FUNC}", false},
-    {ReportKind::kCrash, "kernel-bug", R"(kernel BUG at ([^\s!]+))", "kernel BUG at $1", false},
-    {ReportKind::kCrash, "gpf", R"(general protection fault)", "general protection fault{FUNC}",
-     false},
-    {ReportKind::kCrash, "bug", R"(BUG: ([^\n]*?)\s*$)", "BUG: $1{FUNC}", false},
-    {ReportKind::kCrash, "oops", R"(Oops(?::| -) )", "Oops{FUNC}", true},
-    {ReportKind::kCrash, "panic", R"(Kernel panic - not syncing: ([^\n]*?)\s*$)", "kernel panic: $1",
-     true},
-    {ReportKind::kCrash, "xen-domain-crash", R"(\(XEN\) Domain (\d+) \(vcpu#\d+\) crashed)",
-     "xen: domain $1 crashed", false},
-    {ReportKind::kCrash, "xen-domain-crash", R"(\(XEN\) Domain (\d+) crashed)",
-     "xen: domain $1 crashed", false},
-    {ReportKind::kCrash, "xen-panic", R"(\(XEN\) Panic on CPU (\d+))", "xen: panic on CPU $1", false},
-    {ReportKind::kCrash, "xen-fatal", R"(\(XEN\) (?:\*+ )?(FATAL [^\n]*?|Fatal [^\n]*?)\s*$)",
-     "xen: $1", false},
-    {ReportKind::kWarning, "warning", R"(WARNING: CPU: \d+ PID: \d+ at \S+ ([A-Za-z0-9_.]+)\+0x)",
-     "WARNING in $1", false},
-    {ReportKind::kNote, "clocksource-unstable",
-     R"(clocksource: .*Marking clocksource '([^']+)' as unstable)", "clocksource $1 unstable",
-     false},
+    {ReportKind::kCrash, "kasan", R"(BUG: KASAN: )", nullptr, false},
+    {ReportKind::kCrash, "kmsan", R"(BUG: KMSAN: )", nullptr, false},
+    {ReportKind::kCrash, "kfence", R"(BUG: KFENCE: )", nullptr, false},
+    {ReportKind::kCrash, "kcsan", R"(BUG: KCSAN: )", nullptr, false},
+    {ReportKind::kCrash, "ubsan", R"(UBSAN: )", nullptr, false},
+    {ReportKind::kCrash, "null-deref", R"(BUG: kernel NULL pointer dereference)", nullptr, false},
+    {ReportKind::kCrash, "bad-access", R"(BUG: unable to handle )", nullptr, false},
+    {ReportKind::kCrash, "bad-access-arm", R"(Unable to handle kernel (?:paging request|NULL pointer dereference|access to user memory))",
+     nullptr, false},
+    {ReportKind::kCrash, "kernel-bug", R"(kernel BUG at ([^\s!]+))", nullptr, false},
+    {ReportKind::kCrash, "gpf", R"(general protection fault)", R"(general protection fault.* error:\d+ in )", false},
+    {ReportKind::kCrash, "stack-segment", R"(stack segment: )", nullptr, false},
+    {ReportKind::kCrash, "divide-error", R"(divide error: )", nullptr, false},
+    {ReportKind::kCrash, "double-fault", R"(PANIC: double fault)", nullptr, false},
+    {ReportKind::kCrash, "bug", R"(BUG: ([^\n]*?)\s*$)", R"([A-Z]BUG:)", false},
+    {ReportKind::kCrash, "oops", R"(Oops(?::| -) )", nullptr, true},
+    {ReportKind::kCrash, "panic", R"(Kernel panic - not syncing: ([^\n]*?)\s*$)", nullptr, true},
+    {ReportKind::kCrash, "xen-domain-crash", R"(\(XEN\) Domain (\d+) (?:\(vcpu#\d+\) )?crashed)", nullptr, false},
+    {ReportKind::kCrash, "xen-panic", R"(\(XEN\) Panic on CPU (\d+))", nullptr, false},
+    {ReportKind::kCrash, "xen-fatal", R"(\(XEN\) (?:\*+ )?(FATAL [^\n]*?|Fatal [^\n]*?)\s*$)", nullptr, false},
+    {ReportKind::kWarning, "warning",
+     R"(WARNING: (?:CPU: \d+ PID: \d+ at |at |\[.*\] )?[a-zA-Z0-9\-_/.]+\.[a-z]+:[0-9]+)", nullptr, false},
+    {ReportKind::kNote, "clocksource-unstable", R"(clocksource: .*Marking clocksource '([^']+)' as unstable)",
+     nullptr, false},
 };
-
-// Frames that say how a report was raised, not where the kernel was stuck.
-const RE2& PlumbingFrame() {
-  static const RE2 re(
-      R"(^(?:watchdog|.*_watchdog.*|rcu_.*|.*_rcu_.*|dump_stack.*|show_stack|sched_show_task|)"
-      R"(show_regs|__schedule|schedule|schedule_.*|io_schedule.*|preempt_schedule.*|)"
-      R"(panic|__warn|warn_slowpath.*|report_bug|handle_bug|exc_.*|asm_.*|do_.*_exception|)"
-      R"(entry_.*|do_syscall_64|ret_from_fork|kthread|smpboot_thread_fn|)"
-      R"(hrtimer_.*|__hrtimer_.*|tick_.*|update_process_times|__sysvec_.*|sysvec_.*|)"
-      R"(irq_exit.*|__irq_exit.*|do_softirq.*|__do_softirq|handle_irq_event.*|)"
-      R"(xen_hypercall_.*|xen_.*_upcall|__xen_.*|nmi_.*|default_idle.*|)"
-      R"(native_.*halt|cpu_idle.*|do_idle|cpu_startup_entry|)"
-      R"(_raw_spin_lock.*|_raw_spin_unlock.*|do_raw_spin_.*|.*queued_spin_lock_slowpath|)"
-      R"(xen_poll_irq.*|xen_qlock_wait|xen_lock_spinning|xen_safe_halt|)"
-      R"(percpu_rwsem_wait|__percpu_down_read|percpu_down_.*|rwsem_down_.*|down_read.*|down_write.*|)"
-      R"(__down.*|down|mutex_lock.*|__mutex_lock.*|wait_for_completion.*|__wait_for_common|)"
-      R"(bit_wait.*|__wait_on_bit.*|out_of_line_wait_on_bit.*|wait_on_page_bit.*|folio_wait_bit.*|)"
-      R"(__handle_sysrq|write_sysrq_trigger|proc_reg_write|vfs_write|ksys_write|)"
-      R"(__x64_sys_.*|__do_sys_.*|__se_sys_.*|kernel_init|.*_panic)$)");
-  return re;
-}
 
 }  // namespace
 
@@ -132,38 +111,6 @@ std::string_view StripKernelPrefix(std::string_view line) {
   return line;
 }
 
-std::string GuiltyFunction(const std::vector<std::string>& lines) {
-  // "RIP: 0010:func+0x1a/0x40" (e030 under Xen PV). A RIP in user space or in
-  // plumbing does not count.
-  static const RE2 rip(R"(RIP: [0-9a-f]{4}:([A-Za-z0-9_.]+)\+0x)");
-  // Frames are indented; an unindented "name+0x" is a line torn by
-  // interleaved console output and cannot be trusted.
-  static const RE2 frame(R"(^\s+(?:\? )?([A-Za-z_][A-Za-z0-9_.]*)\+0x[0-9a-f]+/0x[0-9a-f]+)");
-  std::string func;
-  for (const std::string& raw : lines) {
-    std::string_view line = StripKernelPrefix(raw);
-    if (RE2::PartialMatch(line, rip, &func)) {
-      func = func.substr(0, func.find('.'));
-      if (!RE2::FullMatch(func, PlumbingFrame())) return func;
-    }
-  }
-  bool in_trace = false;
-  for (const std::string& raw : lines) {
-    std::string_view line = StripKernelPrefix(raw);
-    if (line.find("Call Trace:") != std::string_view::npos) {
-      in_trace = true;
-      continue;
-    }
-    if (!in_trace) continue;
-    if (line.find("? ") < 4) continue;  // unreliable frame
-    if (!RE2::PartialMatch(line, frame, &func)) continue;
-    // Strip compiler suffixes (".constprop.0", ".isra.0", ".cold").
-    func = func.substr(0, func.find('.'));
-    if (!RE2::FullMatch(func, PlumbingFrame())) return func;
-  }
-  return "";
-}
-
 const ReportParser::Table& ReportParser::Patterns() {
   static const Table* table = [] {
     auto* t = new Table;
@@ -173,8 +120,9 @@ const ReportParser::Table& ReportParser::Patterns() {
     for (const Spec& spec : kSpecs) {
       std::string error;
       t->set->Add(spec.regex, &error);
-      t->patterns.push_back(Pattern{spec.kind, spec.type, spec.regex, spec.title, spec.joins,
-                                    std::make_shared<RE2>(spec.regex, options)});
+      t->patterns.push_back(Pattern{spec.kind, spec.type, spec.regex, spec.joins,
+                                    std::make_shared<RE2>(spec.regex, options),
+                                    spec.unless ? std::make_shared<RE2>(spec.unless, options) : nullptr});
     }
     t->set->Compile();
     return t;
@@ -185,8 +133,9 @@ const ReportParser::Table& ReportParser::Patterns() {
 // Every pattern contains one of these literally, so a line without any of them
 // cannot match: most console lines skip the pattern set entirely.
 // KernelReport.EveryPatternHasAKeyword keeps this list honest.
-const char* const kKeywords[] = {"BUG",     "LOCKUP",  "INFO:",            "panic",      "Oops",
-                                 "XEN",     "WARNING", "protection fault", "clocksource"};
+const char* const kKeywords[] = {"BUG",   "LOCKUP",        "INFO:",        "panic",        "PANIC",
+                                 "Oops",  "XEN",           "WARNING",      "UBSAN",        "protection fault",
+                                 "clocksource", "stack segment", "divide error", "Unable to handle"};
 
 // The keywords by their first byte, so MayMatch reads a line once instead of
 // once per keyword; most bytes start no keyword and cost one table lookup.
@@ -265,18 +214,9 @@ void ReadClaim(const std::vector<std::string>& captures, Report* report) {
 
 void ReportParser::Close(std::vector<Report>* done) {
   if (!open_) return;
-  std::string title = open_->pattern->title;
-  for (size_t i = 0; i < open_->captures.size(); ++i) {
-    std::string key = "$" + std::to_string(i + 1);
-    size_t pos = title.find(key);
-    if (pos != std::string::npos) title.replace(pos, key.size(), open_->captures[i]);
-  }
-  size_t func_at = title.find("{FUNC}");
-  if (func_at != std::string::npos) {
-    std::string func = GuiltyFunction(open_->report.lines);
-    title.replace(func_at, 6, func.empty() ? "" : " in " + func);
-  }
-  open_->report.title = title;
+  ReportTitle title = TitleOf(open_->report.type, open_->report.lines);
+  open_->report.title = title.title;
+  open_->report.corrupted = title.corrupted;
   ReadClaim(open_->captures, &open_->report);
   done->push_back(std::move(open_->report));
   open_.reset();
@@ -289,10 +229,20 @@ void ReportParser::Line(double host_t, std::string_view raw, std::vector<Report>
   const Table& table = Patterns();
   std::vector<int> hits;
   if (MayMatch(line)) table.set->Match(line, &hits);
-  if (!hits.empty()) {
-    const Pattern& p = table.patterns[static_cast<size_t>(*std::min_element(hits.begin(), hits.end()))];
-    bool joins = p.joins_open_crash && open_ && open_->pattern->kind != ReportKind::kWarning &&
-                 open_->pattern->kind != ReportKind::kNote;
+  std::sort(hits.begin(), hits.end());
+  const Pattern* match = nullptr;
+  for (int h : hits) {
+    const Pattern& p = table.patterns[static_cast<size_t>(h)];
+    if (p.unless && RE2::PartialMatch(line, *p.unless)) continue;
+    match = &p;
+    break;
+  }
+  if (match) {
+    const Pattern& p = *match;
+    // A panic (or Oops) after a report is that report's end, not a new one: a
+    // WARNING that panics (panic_on_warn) becomes a crash under its own title.
+    bool joins = p.joins_open_report && open_ && open_->pattern->kind != ReportKind::kNote;
+    if (joins && open_->report.kind == ReportKind::kWarning) open_->report.kind = ReportKind::kCrash;
     if (!joins) {
       Close(done);
       open_ = std::make_unique<Open>();

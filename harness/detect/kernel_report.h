@@ -4,9 +4,10 @@
 //
 // A report opens at its first line and collects the lines after it (stack,
 // registers) until it ends ("---[ end"), another report opens, enough lines have
-// passed, or the caller flushes; FUNC then comes from the RIP or the first call
-// trace frame that is not watchdog, RCU, scheduler or exception plumbing (as
-// syzkaller's pkg/report does). All patterns are matched at once by an RE2::Set.
+// passed, or the caller flushes; its title then comes from report_title.h (the
+// title syzkaller's pkg/report gives the same report). A panic after a report
+// ends that report rather than opening one. All patterns are matched at once by
+// an RE2::Set.
 // Pure: no I/O, no clock.
 #pragma once
 
@@ -35,6 +36,10 @@ struct Report {
   ReportKind kind;
   std::string type;   // short stable id: "soft-lockup", "panic", "xen-domain-crash"
   std::string title;  // "BUG: soft lockup in foo"
+  // Why the report cannot be read whole (its stack cut or missing, its lines
+  // interleaved): its title may then name the wrong function or "corrupted".
+  // Empty when it reads whole.
+  std::string corrupted;
   double host_t = 0;  // when the first line arrived
   std::vector<std::string> lines;
   // What a watchdog report claims: the CPUs it names as stuck and for how
@@ -86,8 +91,5 @@ bool PatternHasKeyword(const std::string& regex);
 // view into line.
 std::string_view StripKernelPrefix(std::string_view line);
 
-// The function a report is about: RIP first, else the first call-trace frame
-// outside the plumbing list. Empty if none.
-std::string GuiltyFunction(const std::vector<std::string>& lines);
 
 }  // namespace blackout
