@@ -27,6 +27,20 @@ bool IsJudged(Verdict v);
 bool IsHang(const std::string& verdict);
 bool IsJudged(const std::string& verdict);
 
+// The kind of failure a hang is, the way one bug's many titles group (as
+// syzkaller learned to merge duplicates): "active-stall" (a CPU that spins:
+// RCU stall, soft or hard lockup, spinlock lockup, a heartbeat stall or the
+// lockup of some vCPUs), "passive-hang" (work that waits forever: hung task,
+// workqueue lockup, a guest that stops beating as a whole, a workload that
+// never finishes), "bad-access" (general protection fault, paging request,
+// NULL dereference, KASAN and the other sanitizers' bad accesses) and "crash"
+// (every other crash). "" for a verdict that is no hang.
+std::string HangCluster(Verdict v, const std::string& title);
+// The cluster of a title alone (a title a user names, without its verdict).
+std::string HangClusterOfTitle(const std::string& title);
+// True for the four names above.
+bool IsHangCluster(const std::string& name);
+
 // A kernel report's title as people see it: "TITLE (not believed: WHY)"
 // when the detector discounted it, else the title.
 std::string ShownTitle(const std::string& title, const std::string& discounted);

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <atomic>
 #include <future>
+#include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -41,13 +43,58 @@ const char* BisectEndName(BisectEnd end) {
   return "?";
 }
 
-Outcome OutcomeOf(const BisectPlan& plan, Verdict v) {
-  if (plan.bad_verdicts.count(v)) return Outcome::kHang;
-  if (v == Verdict::kPass) return Outcome::kQuiet;
-  // A verdict that is neither (boot-failure, infra-error, or a kind of failure
-  // the user did not count as bad) cannot say anything about the hang.
-  if (IsHang(v)) return Outcome::kQuiet;
-  return Outcome::kSkip;
+Chase ChaseOf(const BisectPlan& plan, const BisectRecord& record) {
+  Chase chase;
+  if (plan.bad == BadRule::kAnyBad) {
+    chase.known = true;
+    return chase;
+  }
+  if (!plan.chase.empty()) {
+    chase.known = true;
+    if (IsHangCluster(plan.chase)) {
+      chase.cluster = plan.chase;
+    } else {
+      chase.title = plan.chase;
+      chase.cluster = HangClusterOfTitle(plan.chase);
+    }
+    return chase;
+  }
+  int end = plan.model.regression ? static_cast<int>(plan.candidates.size()) - 1 : 0;
+  for (size_t i = 0; i < record.steps.size(); ++i) {
+    const BisectStep& s = record.steps[i];
+    std::optional<Verdict> v = ParseVerdict(s.verdict);
+    if (s.candidate != end || s.outcome != Outcome::kHang || !v) continue;
+    chase.known = true;
+    chase.title = s.title;
+    chase.cluster = HangCluster(*v, s.title);
+    chase.step = static_cast<int>(i) + 1;
+    break;
+  }
+  return chase;
+}
+
+std::string DescribeChase(const BisectPlan& plan, const Chase& chase) {
+  if (plan.bad == BadRule::kAnyBad) return "any bad run (bad: any-bad)";
+  if (!chase.known) return "the hanging end's first failure (not seen yet)";
+  std::string what = chase.title.empty() ? "the cluster " + chase.cluster
+                                         : "\"" + chase.title + "\" (" + chase.cluster + ")";
+  std::string from = chase.step > 0 ? ", the hanging end's first failure (run " + std::to_string(chase.step) + ")"
+                                    : ", from the plan";
+  return what + from + "; counted: " + BadRuleName(plan.bad);
+}
+
+Outcome OutcomeOf(const BisectPlan& plan, const Chase& chase, Verdict v, const std::string& title) {
+  if (!plan.bad_verdicts.count(v)) {
+    if (v == Verdict::kPass) return Outcome::kQuiet;
+    // A verdict that is neither (boot-failure, infra-error, or a kind of
+    // failure the user did not count as bad) cannot say anything about the hang.
+    return IsHang(v) ? Outcome::kQuiet : Outcome::kSkip;
+  }
+  // Not known yet: this failure of the hanging end becomes the chase.
+  if (plan.bad == BadRule::kAnyBad || !chase.known) return Outcome::kHang;
+  if (!chase.title.empty() && title == chase.title) return Outcome::kHang;
+  if (plan.bad == BadRule::kSameTitle) return Outcome::kOther;
+  return HangCluster(v, title) == chase.cluster ? Outcome::kHang : Outcome::kOther;
 }
 
 Bisector Replay(const BisectPlan& plan, const BisectRecord& record) {
@@ -68,6 +115,8 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
     say_once(line);
   };
   if (step > 0) say("resuming after " + std::to_string(step) + " recorded runs");
+  Chase chase = ChaseOf(plan, record);
+  if (chase.known) say("chasing " + DescribeChase(plan, chase));
   // One candidate's run, with its infra-error retries.
   auto run_one = [&](int c, int number, bool calibrating) {
     const BisectCandidate& cand = plan.candidates[static_cast<size_t>(c)];
@@ -93,10 +142,14 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
   };
   // Persist before the engine moves on: a crash after the append loses nothing.
   auto record_one = [&](int c, const CandidateResult& r) {
-    Outcome o = ResultOutcome(plan, r);
+    Outcome o = ResultOutcome(plan, chase, r);
     BisectStep s{c, o, r.build_failed ? "build-failure" : VerdictName(r.verdict), r.title, r.run_dir};
     AppendBisectStep(dir, s, ++step);
     engine.Record(c, o);
+    if (!chase.known && o == Outcome::kHang) {
+      chase = Chase{true, r.title, HangCluster(r.verdict, r.title), step};
+      say("  chasing " + DescribeChase(plan, chase));
+    }
     if (on_step) on_step();
     BisectState st = engine.State();
     say("  " + s.verdict + " -> " + OutcomeName(o) + "; most likely culprit " +
@@ -106,9 +159,17 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
     if (engine.Done(plan.alpha)) return BisectEnd::kFound;
     if (step >= plan.max_runs) return BisectEnd::kBudget;
     if (engine.Calibrating() && engine.HangingEndRuns() >= plan.calibration_limit) return BisectEnd::kNoRepro;
-    std::vector<int> next = engine.Next(plan.slots);
-    if (next.empty()) return BisectEnd::kUndecided;
+    std::vector<int> next;
     bool calibrating = engine.Calibrating();
+    if (!chase.known) {
+      // The bug to chase is the hanging end's first failure: run it until it fails.
+      if (engine.HangingEndRuns() >= plan.calibration_limit) return BisectEnd::kNoRepro;
+      next = {plan.model.regression ? static_cast<int>(plan.candidates.size()) - 1 : 0};
+      calibrating = true;
+    } else {
+      next = engine.Next(plan.slots);
+    }
+    if (next.empty()) return BisectEnd::kUndecided;
     if (next.size() > 1 && world.Parallel()) {
       // The round's runs at once (one guest per slot); recorded in order once
       // all are back. An interrupted run is not recorded: resume does it again.
@@ -139,7 +200,12 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
       CandidateResult r;
       // Build c now, then the likely next candidates while c's guest runs
       // (not when c's build failed: its Run meets the remembered failure).
-      if (world.PreparesAhead() && world.Prepare(plan.candidates[static_cast<size_t>(c)], nullptr)) {
+      // (Not while the chased bug is still unknown: the next run is the same
+      // hanging end, already built.)
+      if (world.PreparesAhead() && !chase.known) {
+        world.Prepare(plan.candidates[static_cast<size_t>(c)], nullptr);
+        r = run_one(c, step + 1, calibrating);
+      } else if (world.PreparesAhead() && world.Prepare(plan.candidates[static_cast<size_t>(c)], nullptr)) {
         std::mutex mu;
         bool stop = false;
         int building = -1;
@@ -174,7 +240,7 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
           throw;
         }
         int want = -1;
-        if (!r.interrupted) want = i + 1 < next.size() ? next[i + 1] : NextAfter(plan, engine, c, r);
+        if (!r.interrupted) want = i + 1 < next.size() ? next[i + 1] : NextAfter(plan, chase, engine, c, r);
         settle(want);
       } else {
         r = run_one(c, step + 1, calibrating);
@@ -185,13 +251,13 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
   }
 }
 
-Outcome ResultOutcome(const BisectPlan& plan, const CandidateResult& r) {
-  return r.build_failed ? Outcome::kSkip : OutcomeOf(plan, r.verdict);
+Outcome ResultOutcome(const BisectPlan& plan, const Chase& chase, const CandidateResult& r) {
+  return r.build_failed ? Outcome::kSkip : OutcomeOf(plan, chase, r.verdict, r.title);
 }
 
-int NextAfter(const BisectPlan& plan, const Bisector& engine, int c, const CandidateResult& r) {
+int NextAfter(const BisectPlan& plan, const Chase& chase, const Bisector& engine, int c, const CandidateResult& r) {
   Bisector after = engine;
-  after.Record(c, ResultOutcome(plan, r));
+  after.Record(c, ResultOutcome(plan, chase, r));
   if (after.Done(plan.alpha)) return -1;
   std::vector<int> next = after.Next(1);
   return next.empty() ? -1 : next[0];
@@ -239,7 +305,7 @@ std::string GivenPWarning(const BisectPlan& plan, const BisectRecord& record, in
   int hangs = 0, runs = 0;
   for (const BisectStep& s : record.steps) {
     bool hanging_side = plan.model.regression ? s.candidate >= culprit : s.candidate < culprit;
-    if (!hanging_side || s.outcome == Outcome::kSkip) continue;
+    if (!hanging_side || s.outcome == Outcome::kSkip || s.outcome == Outcome::kOther) continue;
     ++runs;
     hangs += s.outcome == Outcome::kHang;
   }
@@ -280,6 +346,8 @@ std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record
   std::snprintf(buf, sizeof buf, "runs: %d; p (hang rate on the hanging side) ~ %.2f%s; ~%.0f more runs expected\n",
                 st.runs, st.p_estimate, plan.model.p ? " (given)" : "", std::ceil(st.expected_runs_left));
   out << buf;
+  Chase chase = ChaseOf(plan, record);
+  out << "chasing: " << DescribeChase(plan, chase) << "\n";
   if (record.steps.empty()) return out.str();
   if (plan.model.p) out << GivenPWarning(plan, record, st.best);
   // Evidence on both sides of the most likely culprit.
@@ -291,12 +359,37 @@ std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record
     std::string dirs;
     for (const BisectStep& s : record.steps) {
       if (s.candidate != side) continue;
-      (s.outcome == Outcome::kHang ? hangs : quiet) += s.outcome != Outcome::kSkip;
+      hangs += s.outcome == Outcome::kHang;
+      quiet += s.outcome == Outcome::kQuiet;
       if (dirs.size() < 600) dirs += "    " + s.verdict + " " + s.run_dir + "\n";
     }
     out << "  " << side << " " << plan.candidates[static_cast<size_t>(side)].name << ": " << hangs << " hang, "
         << quiet << " quiet\n"
         << dirs;
+  }
+  // Every title seen, per candidate; and the failures that were not the chased
+  // bug (recorded, counted neither way).
+  std::map<int, std::map<std::string, int>> titles;
+  std::map<std::string, std::set<int>> also;
+  for (const BisectStep& s : record.steps) {
+    if (!IsHang(s.verdict)) continue;
+    titles[s.candidate][s.verdict + ": " + s.title] += 1;
+    if (s.outcome == Outcome::kOther) also[s.title].insert(s.candidate);
+  }
+  for (const auto& [title, cands] : also) {
+    std::string names;
+    for (int c : cands) names += (names.empty() ? "" : ", ") + plan.candidates[static_cast<size_t>(c)].name;
+    out << "also seen (not the chased bug, counted neither way): " << title << " on " << names << "\n";
+  }
+  if (!titles.empty()) out << "titles seen per candidate:\n";
+  for (const auto& [c, seen] : titles) {
+    out << "  " << c << " " << plan.candidates[static_cast<size_t>(c)].name << ":";
+    const char* sep = " ";
+    for (const auto& [title, count] : seen) {
+      out << sep << title << (count > 1 ? " (x" + std::to_string(count) + ")" : "");
+      sep = "; ";
+    }
+    out << "\n";
   }
   return out.str();
 }

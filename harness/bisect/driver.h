@@ -61,8 +61,23 @@ enum class BisectEnd {
 };
 const char* BisectEndName(BisectEnd end);
 
-// What a verdict means to the engine.
-Outcome OutcomeOf(const BisectPlan& plan, Verdict verdict);
+// What the bisection chases: the plan's `chase` (a title or a cluster), else
+// the title and cluster of the hanging end's first bad run (the driver runs
+// the hanging end first until it fails). With bad: any-bad, everything.
+struct Chase {
+  bool known = false;
+  std::string title;    // empty when only a cluster is chased
+  std::string cluster;  // empty with any-bad
+  int step = 0;         // the log step whose failure set it; 0: the plan
+};
+Chase ChaseOf(const BisectPlan& plan, const BisectRecord& record);
+std::string DescribeChase(const BisectPlan& plan, const Chase& chase);
+
+// What a run's verdict and title mean to the engine: a bad verdict of the
+// chased bug is a hang, one of another bug kOther; a pass (or a hang verdict
+// the plan does not count as bad) is quiet; the rest (boot-failure,
+// infra-error) a skip.
+Outcome OutcomeOf(const BisectPlan& plan, const Chase& chase, Verdict verdict, const std::string& title);
 
 // Replays the log into an engine.
 Bisector Replay(const BisectPlan& plan, const BisectRecord& record);
@@ -70,11 +85,11 @@ Bisector Replay(const BisectPlan& plan, const BisectRecord& record);
 // The candidates a bisection will want after candidate c's next run: the
 // next pick if it hangs, then if it does not (each once, c left out).
 std::vector<int> LikelyNext(const BisectPlan& plan, const Bisector& engine, int c);
-// How a run counts: a failed build is a skip, else by its verdict.
-Outcome ResultOutcome(const BisectPlan& plan, const CandidateResult& r);
+// How a run counts: a failed build is a skip, else by its verdict and title.
+Outcome ResultOutcome(const BisectPlan& plan, const Chase& chase, const CandidateResult& r);
 // The candidate a bisection runs next once c's run r is recorded, or -1
 // when it is then done.
-int NextAfter(const BisectPlan& plan, const Bisector& engine, int c, const CandidateResult& r);
+int NextAfter(const BisectPlan& plan, const Chase& chase, const Bisector& engine, int c, const CandidateResult& r);
 
 // Runs the bisection in dir (whose log.jsonl must exist) until it ends,
 // appending each step. Steps already in the log are not run again.

@@ -330,9 +330,99 @@ series:
   EXPECT_EQ(plan.candidates[0].config.workload.faults[0].probability, 0.5);
   EXPECT_FALSE(plan.model.regression);
   EXPECT_EQ(*plan.model.p, 0.5);
-  EXPECT_EQ(OutcomeOf(plan, Verdict::kStall), Outcome::kHang);
-  EXPECT_EQ(OutcomeOf(plan, Verdict::kLockup), Outcome::kQuiet);
-  EXPECT_EQ(OutcomeOf(plan, Verdict::kInfraError), Outcome::kSkip);
+  Chase unknown;  // no chase in the plan and no run yet: the first failure is it
+  EXPECT_EQ(OutcomeOf(plan, unknown, Verdict::kStall, "stall: 3s"), Outcome::kHang);
+  EXPECT_EQ(OutcomeOf(plan, unknown, Verdict::kLockup, "INFO: task hung in foo"), Outcome::kQuiet);
+  EXPECT_EQ(OutcomeOf(plan, unknown, Verdict::kInfraError, ""), Outcome::kSkip);
+}
+
+// bad: same-cluster (the default) counts failures of the chased kind; a
+// failure of another kind is kOther; same-title only the title; any-bad all.
+TEST(BisectPlan, BadRuleDecidesWhichFailuresCount) {
+  auto plan_with = [](const std::string& bisect) {
+    return ParseBisectPlan("bisect: {" + bisect + "}\nseries:\n  - {name: a}\n  - {name: b}\n", "plan.yaml");
+  };
+  BisectPlan cluster = plan_with("chase: 'BUG: soft lockup in foo'");
+  EXPECT_EQ(cluster.bad, BadRule::kSameCluster);
+  Chase chase = ChaseOf(cluster, {});
+  ASSERT_TRUE(chase.known);
+  EXPECT_EQ(chase.cluster, "active-stall");
+  EXPECT_EQ(OutcomeOf(cluster, chase, Verdict::kLockup, "INFO: rcu detected stall in bar"), Outcome::kHang);
+  EXPECT_EQ(OutcomeOf(cluster, chase, Verdict::kStall, "stall: 3.10s on vCPU 1"), Outcome::kHang);
+  EXPECT_EQ(OutcomeOf(cluster, chase, Verdict::kLockup, "INFO: task hung in foo"), Outcome::kOther);
+  EXPECT_EQ(OutcomeOf(cluster, chase, Verdict::kCrash, "general protection fault in foo"), Outcome::kOther);
+  EXPECT_EQ(OutcomeOf(cluster, chase, Verdict::kPass, "pass"), Outcome::kQuiet);
+
+  BisectPlan title = plan_with("bad: same-title, chase: 'BUG: soft lockup in foo'");
+  chase = ChaseOf(title, {});
+  EXPECT_EQ(OutcomeOf(title, chase, Verdict::kLockup, "BUG: soft lockup in foo"), Outcome::kHang);
+  EXPECT_EQ(OutcomeOf(title, chase, Verdict::kLockup, "INFO: rcu detected stall in bar"), Outcome::kOther);
+
+  BisectPlan any = plan_with("bad: any-bad");
+  chase = ChaseOf(any, {});
+  EXPECT_EQ(OutcomeOf(any, chase, Verdict::kCrash, "general protection fault in foo"), Outcome::kHang);
+
+  // Without `chase`, the hanging end's first failure is the bug.
+  BisectPlan first = plan_with("terms: regression");
+  BisectRecord record;
+  record.steps.push_back({1, Outcome::kQuiet, "pass", "pass", ""});
+  EXPECT_FALSE(ChaseOf(first, record).known);
+  record.steps.push_back({1, Outcome::kHang, "lockup", "INFO: task hung in foo", ""});
+  chase = ChaseOf(first, record);
+  ASSERT_TRUE(chase.known);
+  EXPECT_EQ(chase.cluster, "passive-hang");
+  EXPECT_EQ(chase.step, 2);
+
+  EXPECT_THROW(plan_with("bad: same-bug"), ConfigError);
+  EXPECT_THROW(plan_with("bad: same-title, chase: active-stall"), ConfigError);
+}
+
+// Two bugs: from commit 3 a hung task in a third of the runs (passive), from
+// commit 9 a soft lockup in every second run (active). The hanging end's
+// first run shows the soft lockup, so that is the chased bug and the hung
+// tasks move nothing: commit 9. Counting any bad run (bad: any-bad) blames 3.
+class TwoBugWorld : public BisectWorld {
+ public:
+  explicit TwoBugWorld(std::string repo) : repo_(std::move(repo)) {}
+  CandidateResult Run(const BisectCandidate& c) override {
+    int n = CommitNumber(repo_, c.name);
+    int k = runs_[n]++;
+    if (n >= 9 && k % 2 == 0) return {Verdict::kLockup, "BUG: soft lockup in ext4_writepages", "", false};
+    if (n >= 3 && k % 3 == 1) return {Verdict::kLockup, "INFO: task hung in jbd2_journal_commit_transaction", "", false};
+    return {Verdict::kPass, "pass", "", false};
+  }
+
+ private:
+  std::string repo_;
+  std::map<int, int> runs_;
+};
+
+TEST(DriveBisection, OnlyTheChasedBugMovesThePosterior) {
+  std::string repo = MakeRepo(16);
+  BisectPlan plan = NoBuildPlan(repo, "0.5");
+  TwoBugWorld world(repo);
+  std::string dir = TempDir();
+  NewLog(plan, dir, {{"yaml", "x"}});
+  ASSERT_EQ(DriveBisection(plan, dir, world, [](const std::string&) {}), BisectEnd::kFound);
+  BisectRecord record = LoadBisectLog(dir);
+  BisectState st = Replay(plan, record).State();
+  EXPECT_EQ(CommitNumber(repo, plan.candidates[static_cast<size_t>(st.best)].name), 9);
+  Chase chase = ChaseOf(plan, record);
+  EXPECT_EQ(chase.title, "BUG: soft lockup in ext4_writepages");
+  EXPECT_EQ(chase.step, 1);
+  std::string report = DescribeBisection(plan, record);
+  EXPECT_NE(report.find("chasing: \"BUG: soft lockup in ext4_writepages\" (active-stall)"), std::string::npos) << report;
+  bool other = std::any_of(record.steps.begin(), record.steps.end(), [](const BisectStep& s) { return s.outcome == Outcome::kOther; });
+  if (other) {
+    EXPECT_NE(report.find("also seen (not the chased bug, counted neither way): INFO: task hung in jbd2_journal_commit_transaction"),
+              std::string::npos) << report;
+  }
+  EXPECT_NE(report.find("titles seen per candidate:"), std::string::npos) << report;
+
+  BisectPlan any = ParseBisectPlan(GitPlan(repo, "  build: 'true'\n  image: x\n") + "bisect: {p: 0.5, bad: any-bad}\n",
+                                   "plan.yaml");
+  TwoBugWorld again(repo);
+  EXPECT_LT(CulpritFound(repo, any, again), 9);
 }
 
 // Without a build step blackout builds every commit itself: each candidate's

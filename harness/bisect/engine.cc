@@ -131,6 +131,7 @@ void Bisector::Record(int candidate, Outcome outcome) {
     case Outcome::kHang: hangs_[i] += 1; break;
     case Outcome::kQuiet: quiet_[i] += 1; break;
     case Outcome::kSkip: skipped_[i] = true; break;
+    case Outcome::kOther: break;
   }
 }
 

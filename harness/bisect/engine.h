@@ -10,8 +10,11 @@
 
 namespace blackout {
 
-// One test run's outcome, in the model's terms.
-enum class Outcome { kHang, kQuiet, kSkip };
+// One test run's outcome, in the model's terms. kOther: the run failed, but
+// not with the bug the bisection chases (another cluster or title): recorded
+// and shown, evidence neither way (the other failure may have cut the run
+// before the chased bug could show).
+enum class Outcome { kHang, kQuiet, kSkip, kOther };
 
 struct BisectModel {
   int n = 0;  // candidates, oldest first; 0 is the old end, n-1 the new end

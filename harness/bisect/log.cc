@@ -41,6 +41,7 @@ std::optional<Outcome> ParseOutcome(const std::string& s) {
   if (s == "hang") return Outcome::kHang;
   if (s == "quiet") return Outcome::kQuiet;
   if (s == "skip") return Outcome::kSkip;
+  if (s == "other") return Outcome::kOther;
   return std::nullopt;
 }
 
@@ -51,6 +52,7 @@ const char* OutcomeName(Outcome o) {
     case Outcome::kHang: return "hang";
     case Outcome::kQuiet: return "quiet";
     case Outcome::kSkip: return "skip";
+    case Outcome::kOther: return "other";
   }
   return "skip";
 }

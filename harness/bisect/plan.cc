@@ -11,6 +11,15 @@
 
 namespace blackout {
 
+const char* BadRuleName(BadRule rule) {
+  switch (rule) {
+    case BadRule::kSameCluster: return "same-cluster";
+    case BadRule::kSameTitle: return "same-title";
+    case BadRule::kAnyBad: return "any-bad";
+  }
+  return "?";
+}
+
 std::vector<std::string> GitCandidates(const std::string& repo, const std::string& good, const std::string& bad) {
   CommandOptions o;
   o.timeout_s = 60;
@@ -47,7 +56,8 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
   base.source = source;
 
   if (YAML::Node b = n["bisect"]; b.IsDefined() &&
-      r.CheckMap(b, "bisect", {"terms", "bad_verdicts", "alpha", "p", "false_positive", "slots", "max_runs"})) {
+      r.CheckMap(b, "bisect", {"terms", "bad_verdicts", "bad", "chase", "alpha", "p", "false_positive", "slots",
+                                      "max_runs"})) {
     if (auto t = r.String(b, "terms")) {
       if (*t == "regression") {
         plan.model.regression = true;
@@ -84,6 +94,28 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
     if (auto a = number("alpha", 1e-9, 0.5)) plan.alpha = *a;
     if (auto p = number("p", 0.001, 1)) plan.model.p = *p;
     if (auto q = number("false_positive", 0, 0.5)) plan.model.q = *q;
+    if (auto bad = r.String(b, "bad")) {
+      if (*bad == "same-cluster") {
+        plan.bad = BadRule::kSameCluster;
+      } else if (*bad == "same-title") {
+        plan.bad = BadRule::kSameTitle;
+      } else if (*bad == "any-bad") {
+        plan.bad = BadRule::kAnyBad;
+      } else {
+        r.Error(b["bad"], "'bad' must be same-cluster (failures of the chased kind count), same-title (only the "
+                          "chased title counts) or any-bad (every bad verdict counts)");
+      }
+    }
+    if (auto chase = r.String(b, "chase")) {
+      if (chase->empty() || chase->size() > 512 || chase->find_first_of("\n\r") != std::string::npos) {
+        r.Error(b["chase"], "'chase' must be one line: a title, or a cluster (active-stall, passive-hang, "
+                            "bad-access, crash)");
+      } else if (IsHangCluster(*chase) && plan.bad == BadRule::kSameTitle) {
+        r.Error(b["chase"], "bad: same-title needs a title to chase, not the cluster '" + *chase + "'");
+      } else {
+        plan.chase = *chase;
+      }
+    }
     plan.slots = static_cast<int>(r.Int(b, "slots", 1, 64).value_or(1));
     plan.max_runs = static_cast<int>(r.Int(b, "max_runs", 1, 100000).value_or(300));
   }

@@ -31,11 +31,23 @@ struct GitBuild : CommandBuild {
   std::string workload;  // optional: a workload YAML the build leaves, overriding the run's
 };
 
+// Which failed runs count against a candidate (see README "Bisection").
+enum class BadRule {
+  kSameCluster,  // a bad verdict of the chased bug's cluster (results/verdict.h HangCluster)
+  kSameTitle,    // a bad verdict with the chased title
+  kAnyBad,       // every bad verdict
+};
+const char* BadRuleName(BadRule rule);
+
 struct BisectPlan {
   std::vector<BisectCandidate> candidates;  // oldest first
   std::optional<GitBuild> build;
   BisectModel model;
   std::set<Verdict> bad_verdicts = {Verdict::kLockup, Verdict::kStall, Verdict::kCrash};
+  BadRule bad = BadRule::kSameCluster;
+  // What the bisection chases: a title or a cluster name. Empty: the hanging
+  // end's first bad run, which is run first until it fails.
+  std::string chase;
   double alpha = 0.01;
   int slots = 1;
   int max_runs = 300;
