@@ -69,7 +69,8 @@ for path in bench/*.sh; do
       expect 64 "$script" /nonexistent ;;
     bisect_simulate.sh)
       expect 0 "$script" 2
-      grep -q "ratio" "$out" || fail "bisect_simulate printed no ratio" ;;
+      grep -q "ratio" "$out" || fail "bisect_simulate printed no ratio"
+      grep -q "coin/exposure" "$out" || fail "bisect_simulate printed no time-to-hang table" ;;
     results_ingest.sh)
       expect 0 "$script" 20
       expect 64 "$script" -5 ;;

@@ -32,13 +32,29 @@ struct BisectModel {
   double prior_a = 1;
   double prior_b = 1;
   double q = 0;             // false positives: hang probability on the quiet side
+
+  // What a run shows. kCoin: hang or not (p per run). kExposure: the time it
+  // ran until it hung or ended: on the hanging side a run hangs at rate
+  // `rate` per second of workload (exponential time to hang; unknown rates
+  // integrated out under Gamma(rate_prior_a, rate_prior_b)), so a long quiet
+  // run weighs more than a short one, and the engine chooses each run's
+  // length (NextDuration). q is not used (the quiet side never hangs).
+  enum class RunModel { kCoin, kExposure };
+  RunModel run_model = RunModel::kCoin;
+  std::optional<double> rate;  // hangs per workload second on the hanging side, if known
+  double rate_prior_a = 0.5;   // nearly scale-free: the calibration hangs decide the scale
+  double rate_prior_b = 1;     // seconds
+  double max_duration_s = 180; // the longest run the engine may choose
+  double min_duration_s = 10;  // and the shortest
+  double run_overhead_s = 30;  // what a run costs besides its workload (boot, teardown)
 };
 
 // Where a bisection stands.
 struct BisectState {
   int best = -1;                 // the most probable culprit
   double best_probability = 0;
-  double p_estimate = 0;         // posterior mean of p
+  double p_estimate = 0;         // posterior mean of p (exposure: of a run of max_duration_s hanging)
+  double rate_estimate = 0;      // exposure: posterior mean of the hang rate per second
   double entropy_bits = 0;       // uncertainty left about the culprit
   double expected_runs_left = 0; // entropy / channel capacity at p_estimate
   int runs = 0;                  // outcomes recorded (skips included)
@@ -48,8 +64,10 @@ class Bisector {
  public:
   explicit Bisector(BisectModel model);
 
-  // Records one run of candidate i (0 <= i < n).
-  void Record(int candidate, Outcome outcome);
+  // Records one run of candidate i (0 <= i < n). exposure_s: the workload
+  // seconds it ran until it hung or ended (the exposure model's datum; the
+  // coin model ignores it).
+  void Record(int candidate, Outcome outcome, double exposure_s = 0);
 
   // P(culprit = c) for c in [0, n); the culprit is the first candidate with the
   // new end's behaviour, so c = 0 has probability 0.
@@ -68,6 +86,12 @@ class Bisector {
   // candidates are never chosen. Empty when no test can teach anything more
   // (e.g. only skipped candidates separate the two most likely culprits).
   std::vector<int> Next(int slots) const;
+  // The workload length the next run should have: the coin model's runs all
+  // last max_duration_s; the exposure model picks the length whose expected
+  // information per guest-second (run_overhead_s + the expected workload
+  // seconds, a hang ending the run) is highest for the candidate Next(1)
+  // names. Calibration runs are max_duration_s long.
+  double NextDuration() const;
 
   // True while calibration runs are still due.
   bool Calibrating() const;
@@ -81,10 +105,20 @@ class Bisector {
   // reversed list. These map between the caller's indices and ours.
   int In(int candidate) const { return model_.regression ? candidate : model_.n - 1 - candidate; }
   std::vector<double> InternalPosterior() const;
-  std::vector<double> HangMean(const std::vector<double>& kpre, const std::vector<double>& fpre) const;
+  // Prefix sums over internal indices: hangs, quiet runs, exposure seconds.
+  struct Sums {
+    std::vector<double> k, f, t;
+  };
+  Sums PrefixSums() const;
+  // m_c: P(a run of a candidate on c's hanging side hangs) given culprit c,
+  // for a run of duration_s (the coin model ignores it).
+  std::vector<double> HangMean(const Sums& s, double duration_s) const;
+  // The best candidate for a run of duration_s and the expected entropy after
+  // it; -1 when no run teaches anything.
+  int BestFor(const std::vector<double>& post, const Sums& s, double duration_s, double* expected_entropy) const;
 
   BisectModel model_;
-  std::vector<double> hangs_, quiet_;  // per internal index
+  std::vector<double> hangs_, quiet_, exposure_;  // per internal index
   std::vector<bool> skipped_;
   int runs_ = 0;
 };

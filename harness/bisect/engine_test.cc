@@ -156,6 +156,78 @@ TEST(Bisector, StateReportsPAndRunsLeft) {
   EXPECT_EQ(s.runs, 6);
 }
 
+BisectModel Exposure(int n) {
+  BisectModel m;
+  m.n = n;
+  m.run_model = BisectModel::RunModel::kExposure;
+  m.max_duration_s = 180;
+  m.run_overhead_s = 10;
+  return m;
+}
+
+// Hand-computed: n = 3, rate 1/60 s known. A quiet run of candidate 1 for t
+// seconds has likelihood e^(-t/60) for culprit 1 (1 hangs) and 1 for culprit 2:
+// a long quiet run weighs more than a short one.
+TEST(Bisector, ExposureQuietRunWeighsByItsLength) {
+  for (double t : {30.0, 180.0}) {
+    BisectModel m = Exposure(3);
+    m.rate = 1.0 / 60;
+    Bisector b(m);
+    b.Record(1, Outcome::kQuiet, t);
+    double l = std::exp(-t / 60);
+    EXPECT_NEAR(b.Posterior()[1], l / (l + 1), 1e-12) << t;
+  }
+}
+
+// Rate unknown: K hangs in T seconds on the hanging side integrate to
+// b^a Gamma(a + K) / (Gamma(a) (b + T)^(a + K)).
+TEST(Bisector, ExposureGammaIntegratedPosteriorByHand) {
+  Bisector b(Exposure(3));
+  b.Record(2, Outcome::kHang, 20);
+  b.Record(1, Outcome::kQuiet, 100);
+  const double a = 0.5, bb = 1;
+  auto marginal = [&](double k, double t) {
+    return std::exp(a * std::log(bb) + std::lgamma(a + k) - std::lgamma(a) - (a + k) * std::log(bb + t));
+  };
+  double l1 = marginal(1, 120), l2 = marginal(1, 20);
+  EXPECT_NEAR(b.Posterior()[1], l1 / (l1 + l2), 1e-12);
+}
+
+// The length of the next run: a bug that hangs within seconds is ruled out by
+// a short quiet run, so runs are short; one that takes minutes gets long ones.
+TEST(Bisector, ExposureChoosesShortRunsForFastHangs) {
+  auto chosen = [](double hang_s) {
+    Bisector b(Exposure(64));
+    EXPECT_EQ(b.NextDuration(), 180);  // calibration: the longest
+    b.Record(63, Outcome::kHang, hang_s);
+    b.Record(63, Outcome::kHang, hang_s);
+    EXPECT_FALSE(b.Calibrating());
+    return b.NextDuration();
+  };
+  double fast = chosen(8), slow = chosen(170);
+  EXPECT_LT(fast, 45);
+  EXPECT_GT(slow, 2 * fast);
+}
+
+// The time-to-hang world: the exposure engine finds the culprit as often as
+// the coin engine, in fewer guest-minutes when hangs come fast.
+TEST(BisectSim, ExposureSpendsFewerGuestMinutesOnFastHangs) {
+  SimConfig c;
+  c.n = 64;
+  c.mean_hang_s = 40;
+  c.duration_s = 600;
+  c.overhead_s = 10;
+  c.trials = 150;
+  c.seed = 3;
+  c.exposure = true;
+  SimResult exposure = SimulateBayes(c);
+  c.exposure = false;
+  SimResult coin = SimulateBayes(c);
+  EXPECT_GE(exposure.accuracy, 0.97);
+  EXPECT_GE(coin.accuracy, 0.97);
+  EXPECT_GT(coin.mean_guest_minutes, 3 * exposure.mean_guest_minutes);
+}
+
 TEST(ZChannel, CapacityMatchesKnownValues) {
   EXPECT_NEAR(10 / ZChannelCapacity(0.1), 182, 1);
   EXPECT_NEAR(10 / ZChannelCapacity(0.3), 57, 1);

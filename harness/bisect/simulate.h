@@ -22,13 +22,30 @@ struct SimConfig {
   int trials = 1000;
   uint64_t seed = 1;
   int max_runs = 20000;  // per trial, a guard against a stuck search
+
+  // The time-to-hang world (mean_hang_s > 0): a run lasts up to duration_s of
+  // workload plus overhead_s (boot, teardown); on the hanging side the time
+  // to hang is exponential with mean mean_hang_s, or Weibull with shape
+  // weibull_k and the same mean (a misfit check for the exponential model);
+  // a hang ends the run. p is then P(time to hang < duration_s).
+  double mean_hang_s = 0;
+  double weibull_k = 1;
+  double duration_s = 180;
+  double overhead_s = 30;
+  // The engine's exposure model (BisectModel::RunModel::kExposure), choosing
+  // each run's length; with p_known it is told the rate 1 / mean_hang_s.
+  bool exposure = false;
 };
 
 struct SimResult {
   double accuracy = 0;   // share of trials that named the true culprit
   double mean_runs = 0;  // runs per trial (rounds x slots for parallel search)
   double mean_rounds = 0;
+  double mean_guest_minutes = 0;  // overhead plus workload time of every run
 };
+
+// P(a run of duration_s on the hanging side hangs) in the time-to-hang world.
+double SimHangProbability(const SimConfig& config);
 
 SimResult SimulateBayes(const SimConfig& config);
 

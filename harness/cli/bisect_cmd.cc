@@ -45,11 +45,58 @@ struct SimulateFlags {
   int slots = 1;
   uint64_t seed = 1;
   double told_p = 1;
+  std::vector<double> hang_time;  // mean seconds to hang: the time-to-hang world
+  double weibull = 1;
+  std::string duration = "180s";
+  std::string overhead = "30s";
 };
+
+// The time-to-hang world: the exposure engine (choosing run lengths) beside
+// the coin engine and git bisect (k repeats tuned to the same accuracy), both
+// with runs of the full duration, in guest-minutes (overhead included; a
+// hang ends a run).
+int CmdSimulateTime(const SimulateFlags& f) {
+  std::optional<double> duration = ParseDuration(f.duration), overhead = ParseDuration(f.overhead);
+  if (!duration || *duration < 1) throw ConfigError({"--duration: '" + f.duration + "' is not a duration of at least 1s"});
+  if (!overhead) throw ConfigError({"--overhead: '" + f.overhead + "' is not a duration"});
+  std::printf("runs of up to %gs (+%gs overhead); time to hang %s (shape %g)\n", *duration, *overhead,
+              f.weibull == 1 ? "exponential" : "Weibull", f.weibull);
+  std::printf("%6s %6s %5s | %-27s | %-27s | %-29s | %s\n", "n", "hang", "p(run)", "exposure, rate unknown",
+              "coin, p unknown", "git bisect (k)", "coin/exposure");
+  for (int n : f.n) {
+    for (double mean : f.hang_time) {
+      SimConfig c;
+      c.n = n;
+      c.alpha = f.alpha;
+      c.trials = f.trials;
+      c.seed = f.seed;
+      c.mean_hang_s = mean;
+      c.weibull_k = f.weibull;
+      c.duration_s = *duration;
+      c.overhead_s = *overhead;
+      double p = SimHangProbability(c);
+      c.p = p;
+      c.exposure = true;
+      SimResult exposure = SimulateBayes(c);
+      c.exposure = false;
+      SimResult coin = SimulateBayes(c);
+      int k = 0;
+      SimResult git = TuneGitBisect(c, 1 - f.alpha, &k);
+      std::printf("%6d %5.0fs %5.2f | acc %.3f %6.1f %7.1f min | acc %.3f %6.1f %7.1f min | acc %.3f %6.1f %7.1f min (%2d) | %6.2f\n",
+                  n, mean, p, exposure.accuracy, exposure.mean_runs, exposure.mean_guest_minutes, coin.accuracy,
+                  coin.mean_runs, coin.mean_guest_minutes, git.accuracy, git.mean_runs, git.mean_guest_minutes, k,
+                  coin.mean_guest_minutes / exposure.mean_guest_minutes);
+      std::fflush(stdout);
+    }
+  }
+  std::printf("means over %d trials: accuracy, runs, guest-minutes\n", f.trials);
+  return 0;
+}
 
 // The engine against a synthetic world, beside git bisect with k repeats tuned
 // to the same accuracy and the information bound log2(n)/C(p).
 int CmdSimulate(const SimulateFlags& f) {
+  if (!f.hang_time.empty()) return CmdSimulateTime(f);
   char known_title[32] = "bayes, p known";
   if (f.told_p != 1) std::snprintf(known_title, sizeof known_title, "bayes, told %gp", f.told_p);
   std::printf("%6s %5s | %-17s | %-17s %7s | %-20s %6s\n", "n", "p", "bayes, p unknown", known_title, "bound",
@@ -310,6 +357,17 @@ void AddBisectCommands(CLI::App& app, CommandTable& table) {
   simulate->add_option("--told-p", sf->told_p,
                        "the p-known column tells the engine p times this (a plan's p: guessed low or high)")
       ->check(CLI::Range(0.01, 100.0))
+      ->capture_default_str();
+  simulate->add_option("--hang-time", sf->hang_time,
+                       "mean seconds to hang on the hanging side: simulate the time-to-hang world (exposure engine "
+                       "beside the coin engine and git bisect, in guest-minutes) instead")
+      ->check(CLI::PositiveNumber);
+  simulate->add_option("--weibull", sf->weibull, "time-to-hang world: Weibull shape (1: exponential)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  simulate->add_option("--duration", sf->duration, "time-to-hang world: the longest run's workload")
+      ->capture_default_str();
+  simulate->add_option("--overhead", sf->overhead, "time-to-hang world: each run's boot and teardown")
       ->capture_default_str();
   table.Add(simulate, [sf] { return CmdSimulate(*sf); });
 }
