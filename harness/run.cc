@@ -349,6 +349,7 @@ void Judge(Run& run, RunDir& dir, RunOutcome* out) {
     FlushEvents(*run.detector, dir);
     out->verdict = run.detector->verdict();
     out->title = run.detector->title();
+    out->exposure_s = run.detector->exposure_s();
     RecordDetector(*run.detector, dir, run.result);
   } else {
     out->verdict = run.build_failed ? Verdict::kBuildFailure : Verdict::kInfraError;
@@ -412,6 +413,7 @@ RunOutcome RunOnce(const RunRequest& req) {
   run.result["verdict"] = VerdictName(out.verdict);
   run.result["title"] = out.title;
   run.result["interrupted"] = out.interrupted;
+  if (out.exposure_s) run.result["exposure_s"] = *out.exposure_s;
   run.result["timings"]["total_s"] = Seconds(HostClock::now() - wall0);
   run.result["console_tail"] = TailLines(dir.File("console.log"), 40);
   dir.WriteResult(run.result);

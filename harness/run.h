@@ -71,6 +71,7 @@ struct RunOutcome {
   std::string run_dir;
   bool config_error = false;  // the user's input was wrong: exit 64, not a verdict
   bool interrupted = false;
+  std::optional<double> exposure_s;  // Detector::exposure_s
   std::string host_failure;   // the host failed the run (HostError, connection lost): run it elsewhere
 };
 

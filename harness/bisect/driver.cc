@@ -99,7 +99,7 @@ Outcome OutcomeOf(const BisectPlan& plan, const Chase& chase, Verdict v, const s
 
 Bisector Replay(const BisectPlan& plan, const BisectRecord& record) {
   Bisector b(plan.model);
-  for (const BisectStep& s : record.steps) b.Record(s.candidate, s.outcome);
+  for (const BisectStep& s : record.steps) b.Record(s.candidate, s.outcome, s.exposure_s);
   return b;
 }
 
@@ -119,11 +119,18 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
   if (chase.known) say("chasing " + DescribeChase(plan, chase));
   // One candidate's run, with its infra-error retries.
   auto run_one = [&](int c, int number, bool calibrating) {
-    const BisectCandidate& cand = plan.candidates[static_cast<size_t>(c)];
+    BisectCandidate cand = plan.candidates[static_cast<size_t>(c)];
+    // The exposure model chooses each run's length.
+    if (plan.model.run_model == BisectModel::RunModel::kExposure) {
+      cand.config.workload.duration_s = std::round(engine.NextDuration());
+    }
     CandidateResult r;
     for (int attempt = 0; attempt <= plan.infra_retries; ++attempt) {
       say("run " + std::to_string(number) + ": candidate " + std::to_string(c) + " (" + cand.name + ")" +
-          (calibrating ? ", calibrating" : ""));
+          (calibrating ? ", calibrating" : "") +
+          (plan.model.run_model == BisectModel::RunModel::kExposure
+               ? ", " + FormatSeconds(cand.config.workload.duration_s)
+               : ""));
       r = world.Run(cand);
       if (r.interrupted) return r;
       if (r.config_error) {
@@ -143,9 +150,9 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
   // Persist before the engine moves on: a crash after the append loses nothing.
   auto record_one = [&](int c, const CandidateResult& r) {
     Outcome o = ResultOutcome(plan, chase, r);
-    BisectStep s{c, o, r.build_failed ? "build-failure" : VerdictName(r.verdict), r.title, r.run_dir};
+    BisectStep s{c, o, r.build_failed ? "build-failure" : VerdictName(r.verdict), r.title, r.run_dir, r.exposure_s};
     AppendBisectStep(dir, s, ++step);
-    engine.Record(c, o);
+    engine.Record(c, o, r.exposure_s);
     if (!chase.known && o == Outcome::kHang) {
       chase = Chase{true, r.title, HangCluster(r.verdict, r.title), step};
       say("  chasing " + DescribeChase(plan, chase));
@@ -343,8 +350,17 @@ std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record
     out << "  " << Percent(post[c]) << "  " << c << " " << plan.candidates[c].name << "\n";
   }
   char buf[256];
-  std::snprintf(buf, sizeof buf, "runs: %d; p (hang rate on the hanging side) ~ %.2f%s; ~%.0f more runs expected\n",
-                st.runs, st.p_estimate, plan.model.p ? " (given)" : "", std::ceil(st.expected_runs_left));
+  if (plan.model.run_model == BisectModel::RunModel::kExposure) {
+    double guest_s = 0;
+    for (const BisectStep& s : record.steps) guest_s += s.exposure_s;
+    std::snprintf(buf, sizeof buf,
+                  "runs: %d (%.1f workload minutes); hang rate on the hanging side ~ 1 per %.0fs; next run %s\n",
+                  st.runs, guest_s / 60, st.rate_estimate > 0 ? 1 / st.rate_estimate : 0.0,
+                  FormatSeconds(engine.NextDuration()).c_str());
+  } else {
+    std::snprintf(buf, sizeof buf, "runs: %d; p (hang rate on the hanging side) ~ %.2f%s; ~%.0f more runs expected\n",
+                  st.runs, st.p_estimate, plan.model.p ? " (given)" : "", std::ceil(st.expected_runs_left));
+  }
   out << buf;
   Chase chase = ChaseOf(plan, record);
   out << "chasing: " << DescribeChase(plan, chase) << "\n";

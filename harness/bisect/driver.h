@@ -26,6 +26,9 @@ struct CandidateResult {
   std::string run_dir;  // or the build log, when the build failed
   bool interrupted = false;
   bool build_failed = false;  // a skip, never retried
+  // The workload seconds the run was exposed for (until its hang, or its
+  // end): the exposure model's datum. 0 when unknown.
+  double exposure_s = 0;
   // The plan's input is wrong (a candidate's kernel image is missing): the
   // bisection stops with a ConfigError (exit 64), nothing recorded, to be
   // resumed once the plan is mended; never retried as an infra-error.

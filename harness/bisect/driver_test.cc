@@ -397,6 +397,57 @@ class TwoBugWorld : public BisectWorld {
   std::map<int, int> runs_;
 };
 
+// The exposure model over the driver: each run gets the length the engine
+// chose (the candidate's workload duration) and records the time it ran; a
+// bug that hangs in about 15 s is bisected with runs far shorter than 180 s.
+class HangTimeWorld : public BisectWorld {
+ public:
+  CandidateResult Run(const BisectCandidate& c) override {
+    int n = std::stoi(c.name.substr(1));
+    double d = c.config.workload.duration_s;
+    durations.push_back(d);
+    CandidateResult r{Verdict::kPass, "pass", "", false};
+    r.exposure_s = d;
+    if (n >= 21) {
+      double t = hang_(rng_);
+      if (t < d) {
+        r.verdict = Verdict::kLockup;
+        r.title = "BUG: soft lockup in f";
+        r.exposure_s = t;
+      }
+    }
+    return r;
+  }
+  std::vector<double> durations;
+
+ private:
+  std::mt19937_64 rng_{5};
+  std::exponential_distribution<double> hang_{1.0 / 15};
+};
+
+TEST(DriveBisection, ExposureModelChoosesRunLengthsAndRecordsExposure) {
+  std::string yaml = "run: {workload: {name: smoke, duration: 180s}}\nbisect: {model: exposure}\nseries:\n";
+  for (int i = 0; i < 32; ++i) yaml += "  - name: c" + std::to_string(i) + "\n";
+  BisectPlan plan = ParseBisectPlan(yaml, "plan.yaml");
+  EXPECT_EQ(plan.model.run_model, BisectModel::RunModel::kExposure);
+  EXPECT_EQ(plan.model.max_duration_s, 180);
+  std::string dir = TempDir() + "/b";
+  NewLog(plan, dir);
+  HangTimeWorld world;
+  ASSERT_EQ(DriveBisection(plan, dir, world, [](const std::string&) {}), BisectEnd::kFound);
+  BisectRecord rec = LoadBisectLog(dir);
+  EXPECT_EQ(Replay(plan, rec).State().best, 21);
+  ASSERT_FALSE(world.durations.empty());
+  EXPECT_EQ(world.durations.front(), 180);  // calibration: the longest
+  double shortest = *std::min_element(world.durations.begin(), world.durations.end());
+  EXPECT_LT(shortest, 90);
+  for (const BisectStep& s : rec.steps) EXPECT_GT(s.exposure_s, 0);
+  EXPECT_NE(DescribeBisection(plan, rec).find("hang rate on the hanging side ~ 1 per"), std::string::npos);
+  EXPECT_THROW(ParseBisectPlan("bisect: {model: exposure, p: 0.5}\nseries: [{name: a}, {name: b}]\n", "p.yaml"),
+               ConfigError);
+  EXPECT_THROW(ParseBisectPlan("bisect: {model: dice}\nseries: [{name: a}, {name: b}]\n", "p.yaml"), ConfigError);
+}
+
 TEST(DriveBisection, OnlyTheChasedBugMovesThePosterior) {
   std::string repo = MakeRepo(16);
   BisectPlan plan = NoBuildPlan(repo, "0.5");

@@ -67,6 +67,7 @@ void CreateBisectLog(const std::string& dir, const nlohmann::json& config,
 void AppendBisectStep(const std::string& dir, const BisectStep& s, int number) {
   nlohmann::json line = {{"step", number},        {"candidate", s.candidate}, {"outcome", OutcomeName(s.outcome)},
                          {"verdict", s.verdict},  {"title", s.title},         {"run_dir", s.run_dir}};
+  if (s.exposure_s > 0) line["exposure_s"] = s.exposure_s;
   AppendLine(dir + "/log.jsonl", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), 0);
 }
 
@@ -101,7 +102,10 @@ BisectRecord ParseBisectLog(const std::string& text, const std::string& where) {
     if (!outcome || c < 0 || c >= static_cast<int>(r.candidates.size())) {
       throw InfraError("read " + where + ": bad step: " + line.substr(0, 120));
     }
-    r.steps.push_back(BisectStep{c, *outcome, j.value("verdict", ""), j.value("title", ""), j.value("run_dir", "")});
+    double exposure = 0;
+    if (j.contains("exposure_s") && j["exposure_s"].is_number()) exposure = j["exposure_s"].get<double>();
+    r.steps.push_back(
+        BisectStep{c, *outcome, j.value("verdict", ""), j.value("title", ""), j.value("run_dir", ""), exposure});
   }
   if (!header) throw InfraError("read " + where + ": empty bisect log");
   return r;

@@ -24,6 +24,7 @@ struct BisectStep {
   std::string verdict;
   std::string title;
   std::string run_dir;
+  double exposure_s = 0;  // workload seconds until the hang or the end (exposure model)
 };
 
 struct BisectRecord {

@@ -56,8 +56,8 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
   base.source = source;
 
   if (YAML::Node b = n["bisect"]; b.IsDefined() &&
-      r.CheckMap(b, "bisect", {"terms", "bad_verdicts", "bad", "chase", "alpha", "p", "false_positive", "slots",
-                                      "max_runs"})) {
+      r.CheckMap(b, "bisect", {"terms", "bad_verdicts", "bad", "chase", "model", "alpha", "p", "false_positive",
+                                      "slots", "max_runs"})) {
     if (auto t = r.String(b, "terms")) {
       if (*t == "regression") {
         plan.model.regression = true;
@@ -94,6 +94,14 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
     if (auto a = number("alpha", 1e-9, 0.5)) plan.alpha = *a;
     if (auto p = number("p", 0.001, 1)) plan.model.p = *p;
     if (auto q = number("false_positive", 0, 0.5)) plan.model.q = *q;
+    if (auto model = r.String(b, "model")) {
+      if (*model == "exposure") {
+        plan.model.run_model = BisectModel::RunModel::kExposure;
+      } else if (*model != "coin") {
+        r.Error(b["model"], "'model' must be coin (a run hangs or not) or exposure (the time a run ran until it "
+                            "hung or ended; the engine picks each run's length)");
+      }
+    }
     if (auto bad = r.String(b, "bad")) {
       if (*bad == "same-cluster") {
         plan.bad = BadRule::kSameCluster;
@@ -118,6 +126,14 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
     }
     plan.slots = static_cast<int>(r.Int(b, "slots", 1, 64).value_or(1));
     plan.max_runs = static_cast<int>(r.Int(b, "max_runs", 1, 100000).value_or(300));
+  }
+
+  // The exposure model's longest run is the run config's workload; a run
+  // also costs its boot (measured: 6-14 s warm under TCG) and teardown.
+  plan.model.max_duration_s = std::max(plan.model.min_duration_s, base.workload.duration_s);
+  plan.model.run_overhead_s = 15;
+  if (plan.model.run_model == BisectModel::RunModel::kExposure && plan.model.p) {
+    r.Error(n["bisect"]["p"], "'p' is the coin model's hang rate per run; the exposure model learns its rate per second");
   }
 
   YAML::Node series = n["series"];

@@ -55,6 +55,7 @@ CandidateResult RunWorld::Run(const BisectCandidate& c) {
   RunOutcome out = RunOnPool(req, pool_);
   CandidateResult r{out.verdict, out.title, out.run_dir, out.interrupted};
   r.config_error = out.config_error;
+  r.exposure_s = out.exposure_s.value_or(0);
   return r;
 }
 

@@ -379,6 +379,7 @@ void Detector::Tick(double t) {
       heartbeat_lockup_what_ = whole ? "whole guest" : "vCPU " + VcpuList(silent);
       double last = t;
       for (int v : silent) last = std::min(last, last_host_[static_cast<size_t>(v)]);
+      heartbeat_lockup_since_ = last;
       // detection latency = t - last_heartbeat_s (the threshold plus our tick).
       Emit(t, "heartbeat-lockup",
            {{"vcpus", silent}, {"lockup_s", config_.lockup_s}, {"last_heartbeat_s", last}});
@@ -633,6 +634,25 @@ void Detector::Finish(double t) {
   }
   for (const Freeze& f : freezes) {
     Emit(f.host_end, "freeze", FreezeJson(f));
+  }
+  // The exposure: from the workload's start to the evidence's.
+  if (workload_start_) {
+    std::optional<double> at;
+    if (verdict_ == Verdict::kCrash || verdict_ == Verdict::kLockup) {
+      if (crash || lockup) {
+        at = (crash ? crash : lockup)->host_t;
+      } else if (heartbeat_lockup_since_) {
+        at = *heartbeat_lockup_since_;
+      } else if (workload_overdue_) {
+        at = *workload_start_ + config_.workload_s;
+      }
+    } else if (verdict_ == Verdict::kStall && !freezes.empty()) {
+      at = freezes.front().host_start;
+      for (const Freeze& f : freezes) at = std::min(*at, f.host_start);
+    } else if (verdict_ == Verdict::kPass) {
+      at = done_t_ ? *done_t_ : t;
+    }
+    if (at) exposure_s_ = std::clamp(*at - *workload_start_, 0.0, config_.workload_s + config_.finish_slack_s);
   }
   Emit(t, "verdict", {{"verdict", VerdictName(verdict_)}, {"title", title_}});
 }

@@ -129,6 +129,13 @@ class Detector {
   const std::vector<Report>& reports() const { return reports_; }
   std::optional<double> first_heartbeat() const { return first_heartbeat_; }
   bool workload_done() const { return done_; }
+  // After Finish: the workload seconds the run was exposed for, from the
+  // workload's start to the start of the evidence that decided a hang (a
+  // report, the last heartbeat before a lockup, a freeze, the deadline a
+  // workload missed) or to the workload's end for a pass. Empty when the
+  // workload never started or the verdict is neither (the bisection's
+  // exposure model reads it).
+  std::optional<double> exposure_s() const { return exposure_s_; }
   // Counters: heartbeats accepted, records rejected, stressor results.
   nlohmann::json Stats() const;
 
@@ -167,6 +174,8 @@ class Detector {
   std::optional<double> done_t_;
   std::optional<double> report_deadline_;
   std::optional<double> heartbeat_lockup_t_;
+  std::optional<double> heartbeat_lockup_since_;  // the silent vCPUs' last heartbeat
+  std::optional<double> exposure_s_;
   std::string heartbeat_lockup_what_;
   std::optional<std::string> agent_error_;
   std::optional<std::string> vm_exit_;

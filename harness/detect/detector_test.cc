@@ -416,6 +416,39 @@ TEST(Detector, SoftLockupOnAVcpuThatKeptBeatingIsNotBelieved) {
   }
 }
 
+// The exposure a bisection reads: workload seconds from the workload's start
+// to the evidence's start (the report's line, the freeze's start), or to the
+// workload's end for a pass.
+TEST(Detector, ExposureIsTheWorkloadTimeUntilTheEvidence) {
+  Script pass;
+  pass.Run(20);  // the workload starts at t = 5
+  pass.Done();
+  ASSERT_TRUE(pass.det().exposure_s());
+  EXPECT_NEAR(*pass.det().exposure_s(), 20, 0.3);
+
+  Script lockup(4);
+  lockup.Run(10);
+  lockup.Beat(22, {2});
+  SoftLockup(lockup, 2, 22, "try_to_wake_up");  // at t = 37
+  lockup.det().Finish(lockup.t());
+  EXPECT_EQ(lockup.det().verdict(), Verdict::kLockup);
+  ASSERT_TRUE(lockup.det().exposure_s());
+  EXPECT_NEAR(*lockup.det().exposure_s(), 32, 0.3);
+
+  Script stall;
+  stall.Run(10);
+  stall.Beat(3, {1});  // vCPU 1 freezes at t = 15 for 3 s
+  stall.Beat(5);
+  stall.Done();
+  EXPECT_EQ(stall.det().verdict(), Verdict::kStall);
+  ASSERT_TRUE(stall.det().exposure_s());
+  EXPECT_NEAR(*stall.det().exposure_s(), 10, 0.5);
+
+  Script none;  // no workload: no exposure
+  none.Done();
+  EXPECT_FALSE(none.det().exposure_s());
+}
+
 TEST(Detector, SoftLockupOnASilentVcpuIsLockup) {
   Script s(4);
   s.Run(10);
