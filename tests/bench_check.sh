@@ -57,6 +57,10 @@ for path in bench/*.sh; do
       BENCH_CHECK=1 expect 64 "$script" 1 0 ;;
     kernel_build.sh)
       BENCH_CHECK=1 expect 0 "$script" ;;
+    bisect_exposure.sh)
+      BENCH_CHECK=1 expect 0 "$script"
+      BENCH_CHECK=1 expect 0 "$script" 6 10 60
+      BENCH_CHECK=1 expect 64 "$script" 5 ;;
     # For real, tiny.
     detector_throughput.sh)
       expect 0 "$script" 1

@@ -206,26 +206,27 @@ FaultSpec ParseFault(const YAML::Node& node, YamlReader& r) {
   }
   f.kind = *kind;
   if (f.kind == "freeze") {
-    r.CheckMap(node, "fault freeze", {"kind", "at", "length", "vcpu", "probability"});
+    r.CheckMap(node, "fault freeze", {"kind", "at", "delay_mean", "length", "vcpu", "probability"});
     f.vcpu = static_cast<int>(r.Int(node, "vcpu", 0, 511).value_or(0));
     auto length = r.Seconds(node, "length");
     if (!length) r.Error(node, "fault freeze needs 'length'");
     f.length_s = length.value_or(0);
   } else if (f.kind == "hang") {
-    r.CheckMap(node, "fault hang", {"kind", "at", "length", "timeout", "probability"});
+    r.CheckMap(node, "fault hang", {"kind", "at", "delay_mean", "length", "timeout", "probability"});
     f.length_s = r.Seconds(node, "length").value_or(3600);
     f.timeout_s = r.Seconds(node, "timeout").value_or(10);
     if (f.timeout_s < 1) r.Error(node["timeout"], "'timeout' must be at least 1s");
   } else if (f.kind == "kmsg") {
-    r.CheckMap(node, "fault kmsg", {"kind", "at", "text", "probability"});
+    r.CheckMap(node, "fault kmsg", {"kind", "at", "delay_mean", "text", "probability"});
     f.text = r.String(node, "text").value_or("");
     if (f.text.empty() || f.text.size() > 512 || f.text.find_first_of("\n\r") != std::string::npos) {
       r.Error(node, "fault kmsg needs 'text': one line of at most 512 bytes");
     }
   } else {
-    r.CheckMap(node, "fault panic", {"kind", "at", "probability"});
+    r.CheckMap(node, "fault panic", {"kind", "at", "delay_mean", "probability"});
   }
   f.at_s = r.Seconds(node, "at").value_or(0);
+  f.delay_mean_s = r.Seconds(node, "delay_mean").value_or(0);
   if (auto p = Number(node, "probability", 0, 1, r)) f.probability = *p;
   return f;
 }
@@ -396,6 +397,7 @@ std::string AgentConf(const Workload& w, DiskBus bus) {
   for (const FaultSpec& f : w.faults) {
     out << protocol::conf::kFault << " " << f.kind << " at=" << f.at_s;
     if (f.probability < 1) out << " probability=" << f.probability;
+    if (f.delay_mean_s > 0) out << " delay_mean=" << f.delay_mean_s;
     if (f.kind == "freeze") out << " vcpu=" << f.vcpu << " length=" << f.length_s;
     if (f.kind == "hang") out << " timeout=" << f.timeout_s << " length=" << f.length_s;
     if (f.kind == "kmsg") {

@@ -45,6 +45,7 @@ struct FaultSpec {
   int vcpu = 0;         // freeze only
   double timeout_s = 10;  // hang: the kernel's hung-task timeout to set
   double probability = 1;  // the agent fires it in this share of runs (a flaky bug)
+  double delay_mean_s = 0;  // > 0: fires at `at` plus an exponential delay of this mean, drawn per boot
   std::string text;        // kmsg: the line written into the kernel log
 };
 

@@ -1,6 +1,7 @@
 // Running the workload: modules, disks, phases, stressor threads, faults, counters.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -133,7 +134,17 @@ void RunWorkload(Workload& w) {
   std::vector<std::thread> fault_threads;
   for (const Fault& f : w.faults) {
     fault_threads.emplace_back([f, start] {
-      uint64_t at = start + static_cast<uint64_t>(NumField(f.fields, "at", 0) * 1e9);
+      // delay_mean: a bug with a time to hang, exponential with this mean,
+      // drawn anew every boot from the kernel's random pool.
+      double at_s = NumField(f.fields, "at", 0);
+      double mean = NumField(f.fields, "delay_mean", 0);
+      if (mean > 0) {
+        uint64_t draw = 0;
+        if (getrandom(&draw, sizeof draw, 0) != sizeof draw) draw = NowNs();
+        double u = (static_cast<double>(draw >> 11) + 0.5) / 9007199254740992.0;  // (0, 1)
+        at_s += -mean * std::log(u);
+      }
+      uint64_t at = start + static_cast<uint64_t>(at_s * 1e9);
       while (NowNs() < at && !g_stop.load()) usleep(10000);
       if (!g_stop.load()) RunFault(f);
     });

@@ -60,6 +60,8 @@ void ExpectReadsBack(const Workload& w, DiskBus bus) {
   for (size_t i = 0; i < w.faults.size(); ++i) {
     EXPECT_EQ(got.faults[i].kind, w.faults[i].kind);
     EXPECT_NEAR(std::stod(got.faults[i].fields.at("at")), w.faults[i].at_s, 1e-3);
+    double mean = got.faults[i].fields.count("delay_mean") ? std::stod(got.faults[i].fields.at("delay_mean")) : 0;
+    EXPECT_NEAR(mean, w.faults[i].delay_mean_s, 1e-3);
   }
 }
 
@@ -88,7 +90,7 @@ stressors:
 faults:
   - {kind: freeze, vcpu: 1, at: 10s, length: 3s}
   - {kind: kmsg, at: 2s, text: hello world}
-  - {kind: panic, at: 20s, probability: 0.5}
+  - {kind: panic, at: 20s, probability: 0.5, delay_mean: 30s}
 )");
   ASSERT_TRUE(node);
   Workload w = ParseWorkload(*node, r, nullptr);

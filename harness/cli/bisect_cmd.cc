@@ -34,6 +34,7 @@ struct BisectFlags {
   std::string good, bad;
   std::vector<std::string> hosts;  // --host, repeatable: the runs go to these libvirt hosts
   std::string hosts_file;
+  bool check = false;  // start --check: read the plan, say what it would bisect, run nothing
 };
 
 struct SimulateFlags {
@@ -220,6 +221,14 @@ std::string NewBisection(const BisectFlags& f, const BisectPlan& plan, nlohmann:
 int CmdBisectStart(const BisectFlags& f) {
   std::string text = ReadConfigText(f.config_path, "bisect plan");
   BisectPlan plan = ParseBisectPlan(text, f.config_path, f.good, f.bad);
+  if (f.check) {
+    std::printf("%s: %zu candidates, %s from %s to %s, %s model, bad: %s\n", f.config_path.c_str(),
+                plan.candidates.size(), plan.model.regression ? "regression" : "fix",
+                plan.candidates.front().name.c_str(), plan.candidates.back().name.c_str(),
+                plan.model.run_model == BisectModel::RunModel::kExposure ? "exposure" : "coin",
+                BadRuleName(plan.bad));
+    return 0;
+  }
   std::string pointer = BisectRoot(f) + "/current";
   if (std::ifstream(pointer)) {
     throw ConfigError({"a bisection is in progress under " + BisectRoot(f) +
@@ -328,6 +337,7 @@ void AddBisectCommands(CLI::App& app, CommandTable& table) {
   bstart->add_option("-c,--config", bf->config_path, "the bisect plan (YAML)")->required();
   bstart->add_option("--good", bf->good, "the old end: a series name or git revision (default: the plan's)");
   bstart->add_option("--bad", bf->bad, "the new end: a series name or git revision (default: the plan's)");
+  bstart->add_flag("--check", bf->check, "read the plan and say what it would bisect; boot nothing");
   CLI::App* bresume = bisect->add_subcommand("resume", "continue the current bisection after a crash or Ctrl-C");
   for (CLI::App* cmd : {bstart, bresume}) {
     cmd->add_option("--host", bf->hosts, "run on this libvirt host (repeatable: a pool, runs spread over its slots)")
