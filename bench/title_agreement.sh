@@ -41,7 +41,7 @@ for f in "$dir"/*; do
   [ -n "$want" ] || continue
   awk 'body { print } /^$/ && !body { body = 1 }' "$f" > "$T/log"
   build/bin/blackout analyze --json "$T/log" > "$T/json" 2> /dev/null || true  # exits with the verdict's code
-  got=$(jq -r '[.events[] | select(.type == "report" and .kind != "note")][0].title // "-"' "$T/json" 2> /dev/null ||
+  got=$(jq -r '[.events[] | select(.type == "report" and .kind != "note")] | sort_by(.t) | .[0].title // "-"' "$T/json" 2> /dev/null ||
           echo "(analyze failed)")
   printf '%s\t%s\t%s\t%s\n' "$(kind_of "$want")" "$([ "$got" = "$want" ] && echo 1 || echo 0)" \
     "$(basename "$f")" "$want	$got" >> "$T/rows"

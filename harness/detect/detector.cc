@@ -554,11 +554,12 @@ void Detector::Finish(double t) {
   // comes after it (a panic, an Oops, a lockup in its wake) is its aftermath.
   const Report* crash = nullptr;
   const Report* lockup = nullptr;
+  const Report* first = nullptr;
   for (const Report& r : reports_) {
-    if (!Serious(r)) continue;
-    (r.kind == ReportKind::kCrash ? crash : lockup) = &r;
-    break;
+    // (Reports of several callers can end out of order: the earliest begun.)
+    if (Serious(r) && (!first || r.host_t < first->host_t)) first = &r;
   }
+  if (first) (first->kind == ReportKind::kCrash ? crash : lockup) = first;
   std::vector<Freeze> freezes = Freezes();
   if (config_.reports_only) {
     verdict_ = crash ? Verdict::kCrash : lockup ? Verdict::kLockup : Verdict::kPass;

@@ -36,6 +36,7 @@ struct ReportParser::Table {
 
 struct ReportParser::Open {
   const Pattern* pattern;
+  std::string caller;  // the first line's caller id, "" without one
   Report report;
   std::vector<std::string> captures;
 };
@@ -212,17 +213,23 @@ void ReadClaim(const std::vector<std::string>& captures, Report* report) {
 
 }  // namespace
 
-void ReportParser::Close(std::vector<Report>* done) {
-  if (!open_) return;
-  ReportTitle title = TitleOf(open_->report.type, open_->report.lines);
-  open_->report.title = title.title;
-  open_->report.corrupted = title.corrupted;
-  ReadClaim(open_->captures, &open_->report);
-  done->push_back(std::move(open_->report));
-  open_.reset();
+void ReportParser::CloseOne(std::unique_ptr<Open>& open, std::vector<Report>* done) {
+  if (!open) return;
+  ReportTitle title = TitleOf(open->report.type, open->report.lines);
+  open->report.title = title.title;
+  open->report.corrupted = title.corrupted;
+  ReadClaim(open->captures, &open->report);
+  done->push_back(std::move(open->report));
+  open.reset();
 }
 
-void ReportParser::Flush(std::vector<Report>* done) { Close(done); }
+void ReportParser::Close(std::vector<Report>* done) { CloseOne(open_, done); }
+
+void ReportParser::Flush(std::vector<Report>* done) {
+  for (auto& a : aside_) CloseOne(a, done);
+  aside_.clear();
+  Close(done);
+}
 
 void ReportParser::Line(double host_t, std::string_view raw, std::vector<Report>* done) {
   std::string_view line = StripKernelPrefix(raw);
@@ -230,6 +237,8 @@ void ReportParser::Line(double host_t, std::string_view raw, std::vector<Report>
   std::vector<int> hits;
   if (MayMatch(line)) table.set->Match(line, &hits);
   std::sort(hits.begin(), hits.end());
+  // The caller id (CONFIG_PRINTK_CALLER), read only when it can matter.
+  const std::string caller = open() || !hits.empty() ? CallerId(raw) : std::string();
   const Pattern* match = nullptr;
   for (int h : hits) {
     const Pattern& p = table.patterns[static_cast<size_t>(h)];
@@ -241,11 +250,25 @@ void ReportParser::Line(double host_t, std::string_view raw, std::vector<Report>
     const Pattern& p = *match;
     // A panic (or Oops) after a report is that report's end, not a new one: a
     // WARNING that panics (panic_on_warn) becomes a crash under its own title.
-    bool joins = p.joins_open_report && open_ && open_->pattern->kind != ReportKind::kNote;
-    if (joins && open_->report.kind == ReportKind::kWarning) open_->report.kind = ReportKind::kCrash;
+    // (With caller ids, the report of the panic's own caller.)
+    Open* target = open_ && (caller.empty() || open_->caller.empty() || open_->caller == caller) ? open_.get() : nullptr;
+    for (auto& a : aside_) {
+      if (!target && !caller.empty() && a->caller == caller) target = a.get();
+    }
+    bool joins = p.joins_open_report && target && target->pattern->kind != ReportKind::kNote;
+    if (joins && target->report.kind == ReportKind::kWarning) target->report.kind = ReportKind::kCrash;
     if (!joins) {
+      // Another caller's report: the open one goes on aside (at most three).
+      if (open_ && !caller.empty() && !open_->caller.empty() && caller != open_->caller && aside_.size() < 3) {
+        aside_.push_back(std::move(open_));
+      }
+      for (auto& a : aside_) {
+        if (a && a->caller == caller) CloseOne(a, done);
+      }
+      aside_.erase(std::remove(aside_.begin(), aside_.end(), nullptr), aside_.end());
       Close(done);
       open_ = std::make_unique<Open>();
+      open_->caller = caller;
       open_->pattern = &p;
       open_->report.kind = p.kind;
       open_->report.type = p.type;
@@ -265,9 +288,19 @@ void ReportParser::Line(double host_t, std::string_view raw, std::vector<Report>
       return;
     }
   }
+  bool end = line.find("---[ end") != std::string_view::npos;
+  if (!aside_.empty()) {
+    for (auto& a : aside_) {
+      if (caller != a->caller) continue;
+      a->report.lines.emplace_back(raw);
+      if (end || a->report.lines.size() > kMaxReportLines) CloseOne(a, done);
+    }
+    aside_.erase(std::remove(aside_.begin(), aside_.end(), nullptr), aside_.end());
+  }
   if (!open_) return;
   open_->report.lines.emplace_back(raw);
-  if (line.find("---[ end") != std::string_view::npos || open_->report.lines.size() > kMaxReportLines) {
+  if ((end && (open_->caller.empty() || caller == open_->caller)) ||
+      open_->report.lines.size() > kMaxReportLines) {
     Close(done);
   }
 }

@@ -69,17 +69,22 @@ class ReportParser {
   // Closes the open report, if any.
   void Flush(std::vector<Report>* done);
   // True while a report is collecting lines.
-  bool open() const { return open_ != nullptr; }
+  bool open() const { return open_ != nullptr || !aside_.empty(); }
 
  private:
   struct Pattern;
   struct Table;
   struct Open;
   void Close(std::vector<Report>* done);
+  static void CloseOne(std::unique_ptr<Open>& open, std::vector<Report>* done);
   // The compiled patterns, built once and shared by every parser.
   static const Table& Patterns();
 
   std::unique_ptr<Open> open_;
+  // Reports of other callers still collecting their lines: on a kernel with
+  // caller ids (CONFIG_PRINTK_CALLER) a report that another task's report
+  // interrupts goes on under its own id, as syzkaller reads it.
+  std::vector<std::unique_ptr<Open>> aside_;
 };
 
 // The report patterns, in priority order (for benchmarks and docs).

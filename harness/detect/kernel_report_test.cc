@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace blackout {
 namespace {
 
@@ -46,6 +48,33 @@ TEST(KernelReport, StallWithoutItsDispatchingFrameIsCorruptedNotGuessed) {
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].title, "BUG: soft lockup in corrupted");
   EXPECT_NE(r[0].corrupted, "");
+}
+
+// Two tasks' reports interleaved on a kernel with caller ids: each collects
+// its own lines, the panic joins its own caller's WARNING, and that WARNING
+// is titled from its own RIP, not the other report's stack.
+TEST(KernelReport, InterleavedCallersKeepTheirOwnLines) {
+  auto r = ParseAll({
+      "[  560.713151][ T1194] WARNING: CPU: 2 PID: 1194 at net/xfrm/xfrm_state.c:2381 xfrm_state_fini+0x440/0x5c0",
+      "[  560.713160][ T1234] INFO: task kworker/0:1:12 blocked for more than 143 seconds.",
+      "[  560.713170][ T1234] Call Trace:",
+      "[  560.713171][ T1194] Kernel panic - not syncing: panic_on_warn set ...",
+      "[  560.713180][ T1234]  __schedule+0x34d/0x9e0",
+      "[  560.713181][ T1194] Call Trace:",
+      "[  560.713182][ T1194]  dump_stack+0x1db/0x2d0",
+      "[  560.713190][ T1234]  rtnl_lock+0x17/0x20",
+      "[  560.713191][ T1194]  panic+0x2cb/0x65c",
+      "[  560.713200][ T1234]  process_one_work+0x1c7/0x380",
+      "[  560.713201][ T1194] RIP: 0010:xfrm_state_fini+0x440/0x5c0",
+      "[  560.713202][ T1194]  xfrm_net_exit+0x25/0x70",
+      "[  560.713203][ T1194]  cleanup_net+0x51d/0xb10",
+  });
+  ASSERT_EQ(r.size(), 2u);
+  std::sort(r.begin(), r.end(), [](const Report& a, const Report& b) { return a.host_t < b.host_t; });
+  EXPECT_EQ(r[0].type, "warning");
+  EXPECT_EQ(r[0].kind, ReportKind::kCrash);  // it panicked
+  EXPECT_EQ(r[0].title, "WARNING in xfrm_state_fini");
+  EXPECT_EQ(r[1].title, "INFO: task hung in rtnl_lock");
 }
 
 TEST(KernelReport, UserSpaceFaultsAreNotKernelReports) {

@@ -527,6 +527,11 @@ std::string Expand(const char* fmt, const std::vector<std::string>& args) {
 
 }  // namespace
 
+std::string CallerId(std::string_view line) {
+  Prefix p = ParsePrefix(line);
+  return p.context == "console" ? "" : p.context;
+}
+
 std::vector<std::string> ReportText(const std::vector<std::string>& lines) {
   std::vector<std::string> out;
   if (lines.empty()) return out;

@@ -42,6 +42,10 @@ ReportTitle TitleOf(std::string_view type, const std::vector<std::string>& lines
 // has timestamps.
 std::vector<std::string> ReportText(const std::vector<std::string>& lines);
 
+// The caller id a CONFIG_PRINTK_CALLER kernel prints after the timestamp
+// ("T123" for a task, "C1" for a CPU in interrupt context), or "".
+std::string CallerId(std::string_view line);
+
 // A title made stable across runs: hex addresses become ADDR, file:line
 // becomes file:LINE, func+0x1/0x2 becomes func, other numbers NUM, at most 120
 // printable characters.
