@@ -80,11 +80,14 @@ SimResult SimulateBayes(const SimConfig& cfg_in) {
       runs += static_cast<int>(next.size());
       ++rounds;
     }
-    r.accuracy += b.State().best == w.culprit;
+    BisectState st = b.State();
+    r.accuracy += st.best == w.culprit;
+    r.mean_claimed += st.best_probability;
     r.mean_runs += runs;
     r.mean_rounds += rounds;
     r.mean_guest_minutes += w.guest_s / 60;
   }
+  r.mean_claimed /= cfg.trials;
   r.accuracy /= cfg.trials;
   r.mean_runs /= cfg.trials;
   r.mean_rounds /= cfg.trials;

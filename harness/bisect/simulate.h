@@ -42,6 +42,7 @@ struct SimResult {
   double mean_runs = 0;  // runs per trial (rounds x slots for parallel search)
   double mean_rounds = 0;
   double mean_guest_minutes = 0;  // overhead plus workload time of every run
+  double mean_claimed = 0;        // the named culprit's posterior at the stop: what accuracy should be
 };
 
 // P(a run of duration_s on the hanging side hangs) in the time-to-hang world.
