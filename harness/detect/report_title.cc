@@ -3,7 +3,7 @@
 #include <re2/re2.h>
 
 #include <cstring>
-#include <map>
+#include <unordered_map>
 #include <memory>
 
 namespace blackout {
@@ -300,9 +300,11 @@ const std::vector<TypeRules>& Rules() {
   return *rules;
 }
 
-// A compiled regex per pattern string, built on first use and kept.
-const RE2& Re(const std::string& pattern) {
-  static std::map<std::string, std::unique_ptr<RE2>>* cache = new std::map<std::string, std::unique_ptr<RE2>>;
+// A compiled regex per pattern, built on first use and kept. The patterns
+// are the rules table's literals (and strings that live as long), so their
+// address is the key: no string is built or hashed per lookup.
+const RE2& Re(const char* pattern) {
+  static auto* cache = new std::unordered_map<const char*, std::unique_ptr<RE2>>;
   auto it = cache->find(pattern);
   if (it == cache->end()) {
     RE2::Options options;
@@ -325,10 +327,18 @@ bool Find(const RE2& re, std::string_view text, std::vector<std::string>* caps =
 }
 
 const RE2& SkipRe(const Format& f) {
-  std::string all;
-  for (const char* s : kSkipFrames) all += std::string(all.empty() ? "" : "|") + s;
-  if (*f.skip) all += std::string("|") + f.skip;
-  return Re(all);
+  // One alternation per format: kSkipFrames and the format's own.
+  static auto* cache = new std::unordered_map<const Format*, std::unique_ptr<RE2>>;
+  auto it = cache->find(&f);
+  if (it == cache->end()) {
+    std::string all;
+    for (const char* s : kSkipFrames) all += std::string(all.empty() ? "" : "|") + s;
+    if (*f.skip) all += std::string("|") + f.skip;
+    RE2::Options options;
+    options.set_log_errors(false);
+    it = cache->emplace(&f, std::make_unique<RE2>(all, options)).first;
+  }
+  return *it->second;
 }
 
 std::string Strip(const std::string& frame) {
@@ -346,10 +356,10 @@ std::string KeyFrame(const std::vector<std::string>& raw, Pick pick) {
   for (const std::string& f : raw) frames.push_back(Strip(f));
   if (pick == Pick::kFirst) return frames[0];
   if (pick == Pick::kStall) {
-    static const RE2& anchors = [] {
+    static const RE2 anchors = [] {
       std::string all;
       for (const char* s : kStallAnchors) all += std::string(all.empty() ? "" : "|") + s;
-      return std::cref(Re(all));
+      return all;
     }();
     std::string prev = frames[0];
     for (const std::string& f : frames) {
@@ -431,7 +441,8 @@ std::vector<std::string> WalkParts(const std::vector<std::string>& text, const s
 // "Call Trace" with too few lines after it or no frame in the 15 after it,
 // or no stack trace at all.
 std::string Corruption(const std::string& title, const std::vector<std::string>& text, const Format& f) {
-  if (Find(Re(R"(\[ *[0-9]+\.[0-9]+\])"), title)) return "title matches corrupted regexp";
+  static const char kStampInTitle[] = R"(\[ *[0-9]+\.[0-9]+\])";
+  if (Find(Re(kStampInTitle), title)) return "title matches corrupted regexp";
   if (f.no_stack_trace) return "";
   const RE2& frame_re = Re(kFrame);
   const RE2& stack_start = Re(kStackStart);
