@@ -1,7 +1,8 @@
 // The seven verdicts a run can get, their names and blackout's exit codes.
 //
-// Severity order (which verdict wins when several fire): crash > lockup >
-// infra-error > stall > pass; boot-failure applies when no heartbeat ever came;
+// Severity order (which verdict wins when several fire): a kernel report (the
+// first in the log: crash or lockup) > a heartbeat lockup > infra-error >
+// stall > pass; boot-failure applies when no heartbeat ever came;
 // build-failure when the kernel (a git build) did not build, so nothing booted.
 #pragma once
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 namespace blackout {
 namespace {
@@ -75,6 +77,28 @@ TEST(KernelReport, InterleavedCallersKeepTheirOwnLines) {
   EXPECT_EQ(r[0].kind, ReportKind::kCrash);  // it panicked
   EXPECT_EQ(r[0].title, "WARNING in xfrm_state_fini");
   EXPECT_EQ(r[1].title, "INFO: task hung in rtnl_lock");
+}
+
+// Several runs judge their consoles on threads of one process (bisection
+// slots, a host pool): titling shares only locked caches and gives each the
+// same answer.
+TEST(KernelReport, TitlesFromManyThreadsAgree) {
+  const std::vector<std::string> lines = {
+      "[ 1.0] BUG: unable to handle page fault for address: ffff888000000000",
+      "[ 1.0] RIP: 0010:blk_mq_start_request+0x3a/0x110", "[ 1.0] Call Trace:", "[ 1.0]  <TASK>",
+      "[ 1.0]  virtio_queue_rq+0x1c/0x30", "[ 1.0]  process_one_work+0x1c7/0x380"};
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        auto r = ParseAll(lines);
+        if (r.size() != 1 || r[0].title != "BUG: unable to handle kernel paging request in blk_mq_start_request") ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(KernelReport, UserSpaceFaultsAreNotKernelReports) {

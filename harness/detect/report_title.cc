@@ -5,6 +5,7 @@
 #include <cstring>
 #include <unordered_map>
 #include <memory>
+#include <mutex>
 
 namespace blackout {
 namespace {
@@ -303,8 +304,16 @@ const std::vector<TypeRules>& Rules() {
 // A compiled regex per pattern, built on first use and kept. The patterns
 // are the rules table's literals (and strings that live as long), so their
 // address is the key: no string is built or hashed per lookup.
+// (Runs of several guests judge their consoles on threads of one process:
+// the caches are locked; a compiled RE2 itself is safe to share.)
+std::mutex& CacheMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 const RE2& Re(const char* pattern) {
   static auto* cache = new std::unordered_map<const char*, std::unique_ptr<RE2>>;
+  std::lock_guard<std::mutex> lock(CacheMutex());
   auto it = cache->find(pattern);
   if (it == cache->end()) {
     RE2::Options options;
@@ -329,6 +338,7 @@ bool Find(const RE2& re, std::string_view text, std::vector<std::string>* caps =
 const RE2& SkipRe(const Format& f) {
   // One alternation per format: kSkipFrames and the format's own.
   static auto* cache = new std::unordered_map<const Format*, std::unique_ptr<RE2>>;
+  std::lock_guard<std::mutex> lock(CacheMutex());
   auto it = cache->find(&f);
   if (it == cache->end()) {
     std::string all;
