@@ -43,6 +43,16 @@ const char* BisectEndName(BisectEnd end) {
   return "?";
 }
 
+namespace {
+
+// The candidate that hangs before any test: the new end of a regression
+// search, the old end of a fix search.
+int HangingEnd(const BisectPlan& plan) {
+  return plan.model.regression ? static_cast<int>(plan.candidates.size()) - 1 : 0;
+}
+
+}  // namespace
+
 Chase ChaseOf(const BisectPlan& plan, const BisectRecord& record) {
   Chase chase;
   if (plan.bad == BadRule::kAnyBad) {
@@ -59,7 +69,7 @@ Chase ChaseOf(const BisectPlan& plan, const BisectRecord& record) {
     }
     return chase;
   }
-  int end = plan.model.regression ? static_cast<int>(plan.candidates.size()) - 1 : 0;
+  int end = HangingEnd(plan);
   for (size_t i = 0; i < record.steps.size(); ++i) {
     const BisectStep& s = record.steps[i];
     std::optional<Verdict> v = ParseVerdict(s.verdict);
@@ -117,20 +127,16 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
   if (step > 0) say("resuming after " + std::to_string(step) + " recorded runs");
   Chase chase = ChaseOf(plan, record);
   if (chase.known) say("chasing " + DescribeChase(plan, chase));
+  const bool exposure = plan.model.run_model == BisectModel::RunModel::kExposure;
+  double duration_s = 0;  // the exposure model's length for this round's runs
   // One candidate's run, with its infra-error retries.
   auto run_one = [&](int c, int number, bool calibrating) {
     BisectCandidate cand = plan.candidates[static_cast<size_t>(c)];
-    // The exposure model chooses each run's length.
-    if (plan.model.run_model == BisectModel::RunModel::kExposure) {
-      cand.config.workload.duration_s = std::round(engine.NextDuration());
-    }
+    if (exposure) cand.config.workload.duration_s = duration_s;
     CandidateResult r;
     for (int attempt = 0; attempt <= plan.infra_retries; ++attempt) {
       say("run " + std::to_string(number) + ": candidate " + std::to_string(c) + " (" + cand.name + ")" +
-          (calibrating ? ", calibrating" : "") +
-          (plan.model.run_model == BisectModel::RunModel::kExposure
-               ? ", " + FormatSeconds(cand.config.workload.duration_s)
-               : ""));
+          (calibrating ? ", calibrating" : "") + (exposure ? ", " + FormatSeconds(duration_s) : ""));
       r = world.Run(cand);
       if (r.interrupted) return r;
       if (r.config_error) {
@@ -152,11 +158,9 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
     Outcome o = ResultOutcome(plan, chase, r);
     BisectStep s{c, o, r.build_failed ? "build-failure" : VerdictName(r.verdict), r.title, r.run_dir, r.exposure_s};
     AppendBisectStep(dir, s, ++step);
+    record.steps.push_back(s);
     engine.Record(c, o, r.exposure_s);
-    if (!chase.known && o == Outcome::kHang) {
-      chase = Chase{true, r.title, HangCluster(r.verdict, r.title), step};
-      say("  chasing " + DescribeChase(plan, chase));
-    }
+    if (!chase.known && (chase = ChaseOf(plan, record)).known) say("  chasing " + DescribeChase(plan, chase));
     if (on_step) on_step();
     BisectState st = engine.State();
     say("  " + s.verdict + " -> " + OutcomeName(o) + "; most likely culprit " +
@@ -171,12 +175,14 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
     if (!chase.known) {
       // The bug to chase is the hanging end's first failure: run it until it fails.
       if (engine.HangingEndRuns() >= plan.calibration_limit) return BisectEnd::kNoRepro;
-      next = {plan.model.regression ? static_cast<int>(plan.candidates.size()) - 1 : 0};
+      next = {HangingEnd(plan)};
       calibrating = true;
     } else {
       next = engine.Next(plan.slots);
     }
     if (next.empty()) return BisectEnd::kUndecided;
+    // The exposure model chooses the round's run length (one engine state, one length).
+    if (exposure) duration_s = std::round(engine.NextDuration());
     if (next.size() > 1 && world.Parallel()) {
       // The round's runs at once (one guest per slot); recorded in order once
       // all are back. An interrupted run is not recorded: resume does it again.

@@ -648,8 +648,9 @@ void Detector::Finish(double t) {
         at = *workload_start_ + config_.workload_s;
       }
     } else if (verdict_ == Verdict::kStall && !freezes.empty()) {
-      at = freezes.front().host_start;
-      for (const Freeze& f : freezes) at = std::min(*at, f.host_start);
+      at = std::min_element(freezes.begin(), freezes.end(), [](const Freeze& a, const Freeze& b) {
+             return a.host_start < b.host_start;
+           })->host_start;
     } else if (verdict_ == Verdict::kPass) {
       at = done_t_ ? *done_t_ : t;
     }
