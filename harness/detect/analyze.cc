@@ -13,23 +13,11 @@
 
 #include "base/error.h"
 #include "base/protocol.h"
+#include "harness/detect/report_title.h"
 #include "results/run_dir.h"
 
 namespace blackout {
 namespace {
-
-// The stamp of a kernel line "[   12.345678] ...".
-std::optional<double> KernelTime(std::string_view line) {
-  if (line.size() < 4 || line[0] != '[') return std::nullopt;
-  size_t close = line.find(']');
-  if (close == std::string_view::npos || close > 20) return std::nullopt;
-  size_t digits = line.find_first_not_of(' ', 1);
-  if (line.find_first_not_of(" 0123456789.", 1) != close || digits >= close) return std::nullopt;
-  double t = 0;
-  auto [end, error] = std::from_chars(line.data() + digits, line.data() + close, t, std::chars_format::fixed);
-  if (error != std::errc() || end != line.data() + close) return std::nullopt;
-  return t;
-}
 
 // The nonce, vCPU count and workload duration a log's records announce, and
 // whether a line carries blackout's host stamp. Reads on only while one of the
@@ -115,7 +103,7 @@ Analysis Judge(LineSource& first_pass, LineSource& second_pass, const AnalyzeOpt
       t = *rt;
     } else {
       body = line;
-      if (auto kt = KernelTime(line)) t = std::max(t, *kt);
+      if (auto kt = ParseKernelLine(line).time) t = std::max(t, *kt);
     }
     if (body.substr(0, std::strlen(kConsoleCappedMarker)) == kConsoleCappedMarker) {
       d.Omitted(t);

@@ -100,18 +100,6 @@ const Spec kSpecs[] = {
 
 }  // namespace
 
-std::string_view StripKernelPrefix(std::string_view line) {
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
-  if (!line.empty() && line[0] == '[') {
-    size_t close = line.find("] ");
-    if (close != std::string_view::npos && close < 20 &&
-        line.find_first_not_of(" 0123456789.", 1) == close) {
-      return line.substr(close + 2);
-    }
-  }
-  return line;
-}
-
 const ReportParser::Table& ReportParser::Patterns() {
   static const Table* table = [] {
     auto* t = new Table;
@@ -232,13 +220,14 @@ void ReportParser::Flush(std::vector<Report>* done) {
 }
 
 void ReportParser::Line(double host_t, std::string_view raw, std::vector<Report>* done) {
-  std::string_view line = StripKernelPrefix(raw);
+  const KernelLine kernel_line = ParseKernelLine(raw);
+  std::string_view line = kernel_line.text;
   const Table& table = Patterns();
   std::vector<int> hits;
   if (MayMatch(line)) table.set->Match(line, &hits);
   std::sort(hits.begin(), hits.end());
-  // The caller id (CONFIG_PRINTK_CALLER), read only when it can matter.
-  const std::string caller = open() || !hits.empty() ? CallerId(raw) : std::string();
+  // The caller id (CONFIG_PRINTK_CALLER).
+  const std::string caller(kernel_line.caller);
   const Pattern* match = nullptr;
   for (int h : hits) {
     const Pattern& p = table.patterns[static_cast<size_t>(h)];

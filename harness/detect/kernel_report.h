@@ -92,9 +92,5 @@ std::vector<std::string> ReportPatterns();
 // True if the pattern holds one of the prefilter's keywords literally.
 bool PatternHasKeyword(const std::string& regex);
 
-// Removes a leading kernel timestamp "[  12.345678] " and trailing CR/LF: a
-// view into line.
-std::string_view StripKernelPrefix(std::string_view line);
-
 
 }  // namespace blackout

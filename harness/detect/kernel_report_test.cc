@@ -1,9 +1,11 @@
 #include "harness/detect/kernel_report.h"
+#include "harness/detect/report_title.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <thread>
 
 namespace blackout {
@@ -50,6 +52,35 @@ TEST(KernelReport, StallWithoutItsDispatchingFrameIsCorruptedNotGuessed) {
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].title, "BUG: soft lockup in corrupted");
   EXPECT_NE(r[0].corrupted, "");
+}
+
+// Fault injection's stack printed into a report (syzkaller's should_fail
+// rule): the title comes from what was read before it, and the report says it
+// cannot be trusted whole.
+TEST(KernelReport, FaultInjectionStackInAReportMarksItCorrupted) {
+  const std::vector<std::string> report = {
+      "[   71.000001] BUG: KASAN: use-after-free in xennet_poll+0x1a4c/0x2110",
+      "[   71.000002] Read of size 4 at addr ffff888012345678 by task fio/4242",
+      "[   71.000003] Call Trace:",
+      "[   71.000004]  <TASK>",
+      "[   71.000005]  dump_stack_lvl+0xcd/0x134",
+      "[   71.000006]  kasan_report+0xb1/0x130",
+      "[   71.000007]  xennet_poll+0x1a4c/0x2110",
+      "[   71.000008]  should_fail.cold+0x5/0xa",
+      "[   71.000009]  __napi_poll+0xe7/0x980",
+      "[   71.000010]  </TASK>",
+  };
+  auto r = ParseAll(report);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].title, "KASAN: use-after-free Read in xennet_poll");
+  EXPECT_EQ(r[0].corrupted, "fault injection's stack is mixed into the report");
+  // Without that line the same report is whole.
+  std::vector<std::string> whole = report;
+  whole.erase(whole.begin() + 7);
+  r = ParseAll(whole);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].title, "KASAN: use-after-free Read in xennet_poll");
+  EXPECT_EQ(r[0].corrupted, "");
 }
 
 // Two tasks' reports interleaved on a kernel with caller ids: each collects
@@ -214,9 +245,47 @@ TEST(KernelReport, EveryPatternHasAKeyword) {
   for (const std::string& re : ReportPatterns()) EXPECT_TRUE(PatternHasKeyword(re)) << re;
 }
 
-TEST(StripKernelPrefix, OnlyStripsTimestamps) {
-  EXPECT_EQ(StripKernelPrefix("[   12.345678] foo\r"), "foo");
-  EXPECT_EQ(StripKernelPrefix("[not a stamp] foo"), "[not a stamp] foo");
+// One reader of the prefix for the detector, the titles and `analyze`'s clock.
+TEST(ParseKernelLine, ReadsEveryPrefixShape) {
+  struct Case {
+    const char* line;
+    std::optional<double> time;
+    const char* caller;
+    const char* text;
+  };
+  const Case cases[] = {
+      {"[   12.345678] foo\r\n", 12.345678, "", "foo"},
+      {"<6>[    0.000000] Linux version 6.1.0", 0.0, "", "Linux version 6.1.0"},
+      {"[   61.123456][  T123] INFO: task hung", 61.123456, "T123", "INFO: task hung"},
+      {"<4>[ 1.5][    C1] NMI backtrace", 1.5, "C1", "NMI backtrace"},
+      {"[  12] no fraction", 12.0, "", "no fraction"},
+      {"[ 3.25]", 3.25, "", ""},
+      {"[   12.345678][T1]x", std::nullopt, "", "[   12.345678][T1]x"},  // no space after the prefix
+      {"[ 1.0][ X1] not a caller", std::nullopt, "", "[ 1.0][ X1] not a caller"},
+      {"[not a stamp] foo", std::nullopt, "", "[not a stamp] foo"},
+      {"[ 12.3.4] foo", std::nullopt, "", "[ 12.3.4] foo"},
+      {"[ .5] foo", std::nullopt, "", "[ .5] foo"},
+      {"[ 12.] foo", std::nullopt, "", "[ 12.] foo"},
+      {"[12345678901.0] too many digits", std::nullopt, "", "[12345678901.0] too many digits"},
+      {"[<ffffffff81000000>] frame", std::nullopt, "", "[<ffffffff81000000>] frame"},
+      {"<6>no stamp", std::nullopt, "", "<6>no stamp"},
+      {"[", std::nullopt, "", "["},
+      {"[    ", std::nullopt, "", "[    "},
+      {"", std::nullopt, "", ""},
+  };
+  for (const Case& c : cases) {
+    KernelLine k = ParseKernelLine(c.line);
+    EXPECT_EQ(k.time, c.time) << c.line;
+    EXPECT_EQ(k.caller, c.caller) << c.line;
+    EXPECT_EQ(k.text, c.text) << c.line;
+  }
+}
+
+// A level and a caller id in front of a report's first line do not hide it.
+TEST(KernelReport, OpensBehindLevelAndCallerId) {
+  auto reports = ParseAll({"<0>[  100.000000][    C0] watchdog: BUG: soft lockup - CPU#0 stuck for 23s! [a:1]"});
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].type, "soft-lockup");
 }
 
 }  // namespace

@@ -2,10 +2,14 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cstring>
 #include <unordered_map>
 #include <memory>
 #include <mutex>
+#include <set>
 
 namespace blackout {
 namespace {
@@ -135,6 +139,9 @@ struct Format {
   Pick pick = Pick::kFirst;
   bool no_stack_trace = false;  // the report has no stack to check for corruption
   bool corrupted = false;       // matching this format means the report was cut
+  // blackout's own, tried where syzkaller's parts find no frame: the RIP and
+  // stack of the NMI backtrace of a CPU the report lists as stalled.
+  bool stalled_cpu_backtrace = false;
 };
 
 struct TypeRules {
@@ -195,7 +202,7 @@ const std::vector<TypeRules>& Rules() {
                                       Pick::kStall}}},
         {"rcu-stall", "INFO:", {{R"(INFO: rcu_(?:preempt|sched|bh|tasks) (?:self-)?detected(?: expedited)? stall)",
                                  nullptr, "INFO: rcu detected stall in $1", rcu, rcu2, "apic_timer_interrupt|rcu",
-                                 Pick::kStall}}},
+                                 Pick::kStall, false, false, true}}},
         {"hung-task", "INFO:", {{R"(INFO: task [\s\S]{0,100}? blocked (?:in I/O wait )?for more than [0-9]+ seconds)",
                                  nullptr, "INFO: task hung in $1", kTrace, {}, "", Pick::kHungTask}}},
         {"workqueue-lockup", "BUG:", {{"BUG: workqueue lockup", nullptr, "BUG: workqueue lockup", {}, {}, "",
@@ -397,13 +404,27 @@ std::string KeyFrame(const std::vector<std::string>& raw, Pick pick) {
   return "";
 }
 
+// A frame of fault injection's own stack (its "FAULT_INJECTION: forcing a
+// failure" dump is often printed into the middle of a report): a report
+// whose walk meets one cannot be trusted whole.
+const char kFaultInjectionFrame[] = R"(^( \[<?(?:0x)?[0-9a-f]+>?\])? should_fail(slab)?(\.[a-z0-9.]+)?\+0x)";
+
 // Walks the report's text by the format's parts; each stack trace read gives
-// one key frame ("corrupted" where it had none, and *ok is false).
+// one key frame ("corrupted" where it had none, and *ok is false). A line of
+// fault injection's stack ends the part it is met in, with *ok false and
+// *fault_injection true.
 std::vector<std::string> WalkParts(const std::vector<std::string>& text, const std::vector<Part>& parts,
-                                   const Format& f, bool* ok) {
+                                   const Format& f, bool* ok, bool* fault_injection) {
   const RE2& skip = SkipRe(f);
   const RE2& frame_re = Re(kFrame);
   const RE2& stack_start = Re(kStackStart);
+  const RE2& injected = Re(kFaultInjectionFrame);
+  auto mixed_in = [&](const std::string& line) {
+    if (line.find("should_fail") == std::string::npos || !Find(injected, line)) return false;
+    *ok = false;
+    *fault_injection = true;
+    return true;
+  };
   std::vector<std::string> keys, raw;
   auto take = [&](const RE2& re, const std::string& line) {
     std::vector<std::string> caps;
@@ -429,14 +450,14 @@ std::vector<std::string> WalkParts(const std::vector<std::string>& text, const s
     if (pi == parts.size()) break;
     if (parts[pi].re) {
       const RE2& re = Re(parts[pi].re);
-      while (li < text.size() && !take(re, text[li++])) {
-      }
+      while (li < text.size() && !mixed_in(text[li]) && !take(re, text[li])) ++li;
+      ++li;
       continue;
     }
     ++stacks;
     while (li < text.size()) {
       const std::string& line = text[li++];
-      if (Find(stack_start, line)) break;
+      if (mixed_in(line) || Find(stack_start, line)) break;
       if (pi + 1 < parts.size() && parts[pi + 1].re && take(Re(parts[pi + 1].re), line)) {
         ++pi;
         break;
@@ -445,6 +466,22 @@ std::vector<std::string> WalkParts(const std::vector<std::string>& text, const s
     }
   }
   return keys;
+}
+
+// The lines from the NMI backtrace of the first CPU an RCU stall report lists
+// as stalled ("  1-...!: (" lines), or none.
+std::vector<std::string> StalledCpuBacktrace(const std::vector<std::string>& text) {
+  static const char kStalledCpu[] = R"(^\s*(?:rcu:\s*)?([0-9]+)-\S*: \()";
+  static const char kNmiBacktrace[] = R"(NMI backtrace for cpu ([0-9]+))";
+  std::set<std::string> cpus;
+  std::vector<std::string> cpu;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (Find(Re(kStalledCpu), text[i], &cpu)) cpus.insert(cpu[0]);
+    if (!cpus.empty() && Find(Re(kNmiBacktrace), text[i], &cpu) && cpus.count(cpu[0])) {
+      return std::vector<std::string>(text.begin() + static_cast<std::ptrdiff_t>(i), text.end());
+    }
+  }
+  return {};
 }
 
 // Why a report that matched a format with a stack cannot be read whole: a
@@ -475,53 +512,6 @@ std::string Corruption(const std::string& title, const std::vector<std::string>&
   return has_stack ? "" : "no stack trace in report";
 }
 
-struct Prefix {
-  bool stamped = false;
-  std::string context;  // "T123"/"C1", "console" for a plain timestamp, "" for none
-  std::string_view rest;
-};
-
-Prefix ParsePrefix(std::string_view line) {
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
-  Prefix p;
-  p.rest = line;
-  size_t i = 0;
-  if (i < line.size() && line[i] == '<') {
-    size_t j = i + 1;
-    while (j < line.size() && isdigit(static_cast<unsigned char>(line[j]))) ++j;
-    if (j < line.size() && line[j] == '>' && j > i + 1) i = j + 1;
-  }
-  if (i >= line.size() || line[i] != '[') return p;
-  size_t j = i + 1;
-  while (j < line.size() && line[j] == ' ') ++j;
-  size_t digits = j;
-  while (j < line.size() && isdigit(static_cast<unsigned char>(line[j]))) ++j;
-  if (j == digits || j >= line.size() || line[j] != '.') return p;
-  size_t frac = ++j;
-  while (j < line.size() && isdigit(static_cast<unsigned char>(line[j]))) ++j;
-  if (j == frac || j >= line.size() || line[j] != ']') return p;
-  ++j;
-  std::string context = "console";
-  if (j < line.size() && line[j] == '[') {
-    size_t k = j + 1;
-    while (k < line.size() && line[k] == ' ') ++k;
-    if (k < line.size() && (line[k] == 'C' || line[k] == 'T')) {
-      size_t id = k + 1;
-      size_t e = id;
-      while (e < line.size() && isdigit(static_cast<unsigned char>(line[e]))) ++e;
-      if (e > id && e < line.size() && line[e] == ']') {
-        context = std::string(line.substr(k, e - k));
-        j = e + 1;
-      }
-    }
-  }
-  if (j >= line.size() || line[j] != ' ') return p;
-  p.stamped = true;
-  p.context = context;
-  p.rest = line.substr(j + 1);
-  return p;
-}
-
 const TypeRules* RulesFor(std::string_view type) {
   // Openers that share a header's formats.
   if (type == "null-deref") type = "bad-access";
@@ -548,26 +538,73 @@ std::string Expand(const char* fmt, const std::vector<std::string>& args) {
 
 }  // namespace
 
-std::string CallerId(std::string_view line) {
-  Prefix p = ParsePrefix(line);
-  return p.context == "console" ? "" : p.context;
+KernelLine ParseKernelLine(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+  KernelLine out;
+  out.text = line;
+  auto digits = [&](size_t i) {
+    while (i < line.size() && isdigit(static_cast<unsigned char>(line[i]))) ++i;
+    return i;
+  };
+  size_t i = 0;
+  if (i < line.size() && line[i] == '<') {  // the log level, "<6>"
+    size_t j = digits(i + 1);
+    if (j > i + 1 && j < line.size() && line[j] == '>') i = j + 1;
+  }
+  if (i >= line.size() || line[i] != '[') return out;
+  size_t start = line.find_first_not_of(' ', i + 1);
+  if (start == std::string_view::npos) return out;
+  size_t j = digits(start);
+  if (j == start || j - start > 10) return out;
+  if (j < line.size() && line[j] == '.') {
+    size_t frac = j + 1;
+    j = digits(frac);
+    if (j == frac || j - frac > 9) return out;
+  }
+  if (j >= line.size() || line[j] != ']') return out;
+  double t = 0;
+  auto parsed = std::from_chars(line.data() + start, line.data() + j, t, std::chars_format::fixed);
+  if (parsed.ec != std::errc() || parsed.ptr != line.data() + j) return out;
+  ++j;
+  std::string_view caller;
+  if (j < line.size() && line[j] == '[') {  // "[  T123]" or "[    C1]"
+    size_t k = line.find_first_not_of(' ', j + 1);
+    if (k != std::string_view::npos && (line[k] == 'T' || line[k] == 'C')) {
+      size_t e = digits(k + 1);
+      if (e > k + 1 && e < line.size() && line[e] == ']') {
+        caller = line.substr(k, e - k);
+        j = e + 1;
+      }
+    }
+  }
+  if (j < line.size() && line[j] != ' ') return out;
+  out.time = t;
+  out.caller = caller;
+  out.text = line.substr(std::min(j + 1, line.size()));
+  return out;
 }
 
 std::vector<std::string> ReportText(const std::vector<std::string>& lines) {
   std::vector<std::string> out;
   if (lines.empty()) return out;
-  Prefix first = ParsePrefix(lines[0]);
-  out.emplace_back(first.rest);
+  // Who printed a line: its caller id, "console" for a timestamp alone, ""
+  // for a line without either (a report mixed with other output loses those).
+  auto context = [](const KernelLine& k) {
+    return !k.caller.empty() ? k.caller : k.time ? std::string_view("console") : std::string_view();
+  };
+  KernelLine first = ParseKernelLine(lines[0]);
+  out.emplace_back(first.text);
   bool cpu_traceback = false;
   for (size_t i = 1; i < lines.size(); ++i) {
-    Prefix p = ParsePrefix(lines[i]);
-    bool questionable = p.stamped && p.rest.find("<EOI>") == std::string_view::npos &&
-                        (p.rest.find(" ? ") != std::string_view::npos || p.rest.rfind("? ", 0) == 0);
-    bool other_cpu = !p.context.empty() && p.context[0] == 'C';
-    if (questionable || (p.context != first.context && !(cpu_traceback && other_cpu))) continue;
-    if (p.rest.find("Disabling lock debugging due to kernel taint") != std::string_view::npos) continue;
-    if (p.rest.find("Sending NMI from CPU") != std::string_view::npos) cpu_traceback = true;
-    out.emplace_back(p.rest);
+    KernelLine k = ParseKernelLine(lines[i]);
+    std::string_view text = k.text;
+    bool questionable = k.time && text.find("<EOI>") == std::string_view::npos &&
+                        (text.find(" ? ") != std::string_view::npos || text.rfind("? ", 0) == 0);
+    bool other_cpu = !k.caller.empty() && k.caller[0] == 'C';
+    if (questionable || (context(k) != context(first) && !(cpu_traceback && other_cpu))) continue;
+    if (text.find("Disabling lock debugging due to kernel taint") != std::string_view::npos) continue;
+    if (text.find("Sending NMI from CPU") != std::string_view::npos) cpu_traceback = true;
+    out.emplace_back(text);
   }
   return out;
 }
@@ -623,20 +660,31 @@ ReportTitle TitleOf(std::string_view type, const std::vector<std::string>& lines
     title_matched = true;
     if (f.report && !Find(Re(f.report), joined, &args)) continue;
     bool ok = true;
+    bool fault_injection = false;
     if (!f.parts.empty()) {
-      std::vector<std::string> keys = WalkParts(text, f.parts, f, &ok);
-      if (!ok && !f.parts2.empty()) {
+      std::vector<std::string> keys = WalkParts(text, f.parts, f, &ok, &fault_injection);
+      // Then parts2; then, for a stall another CPU detected, the stalled
+      // CPU's own NMI backtrace (syzkaller finds no timer interrupt in it and
+      // says "corrupted").
+      std::vector<std::string> stalled;
+      if (!ok && f.stalled_cpu_backtrace) stalled = StalledCpuBacktrace(text);
+      for (const auto& [lines, walk] : {std::pair{&text, &f.parts2}, std::pair{&stalled, &kRipTrace}}) {
+        if (ok || lines->empty() || walk->empty()) continue;
         bool ok2 = true;
-        std::vector<std::string> keys2 = WalkParts(text, f.parts2, f, &ok2);
+        bool fault_injection2 = false;
+        std::vector<std::string> keys2 = WalkParts(*lines, *walk, f, &ok2, &fault_injection2);
         if (ok2) {
           keys = keys2;
           ok = true;
+          fault_injection = false;
         }
       }
       args.insert(args.end(), keys.begin(), keys.end());
     }
     result.title = SanitizeTitle(Expand(f.fmt, args));
-    if (!ok) {
+    if (fault_injection) {
+      result.corrupted = "fault injection's stack is mixed into the report";
+    } else if (!ok) {
       result.corrupted = "no frames in the stack it is titled by";
     } else if (f.corrupted) {
       result.corrupted = "the report's header is cut";

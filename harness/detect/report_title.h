@@ -19,6 +19,7 @@
 // "corrupted", and `corrupted` says why). Pure: no I/O, no clock.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,9 +43,16 @@ ReportTitle TitleOf(std::string_view type, const std::vector<std::string>& lines
 // has timestamps.
 std::vector<std::string> ReportText(const std::vector<std::string>& lines);
 
-// The caller id a CONFIG_PRINTK_CALLER kernel prints after the timestamp
-// ("T123" for a task, "C1" for a CPU in interrupt context), or "".
-std::string CallerId(std::string_view line);
+// A console line as the kernel prints it, "<6>[   12.345678][  T123] text":
+// the log level, the timestamp and the caller id (CONFIG_PRINTK_CALLER: "T123"
+// for a task, "C1" for a CPU in interrupt context) are each optional, and
+// trailing CR/LF are not part of the text. The one reader of that prefix.
+struct KernelLine {
+  std::optional<double> time;  // seconds since boot, from "[  12.345678]" or "[  12]"
+  std::string_view caller;     // "T123", "C1" or empty; a view into the line
+  std::string_view text;       // the message; a view into the line
+};
+KernelLine ParseKernelLine(std::string_view line);
 
 // A title made stable across runs: hex addresses become ADDR, file:line
 // becomes file:LINE, func+0x1/0x2 becomes func, other numbers NUM, at most 120
