@@ -395,7 +395,9 @@ std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record
   std::map<std::string, std::set<int>> also;
   for (const BisectStep& s : record.steps) {
     if (!IsHang(s.verdict)) continue;
-    titles[s.candidate][s.verdict + ": " + s.title] += 1;
+    // Heartbeat titles name their verdict already ("lockup: no heartbeat ...").
+    bool named = s.title.rfind(s.verdict + ":", 0) == 0;
+    titles[s.candidate][named ? s.title : s.verdict + ": " + s.title] += 1;
     if (s.outcome == Outcome::kOther) also[s.title].insert(s.candidate);
   }
   for (const auto& [title, cands] : also) {

@@ -375,6 +375,13 @@ TEST(BisectPlan, BadRuleDecidesWhichFailuresCount) {
 
   EXPECT_THROW(plan_with("bad: same-bug"), ConfigError);
   EXPECT_THROW(plan_with("bad: same-title, chase: active-stall"), ConfigError);
+
+  // The report names each title once with its verdict; a heartbeat title
+  // carries its verdict already.
+  record.steps.push_back({1, Outcome::kOther, "lockup", "lockup: no heartbeat from vCPU 1 for 6.00s", ""});
+  std::string report = DescribeBisection(first, record);
+  EXPECT_NE(report.find(" lockup: INFO: task hung in foo; lockup: no heartbeat from vCPU 1 for 6.00s\n"),
+            std::string::npos) << report;
 }
 
 // Two bugs: from commit 3 a hung task in a third of the runs (passive), from
