@@ -60,6 +60,8 @@ for path in bench/*.sh; do
     bisect_exposure.sh)
       BENCH_CHECK=1 expect 0 "$script"
       BENCH_CHECK=1 expect 0 "$script" 6 10 60
+      BENCH_CHECK=1 expect 0 "$script" 6 10 60 git
+      BENCH_CHECK=1 expect 64 "$script" 6 10 60 bzr
       BENCH_CHECK=1 expect 64 "$script" 5 ;;
     # For real, tiny.
     detector_throughput.sh)
