@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # A bisection over real boots where the bad side shows two different hangs:
 # from c1 on, a hung-task report (written into the kernel log: a passive hang)
-# in 40% of the runs; from c3 on, a real 3 s freeze of vCPU 1 (a stall: an
-# active stall) in 70%. The bisection chases the active stall; the hung tasks
+# in half of the runs; from c3 on, a real 3 s freeze of vCPU 1 (a stall: an
+# active stall) in 90%. The bisection chases the active stall; the hung tasks
 # are recorded and shown ("also seen") but move nothing, so it names c3 with
-# at least 99%. Counting every bad run would blame c1.
+# at least 99%. Counting every bad run would blame c1. The results store holds
+# the bisection and every run of it.
 . "$(dirname "$0")/lib.sh"
-other='{kind: kmsg, at: 2s, probability: 0.4, text: "INFO: task kworker/u4:2:61 blocked for more than 120 seconds."}'
-chased='{kind: freeze, vcpu: 1, at: 1s, length: 3s, probability: 0.7}'
+other='{kind: kmsg, at: 2s, probability: 0.5, text: "INFO: task kworker/u4:2:61 blocked for more than 120 seconds."}'
+chased='{kind: freeze, vcpu: 1, at: 1s, length: 3s, probability: 0.9}'
 plan=$(config <<YAML
 run:
   workload:
@@ -17,7 +18,7 @@ bisect:
   terms: regression
   bad: same-cluster
   chase: active-stall
-  p: 0.7
+  p: 0.9
   alpha: 0.01
 series:
   - {name: c0}
@@ -44,4 +45,12 @@ if [ "$others" -gt 0 ]; then
     fail "the report does not show the other bug"
 fi
 grep -q '^titles seen per candidate:' "$T/report.txt" || fail "no titles per candidate"
+"$BLACKOUT" bisect --results "$T/results" status | grep -q 'found the first hanging build' || fail "status"
+runs=$(echo "$log" | grep -c '"step"')
+"$BLACKOUT" results --results "$T/results" bisections --json > "$T/bis.json" || fail "results bisections"
+jq -e --argjson n "$runs" 'length == 1 and .[0].status == "found" and .[0].culprit == "c3" and .[0].runs == $n
+  and .[0].probability >= 0.99' "$T/bis.json" >/dev/null || fail "store: $(cat "$T/bis.json")"
+bid=$(jq -r '.[0].id' "$T/bis.json")
+[ "$("$BLACKOUT" results --results "$T/results" --bisection "$bid" --json | jq length)" = "$runs" ] ||
+  fail "the store does not hold the bisection's $runs runs"
 echo "PASS bisect chases its own bug: c3 at $TOP_PCT% ($hangs chased hangs, $others other failures)"
