@@ -90,4 +90,4 @@ for m in coin exposure; do
   echo "$guest" > "$T/$m.guest"
 done
 awk -v c="$(cat "$T/coin.guest")" -v e="$(cat "$T/exposure.guest")" \
-  'BEGIN { printf "ratio coin/exposure (guest time): %.2f\n", e > 0 ? c / e : 0 }'
+  'BEGIN { printf "ratio coin/exposure (guest time): %.2f\n", (e > 0 ? c / e : 0) }'
