@@ -26,7 +26,7 @@ log=$("$BLACKOUT" bisect --results "$T/results" log)
 echo "$log" | jq -se '[.[] | select(.step != null)] | length > 0 and all(.exposure_s > 0)' > /dev/null ||
   fail "a step without its exposure: $(echo "$log" | jq -c '{step, outcome, exposure_s}')"
 # The quiet runs the engine chose after calibration are shorter than the most.
-quiet=$(echo "$log" | jq -s '[.[] | select(.outcome == "quiet") | .exposure_s]')
+quiet=$(echo "$log" | jq -sc '[.[] | select(.outcome == "quiet") | .exposure_s | floor]')
 echo "$quiet" | jq -e 'length > 0 and min < 50' > /dev/null || fail "no quiet run shorter than 60 s: $quiet"
 grep -q 'hang rate on the hanging side ~ 1 per' <("$BLACKOUT" bisect --results "$T/results" status) ||
   fail "the status does not show the learnt rate"
