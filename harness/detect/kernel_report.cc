@@ -227,7 +227,7 @@ void ReportParser::Line(double host_t, std::string_view raw, std::vector<Report>
   if (MayMatch(line)) table.set->Match(line, &hits);
   std::sort(hits.begin(), hits.end());
   // The caller id (CONFIG_PRINTK_CALLER).
-  const std::string caller(kernel_line.caller);
+  const std::string_view caller = kernel_line.caller;
   const Pattern* match = nullptr;
   for (int h : hits) {
     const Pattern& p = table.patterns[static_cast<size_t>(h)];
@@ -257,7 +257,7 @@ void ReportParser::Line(double host_t, std::string_view raw, std::vector<Report>
       aside_.erase(std::remove(aside_.begin(), aside_.end(), nullptr), aside_.end());
       Close(done);
       open_ = std::make_unique<Open>();
-      open_->caller = caller;
+      open_->caller = std::string(caller);
       open_->pattern = &p;
       open_->report.kind = p.kind;
       open_->report.type = p.type;

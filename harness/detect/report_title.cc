@@ -473,11 +473,13 @@ std::vector<std::string> WalkParts(const std::vector<std::string>& text, const s
 std::vector<std::string> StalledCpuBacktrace(const std::vector<std::string>& text) {
   static const char kStalledCpu[] = R"(^\s*(?:rcu:\s*)?([0-9]+)-\S*: \()";
   static const char kNmiBacktrace[] = R"(NMI backtrace for cpu ([0-9]+))";
+  const RE2& stalled_cpu = Re(kStalledCpu);
+  const RE2& nmi_backtrace = Re(kNmiBacktrace);
   std::set<std::string> cpus;
   std::vector<std::string> cpu;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (Find(Re(kStalledCpu), text[i], &cpu)) cpus.insert(cpu[0]);
-    if (!cpus.empty() && Find(Re(kNmiBacktrace), text[i], &cpu) && cpus.count(cpu[0])) {
+    if (Find(stalled_cpu, text[i], &cpu)) cpus.insert(cpu[0]);
+    if (!cpus.empty() && Find(nmi_backtrace, text[i], &cpu) && cpus.count(cpu[0])) {
       return std::vector<std::string>(text.begin() + static_cast<std::ptrdiff_t>(i), text.end());
     }
   }
