@@ -46,11 +46,5 @@ if [ "$others" -gt 0 ]; then
 fi
 grep -q '^titles seen per candidate:' "$T/report.txt" || fail "no titles per candidate"
 "$BLACKOUT" bisect --results "$T/results" status | grep -q 'found the first hanging build' || fail "status"
-runs=$(echo "$log" | grep -c '"step"')
-"$BLACKOUT" results --results "$T/results" bisections --json > "$T/bis.json" || fail "results bisections"
-jq -e --argjson n "$runs" 'length == 1 and .[0].status == "found" and .[0].culprit == "c3" and .[0].runs == $n
-  and .[0].probability >= 0.99' "$T/bis.json" >/dev/null || fail "store: $(cat "$T/bis.json")"
-bid=$(jq -r '.[0].id' "$T/bis.json")
-[ "$("$BLACKOUT" results --results "$T/results" --bisection "$bid" --json | jq length)" = "$runs" ] ||
-  fail "the store does not hold the bisection's $runs runs"
-echo "PASS bisect chases its own bug: c3 at $TOP_PCT% ($hangs chased hangs, $others other failures)"
+bisect_store_holds c3
+echo "PASS bisect chases its own bug: c3 at $TOP_PCT% after $(echo "$log" | grep -c '"step"') runs ($hangs chased hangs, $others other failures)"

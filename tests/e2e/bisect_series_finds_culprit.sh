@@ -30,10 +30,5 @@ bisect_must_find "$plan" ' 5 c5$'
 "$BLACKOUT" bisect --results "$T/results" status | grep -q 'found the first hanging build' || fail "status"
 runs=$("$BLACKOUT" bisect --results "$T/results" log | grep -c '"step"')
 # The results store has the bisection and every run of it.
-"$BLACKOUT" results --results "$T/results" bisections --json > "$T/bis.json" || fail "results bisections"
-jq -e --argjson n "$runs" 'length == 1 and .[0].status == "found" and .[0].culprit == "c5" and .[0].runs == $n
-  and .[0].probability >= 0.99' "$T/bis.json" >/dev/null || fail "store: $(cat "$T/bis.json")"
-bid=$(jq -r '.[0].id' "$T/bis.json")
-[ "$("$BLACKOUT" results --results "$T/results" --bisection "$bid" --json | jq length)" = "$runs" ] ||
-  fail "the store does not hold the bisection's $runs runs"
+bisect_store_holds c5
 echo "PASS bisect: c5 at $TOP_PCT% after $runs runs"

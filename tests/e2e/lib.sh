@@ -86,6 +86,19 @@ bisect_must_find() {
   awk -v p="$TOP_PCT" 'BEGIN { exit !(p >= 99) }' || fail "the top candidate holds only $TOP_PCT%"
 }
 
+# bisect_store_holds CULPRIT: the results store holds one bisection, found,
+# naming CULPRIT with at least 99%, and every run its log records.
+bisect_store_holds() {
+  local runs bid
+  runs=$("$BLACKOUT" bisect --results "$T/results" log | grep -c '"step"')
+  "$BLACKOUT" results --results "$T/results" bisections --json > "$T/bis.json" || fail "results bisections"
+  jq -e --arg c "$1" --argjson n "$runs" 'length == 1 and .[0].status == "found" and .[0].culprit == $c
+    and .[0].runs == $n and .[0].probability >= 0.99' "$T/bis.json" >/dev/null || fail "store: $(cat "$T/bis.json")"
+  bid=$(jq -r '.[0].id' "$T/bis.json")
+  [ "$("$BLACKOUT" results --results "$T/results" --bisection "$bid" --json | jq length)" = "$runs" ] ||
+    fail "the store does not hold the bisection's $runs runs"
+}
+
 # The nested Xen host of the e2e_xen_host_* tests (xen_host_fixture.sh
 # serves it): runs go there with --host "$XEN_HOST"; checks want libvirt.
 XEN_HOST="xen+tcp://127.0.0.1:${XEN_HOST_PORT:-16600}/system"
