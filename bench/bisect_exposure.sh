@@ -44,8 +44,9 @@ plan() {  # plan MODEL
 make_repo() {
   local image=/nonexistent/vmlinuz config=/nonexistent/config kdir i
   if ! bench_checking; then
-    "$B" -q kernels fetch linux-image-amd64 > /dev/null
-    kdir=$(ls -d "${XDG_CACHE_HOME:-$HOME/.cache}"/blackout/apt/linux-image-6.1.0-*-amd64_*/ | sort -V | tail -1)
+    # The directory `kernels fetch` says it unpacked the kernel into.
+    kdir=$("$B" -q kernels fetch linux-image-amd64 | sed -n 's/^cached: *//p')
+    [ -d "$kdir" ] || { echo "bench: cannot fetch the default kernel" >&2; exit 1; }
     image=$(ls "$kdir"/boot/vmlinuz-* | head -1)
     config=$(ls "$kdir"/boot/config-* | head -1)
   fi

@@ -6,9 +6,9 @@
 # the bisection's own clone and booted for real; blackout must name commit 5
 # with at least 99% and leave the repository untouched.
 . "$(dirname "$0")/lib.sh"
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/blackout
-"$BLACKOUT" -q kernels fetch linux-image-amd64 >/dev/null || fail "cannot fetch the default kernel"
-kdir=$(ls -d "$cache"/apt/linux-image-6.1.0-*-amd64_*/ | sort -V | tail -1)  # directories, not their .lock files
+# The directory `kernels fetch` says it unpacked the kernel into.
+kdir=$("$BLACKOUT" -q kernels fetch linux-image-amd64 | sed -n 's/^cached: *//p')
+[ -d "$kdir" ] || fail "cannot fetch the default kernel"
 image=$(ls "$kdir"/boot/vmlinuz-* | head -1)
 config=$(ls "$kdir"/boot/config-* | head -1)
 repo="$T/repo"
