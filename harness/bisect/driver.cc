@@ -178,11 +178,11 @@ BisectEnd DriveBisection(const BisectPlan& plan, const std::string& dir, BisectW
       next = {HangingEnd(plan)};
       calibrating = true;
     } else {
-      next = engine.Next(plan.slots);
+      next = engine.Next(plan.slots, plan.alpha);
     }
     if (next.empty()) return BisectEnd::kUndecided;
     // The exposure model chooses the round's run length (one engine state, one length).
-    if (exposure) duration_s = std::round(engine.NextDuration());
+    if (exposure) duration_s = std::round(engine.NextDuration(plan.alpha));
     if (next.size() > 1 && world.Parallel()) {
       // The round's runs at once (one guest per slot); recorded in order once
       // all are back. An interrupted run is not recorded: resume does it again.
@@ -272,7 +272,7 @@ int NextAfter(const BisectPlan& plan, const Chase& chase, const Bisector& engine
   Bisector after = engine;
   after.Record(c, ResultOutcome(plan, chase, r));
   if (after.Done(plan.alpha)) return -1;
-  std::vector<int> next = after.Next(1);
+  std::vector<int> next = after.Next(1, plan.alpha);
   return next.empty() ? -1 : next[0];
 }
 
@@ -282,7 +282,7 @@ std::vector<int> LikelyNext(const BisectPlan& plan, const Bisector& engine, int 
     Bisector after = engine;
     after.Record(c, o);
     if (after.Done(plan.alpha)) continue;
-    std::vector<int> next = after.Next(1);
+    std::vector<int> next = after.Next(1, plan.alpha);
     if (!next.empty() && next[0] != c && std::find(out.begin(), out.end(), next[0]) == out.end()) {
       out.push_back(next[0]);
     }
@@ -362,7 +362,7 @@ std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record
     std::snprintf(buf, sizeof buf,
                   "runs: %d (%.1f workload minutes); hang rate on the hanging side ~ 1 per %.0fs; next run %s\n",
                   st.runs, guest_s / 60, st.rate_estimate > 0 ? 1 / st.rate_estimate : 0.0,
-                  FormatSeconds(engine.NextDuration()).c_str());
+                  FormatSeconds(engine.NextDuration(plan.alpha)).c_str());
   } else {
     std::snprintf(buf, sizeof buf, "runs: %d; p (hang rate on the hanging side) ~ %.2f%s; ~%.0f more runs expected\n",
                   st.runs, st.p_estimate, plan.model.p ? " (given)" : "", std::ceil(st.expected_runs_left));

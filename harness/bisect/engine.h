@@ -85,13 +85,16 @@ class Bisector {
   // information; with M slots: the posterior quantiles i/(M+1). Skipped
   // candidates are never chosen. Empty when no test can teach anything more
   // (e.g. only skipped candidates separate the two most likely culprits).
-  std::vector<int> Next(int slots) const;
+  // alpha: the stop's (as in Done); near the stop, when only the pessimist
+  // holds it, the exposure model runs the culprit or its left neighbour,
+  // whichever lifts the pessimist's odds more per guest-second.
+  std::vector<int> Next(int slots, double alpha) const;
   // The workload length the next run should have: the coin model's runs all
   // last max_duration_s; the exposure model picks the length whose expected
   // information per guest-second (run_overhead_s + the expected workload
   // seconds, a hang ending the run) is highest for the candidate Next(1)
   // names. Calibration runs are max_duration_s long.
-  double NextDuration() const;
+  double NextDuration(double alpha) const;
 
   // True while calibration runs are still due.
   bool Calibrating() const;
@@ -105,6 +108,21 @@ class Bisector {
   // reversed list. These map between the caller's indices and ours.
   int In(int candidate) const { return model_.regression ? candidate : model_.n - 1 - candidate; }
   std::vector<double> InternalPosterior() const;
+  // P(culprit = c) (internal index) for a pessimist who sets p or the rate to
+  // the low end of its 99% interval on c's hanging side; 1 when none is
+  // needed, 0 when the data cannot bound the rate yet.
+  double PessimistPosterior(int c) const;
+  // The stop's distance in log-odds (>= 0: Done).
+  double StopMargin(double alpha) const;
+  // The endgame's run (exposure model, one culprit at kEndgameLevel or more):
+  // the culprit or its left neighbour, and the run's length, whichever gains
+  // most StopMargin per expected guest-second; nothing outside the endgame.
+  struct Pick {
+    int candidate;  // internal index
+    double duration_s;
+  };
+  std::optional<Pick> Endgame(double alpha) const;
+  static constexpr double kEndgameLevel = 0.5;
   // Prefix sums over internal indices: hangs, quiet runs, exposure seconds.
   struct Sums {
     std::vector<double> k, f, t;

@@ -81,13 +81,13 @@ TEST(Bisector, CalibratesTheHangingEndFirst) {
   m.n = 16;
   Bisector b(m);
   EXPECT_TRUE(b.Calibrating());
-  EXPECT_EQ(b.Next(1), std::vector<int>{15});
+  EXPECT_EQ(b.Next(1, 0.01), std::vector<int>{15});
   b.Record(15, Outcome::kQuiet);
   b.Record(15, Outcome::kHang);
-  EXPECT_EQ(b.Next(1), std::vector<int>{15});
+  EXPECT_EQ(b.Next(1, 0.01), std::vector<int>{15});
   b.Record(15, Outcome::kHang);
   EXPECT_FALSE(b.Calibrating());
-  EXPECT_NE(b.Next(1), std::vector<int>{15});
+  EXPECT_NE(b.Next(1, 0.01), std::vector<int>{15});
 }
 
 TEST(Bisector, DeterministicBugIsPlainBinarySearch) {
@@ -95,7 +95,7 @@ TEST(Bisector, DeterministicBugIsPlainBinarySearch) {
     Bisector b(Known(64, 1.0));
     int runs = 0;
     while (!b.Done(0.01)) {
-      int c = b.Next(1).at(0);
+      int c = b.Next(1, 0.01).at(0);
       b.Record(c, c >= culprit ? Outcome::kHang : Outcome::kQuiet);
       ++runs;
     }
@@ -110,7 +110,7 @@ TEST(Bisector, FixSearchRunsOnTheReversedList) {
   m.regression = false;
   Bisector b(m);
   while (!b.Done(0.01)) {
-    int c = b.Next(1).at(0);
+    int c = b.Next(1, 0.01).at(0);
     b.Record(c, c < 5 ? Outcome::kHang : Outcome::kQuiet);
   }
   EXPECT_EQ(b.State().best, 5);
@@ -121,7 +121,7 @@ TEST(Bisector, SkippedCandidatesAreNeverChosen) {
   b.Record(4, Outcome::kSkip);
   b.Record(3, Outcome::kSkip);
   for (int i = 0; i < 20 && !b.Done(0.01); ++i) {
-    auto next = b.Next(1);
+    auto next = b.Next(1, 0.01);
     if (next.empty()) break;
     EXPECT_NE(next[0], 4);
     EXPECT_NE(next[0], 3);
@@ -130,14 +130,14 @@ TEST(Bisector, SkippedCandidatesAreNeverChosen) {
   // Culprits 3, 4 and 5 cannot be told apart without running 3 or 4: the
   // engine says so by offering nothing more rather than guessing.
   EXPECT_FALSE(b.Done(0.01));
-  EXPECT_TRUE(b.Next(1).empty());
+  EXPECT_TRUE(b.Next(1, 0.01).empty());
   auto post = b.Posterior();
   EXPECT_NEAR(post[3] + post[4] + post[5], 1.0, 1e-9);
 }
 
 TEST(Bisector, SlotsTestPosteriorQuantiles) {
   Bisector b(Known(100, 0.5));
-  auto next = b.Next(3);
+  auto next = b.Next(3, 0.01);
   ASSERT_EQ(next.size(), 3u);
   EXPECT_NEAR(next[0], 25, 1);
   EXPECT_NEAR(next[1], 50, 1);
@@ -198,15 +198,39 @@ TEST(Bisector, ExposureGammaIntegratedPosteriorByHand) {
 TEST(Bisector, ExposureChoosesShortRunsForFastHangs) {
   auto chosen = [](double hang_s) {
     Bisector b(Exposure(64));
-    EXPECT_EQ(b.NextDuration(), 180);  // calibration: the longest
+    EXPECT_EQ(b.NextDuration(0.01), 180);  // calibration: the longest
     b.Record(63, Outcome::kHang, hang_s);
     b.Record(63, Outcome::kHang, hang_s);
     EXPECT_FALSE(b.Calibrating());
-    return b.NextDuration();
+    return b.NextDuration(0.01);
   };
   double fast = chosen(8), slow = chosen(170);
   EXPECT_LT(fast, 45);
   EXPECT_GT(slow, 2 * fast);
+}
+
+// The endgame: the mass sits on 7 (two calibration hangs of the new end, 7,
+// after 28 and 23 s) against 6 (quiet for 85 and 120 s). Another hang of 7
+// moves nothing between them yet sharpens the rate, so every quiet second of
+// 6 counts for more: the engine runs 7, at full length. The information
+// score alone (before the endgame) ran 6 five more times here.
+TEST(Bisector, ExposureEndgameRunsTheCulpritToLearnItsRate) {
+  BisectModel m = Exposure(8);
+  m.max_duration_s = 120;
+  m.run_overhead_s = 40;
+  Bisector b(m);
+  b.Record(7, Outcome::kHang, 28);
+  b.Record(7, Outcome::kHang, 23);
+  b.Record(3, Outcome::kQuiet, 60);
+  b.Record(5, Outcome::kQuiet, 60);
+  b.Record(6, Outcome::kQuiet, 85);
+  EXPECT_EQ(b.Next(1, 0.01), std::vector<int>{6});  // 7 holds 82%: 6 is still the question
+  b.Record(6, Outcome::kQuiet, 120);
+  EXPECT_GT(b.State().best_probability, 0.9);
+  EXPECT_FALSE(b.Done(0.01));
+  EXPECT_EQ(b.Next(1, 0.01), std::vector<int>{7});
+  EXPECT_EQ(b.NextDuration(0.01), 120);
+  EXPECT_EQ(b.Next(2, 0.01), (std::vector<int>{7, 7}));
 }
 
 // The time-to-hang world: the exposure engine finds the culprit as often as

@@ -69,9 +69,9 @@ SimResult SimulateBayes(const SimConfig& cfg_in) {
     Bisector b(m);
     int runs = 0, rounds = 0;
     while (!b.Done(cfg.alpha) && runs < cfg.max_runs) {
-      std::vector<int> next = b.Next(cfg.slots);
+      std::vector<int> next = b.Next(cfg.slots, cfg.alpha);
       if (next.empty()) break;
-      double d = b.NextDuration();
+      double d = b.NextDuration(cfg.alpha);
       for (int c : next) {
         double exposure = 0;
         bool hung = w.Run(c, d, &exposure);
