@@ -453,6 +453,16 @@ TEST(DriveBisection, ExposureModelChoosesRunLengthsAndRecordsExposure) {
   EXPECT_THROW(ParseBisectPlan("bisect: {model: exposure, p: 0.5}\nseries: [{name: a}, {name: b}]\n", "p.yaml"),
                ConfigError);
   EXPECT_THROW(ParseBisectPlan("bisect: {model: dice}\nseries: [{name: a}, {name: b}]\n", "p.yaml"), ConfigError);
+  // The shape of the time to hang: unknown by default, exponential on request.
+  EXPECT_GT(plan.model.shapes.size(), 1u);
+  BisectPlan steady =
+      ParseBisectPlan("bisect: {model: exposure, shape: exponential}\nseries: [{name: a}, {name: b}]\n", "p.yaml");
+  EXPECT_EQ(steady.model.shapes, std::vector<double>{1});
+  EXPECT_THROW(ParseBisectPlan("bisect: {shape: exponential}\nseries: [{name: a}, {name: b}]\n", "p.yaml"),
+               ConfigError);
+  EXPECT_THROW(ParseBisectPlan("bisect: {model: exposure, shape: lognormal}\nseries: [{name: a}, {name: b}]\n",
+                               "p.yaml"),
+               ConfigError);
 }
 
 TEST(DriveBisection, OnlyTheChasedBugMovesThePosterior) {

@@ -16,6 +16,11 @@ namespace blackout {
 // before the chased bug could show).
 enum class Outcome { kHang, kQuiet, kSkip, kOther };
 
+// The exposure model's default shapes of the time to hang (Weibull, scale
+// unknown): a grid from a heavy tail (0.5: the hazard falls as 1/sqrt(t))
+// through the exponential (1) to a rising hazard (2), uniform prior.
+std::vector<double> UnknownHangShapes();
+
 struct BisectModel {
   int n = 0;  // candidates, oldest first; 0 is the old end, n-1 the new end
   // true: the new end hangs and we look for the first hanging candidate (a
@@ -44,6 +49,13 @@ struct BisectModel {
   std::optional<double> rate;  // hangs per workload second on the hanging side, if known
   double rate_prior_a = 0.5;   // nearly scale-free: the calibration hangs decide the scale
   double rate_prior_b = 1;     // seconds
+  // The shape of the time to hang, Weibull with an unknown scale: {1} is the
+  // exponential (a constant hang rate); several shapes are a grid the engine
+  // integrates over under a uniform prior (below 1 the hazard falls with
+  // time, a heavy tail: most hangs come early and quiet runs prove less;
+  // above 1 it rises). Each shape k is an exponential in t^k, so the rate
+  // integral stays closed-form. With `rate` known the shape is 1.
+  std::vector<double> shapes = UnknownHangShapes();
   double max_duration_s = 180; // the longest run the engine may choose
   double min_duration_s = 10;  // and the shortest
   double run_overhead_s = 30;  // what a run costs besides its workload (boot, teardown)
@@ -126,8 +138,22 @@ class Bisector {
   // Prefix sums over internal indices: hangs, quiet runs, exposure seconds.
   struct Sums {
     std::vector<double> k, f, t;
+    std::vector<std::vector<double>> u;  // per shape: sum of max(t, 1 s)^shape
+    std::vector<double> log_hang;        // sum of log max(t, 1 s) over hangs
   };
   Sums PrefixSums() const;
+  bool ShapeMixture() const { return shapes_.size() > 1; }
+  // Log-likelihood of K hangs in the hanging side's exposure, one term per
+  // shape (shape mixture only): the rate integrated out, or fixed at
+  // fixed_rates_[g] for the pessimist. side_from: the first internal index of
+  // the hanging side.
+  void ShapeTerms(const Sums& s, size_t side_from, std::vector<double>* terms) const;
+  // P(a run of a candidate on c's hanging side stays quiet for t seconds)
+  // under the shape mixture, given the weights ShapeTerms gives.
+  double Survival(const Sums& s, size_t c, const std::vector<double>& terms, double t) const;
+  // Expected workload seconds of a run of length d on c's hanging side:
+  // E[min(time to hang, d)].
+  double ExpectedWorkload(const Sums& s, size_t c, double d) const;
   // m_c: P(a run of a candidate on c's hanging side hangs) given culprit c,
   // for a run of duration_s (the coin model ignores it).
   std::vector<double> HangMean(const Sums& s, double duration_s) const;
@@ -137,6 +163,10 @@ class Bisector {
 
   BisectModel model_;
   std::vector<double> hangs_, quiet_, exposure_;  // per internal index
+  std::vector<double> shapes_;                      // model_.shapes, or {1} with the rate known
+  std::vector<std::vector<double>> exposure_k_;     // per shape, per internal index
+  std::vector<double> log_hang_;                    // per internal index
+  std::vector<double> fixed_rates_;                 // the pessimist's, per shape (mixture only)
   std::vector<bool> skipped_;
   int runs_ = 0;
 };

@@ -56,7 +56,7 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
   base.source = source;
 
   if (YAML::Node b = n["bisect"]; b.IsDefined() &&
-      r.CheckMap(b, "bisect", {"terms", "bad_verdicts", "bad", "chase", "model", "alpha", "p", "false_positive",
+      r.CheckMap(b, "bisect", {"terms", "bad_verdicts", "bad", "chase", "model", "shape", "alpha", "p", "false_positive",
                                       "slots", "max_runs"})) {
     if (auto t = r.String(b, "terms")) {
       if (*t == "regression") {
@@ -100,6 +100,16 @@ BisectPlan ParseBisectPlan(const std::string& yaml, const std::string& source, c
       } else if (*model != "coin") {
         r.Error(b["model"], "'model' must be coin (a run hangs or not) or exposure (the time a run ran until it "
                             "hung or ended; the engine picks each run's length)");
+      }
+    }
+    if (auto shape = r.String(b, "shape")) {
+      if (plan.model.run_model != BisectModel::RunModel::kExposure) {
+        r.Error(b["shape"], "'shape' is the exposure model's (the time to hang's); the coin model has none");
+      } else if (*shape == "exponential") {
+        plan.model.shapes = {1};
+      } else if (*shape != "unknown") {
+        r.Error(b["shape"], "'shape' must be unknown (a steady rate, a heavy tail or a rising one: the engine "
+                            "learns which) or exponential (a steady hang rate, known to be)");
       }
     }
     if (auto bad = r.String(b, "bad")) {

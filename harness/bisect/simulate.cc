@@ -62,6 +62,7 @@ SimResult SimulateBayes(const SimConfig& cfg_in) {
     m.run_overhead_s = cfg.overhead_s;
     if (cfg.exposure) {
       m.run_model = BisectModel::RunModel::kExposure;
+      m.shapes = cfg.shapes;
       if (cfg.p_known) m.rate = cfg.told_p / cfg.mean_hang_s;
     } else if (cfg.p_known) {
       m.p = std::min(1.0, cfg.p * cfg.told_p);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "harness/bisect/engine.h"
 
@@ -35,6 +36,7 @@ struct SimConfig {
   // The engine's exposure model (BisectModel::RunModel::kExposure), choosing
   // each run's length; with p_known it is told the rate 1 / mean_hang_s.
   bool exposure = false;
+  std::vector<double> shapes = UnknownHangShapes();  // the exposure engine's (BisectModel::shapes)
 };
 
 struct SimResult {

@@ -48,6 +48,7 @@ struct SimulateFlags {
   double told_p = 1;
   std::vector<double> hang_time;  // mean seconds to hang: the time-to-hang world
   double weibull = 1;
+  std::string shape = "unknown";  // the exposure engine's: unknown (a grid of Weibull shapes) or exponential
   std::string duration = "180s";
   std::string overhead = "30s";
 };
@@ -60,8 +61,9 @@ int CmdSimulateTime(const SimulateFlags& f) {
   std::optional<double> duration = ParseDuration(f.duration), overhead = ParseDuration(f.overhead);
   if (!duration || *duration < 1) throw ConfigError({"--duration: '" + f.duration + "' is not a duration of at least 1s"});
   if (!overhead) throw ConfigError({"--overhead: '" + f.overhead + "' is not a duration"});
-  std::printf("runs of up to %gs (+%gs overhead); time to hang %s (shape %g)\n", *duration, *overhead,
-              f.weibull == 1 ? "exponential" : "Weibull", f.weibull);
+  std::printf("runs of up to %gs (+%gs overhead); time to hang %s (shape %g); the exposure engine assumes %s\n",
+              *duration, *overhead, f.weibull == 1 ? "exponential" : "Weibull", f.weibull,
+              f.shape == "exponential" ? "an exponential" : "any shape from 0.5 to 2");
   std::printf("%6s %6s %5s | %-27s | %-27s | %-29s | %s\n", "n", "hang", "p(run)", "exposure, rate unknown",
               "coin, p unknown", "git bisect (k)", "coin/exposure");
   for (int n : f.n) {
@@ -78,6 +80,7 @@ int CmdSimulateTime(const SimulateFlags& f) {
       double p = SimHangProbability(c);
       c.p = p;
       c.exposure = true;
+      if (f.shape == "exponential") c.shapes = {1};
       SimResult exposure = SimulateBayes(c);
       c.exposure = false;
       SimResult coin = SimulateBayes(c);
@@ -374,6 +377,11 @@ void AddBisectCommands(CLI::App& app, CommandTable& table) {
       ->check(CLI::PositiveNumber);
   simulate->add_option("--weibull", sf->weibull, "time-to-hang world: Weibull shape (1: exponential)")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  simulate->add_option("--shape", sf->shape,
+                       "time-to-hang world: what the exposure engine assumes of the time to hang: unknown (Weibull "
+                       "shapes 0.5 to 2, as a plan's default) or exponential")
+      ->check(CLI::IsMember({"unknown", "exponential"}))
       ->capture_default_str();
   simulate->add_option("--duration", sf->duration, "time-to-hang world: the longest run's workload")
       ->capture_default_str();
