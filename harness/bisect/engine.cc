@@ -304,6 +304,10 @@ std::vector<double> Bisector::HangMean(const Sums& sums, double duration_s) cons
     if (model_.run_model == BisectModel::RunModel::kExposure) {
       double t = sums.t[n] - sums.t[c];
       if (ShapeMixture()) {
+        if (SameSide(c)) {
+          m[c] = m[c - 1];
+          continue;
+        }
         std::vector<double> terms;
         ShapeTerms(sums, c, &terms);
         m[c] = 1 - Survival(sums, c, terms, duration_s);
@@ -342,6 +346,8 @@ std::vector<double> Bisector::InternalPosterior() const {
   const bool exposure = model_.run_model == BisectModel::RunModel::kExposure;
   const double q = exposure ? 0 : model_.q;
   std::vector<double> logp(n, kNegInf);
+  size_t mix_c = 0;  // the shape mixture's term, kept while c's side stays the same
+  double mix_l = 0;
   for (size_t c = 1; c < n; ++c) {
     double kq = kpre[c], fq = fpre[c];              // quiet side: i < c
     double kh = kpre[n] - kpre[c], fh = fpre[n] - fpre[c];  // hanging side: i >= c
@@ -357,12 +363,16 @@ std::vector<double> Bisector::InternalPosterior() const {
       // b^a Gamma(a + K) / (Gamma(a) (b + T)^(a + K)).
       double th = sums.t[n] - sums.t[c];
       if (ShapeMixture()) {
-        std::vector<double> terms;
-        ShapeTerms(sums, c, &terms);
-        double mx = *std::max_element(terms.begin(), terms.end());
-        double z = 0;
-        for (double x : terms) z += std::exp(x - mx);
-        l += mx + std::log(z);
+        if (!SameSide(c) || mix_c != c - 1) {
+          std::vector<double> terms;
+          ShapeTerms(sums, c, &terms);
+          double mx = *std::max_element(terms.begin(), terms.end());
+          double z = 0;
+          for (double x : terms) z += std::exp(x - mx);
+          mix_l = mx + std::log(z);
+        }
+        mix_c = c;
+        l += mix_l;
       } else if (model_.rate) {
         l += kh * std::log(*model_.rate) - *model_.rate * th;
       } else {
@@ -651,12 +661,16 @@ double Bisector::NextDuration(double alpha) const {
     int j = BestFor(post, sums, d, &e);
     if (j < 0) continue;
     double cost = model_.run_overhead_s;
+    size_t w_c = 0;  // ExpectedWorkload, kept while c's side stays the same
+    double w = 0;
     for (size_t c = 1; c < n; ++c) {
       if (static_cast<int>(c) > j) {
         cost += post[c] * d;
         continue;
       }
-      if (post[c] > 1e-9) cost += post[c] * ExpectedWorkload(sums, c, d);
+      if (!SameSide(c) || w_c != c - 1) w = ExpectedWorkload(sums, c, d);
+      w_c = c;
+      cost += post[c] * w;
     }
     double score = (h_now - e) / cost;
     if (score > best_score) {

@@ -143,6 +143,9 @@ class Bisector {
   };
   Sums PrefixSums() const;
   bool ShapeMixture() const { return shapes_.size() > 1; }
+  // True when c's hanging side holds the same runs as c - 1's (c - 1 never
+  // ran): what depends only on the side can be reused.
+  bool SameSide(size_t c) const { return c > 1 && hangs_[c - 1] == 0 && quiet_[c - 1] == 0 && exposure_[c - 1] == 0; }
   // Log-likelihood of K hangs in the hanging side's exposure, one term per
   // shape (shape mixture only): the rate integrated out, or fixed at
   // fixed_rates_[g] for the pessimist. side_from: the first internal index of
