@@ -76,7 +76,8 @@ for path in bench/*.sh; do
     bisect_simulate.sh)
       expect 0 "$script" 2
       grep -q "ratio" "$out" || fail "bisect_simulate printed no ratio"
-      grep -q "coin/exposure" "$out" || fail "bisect_simulate printed no time-to-hang table" ;;
+      grep -q "coin/exposure" "$out" || fail "bisect_simulate printed no time-to-hang table"
+      grep -q "assumes an exponential" "$out" || fail "bisect_simulate printed no steady-rate exposure engine" ;;
     results_ingest.sh)
       expect 0 "$script" 20
       expect 64 "$script" -5 ;;

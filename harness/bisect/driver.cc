@@ -363,6 +363,16 @@ std::string DescribeBisection(const BisectPlan& plan, const BisectRecord& record
                   "runs: %d (%.1f workload minutes); hang rate on the hanging side ~ 1 per %.0fs; next run %s\n",
                   st.runs, guest_s / 60, st.rate_estimate > 0 ? 1 / st.rate_estimate : 0.0,
                   FormatSeconds(engine.NextDuration(plan.alpha)).c_str());
+    out << buf;
+    if (plan.model.shapes.size() > 1) {
+      // What the hangs say of the time to hang's shape (Weibull, 0.5 to 2).
+      const char* kind = st.shape_estimate < 0.85   ? "a heavy tail: most hangs come early, some very late"
+                         : st.shape_estimate > 1.2 ? "a rising hazard: hangs cluster after a while"
+                                                   : "a steady rate";
+      std::snprintf(buf, sizeof buf, "time to hang: shape ~ %.2f (%s)\n", st.shape_estimate, kind);
+    } else {
+      std::snprintf(buf, sizeof buf, "time to hang: exponential (shape: exponential in the plan)\n");
+    }
   } else {
     std::snprintf(buf, sizeof buf, "runs: %d; p (hang rate on the hanging side) ~ %.2f%s; ~%.0f more runs expected\n",
                   st.runs, st.p_estimate, plan.model.p ? " (given)" : "", std::ceil(st.expected_runs_left));

@@ -450,6 +450,7 @@ TEST(DriveBisection, ExposureModelChoosesRunLengthsAndRecordsExposure) {
   EXPECT_LT(shortest, 90);
   for (const BisectStep& s : rec.steps) EXPECT_GT(s.exposure_s, 0);
   EXPECT_NE(DescribeBisection(plan, rec).find("hang rate on the hanging side ~ 1 per"), std::string::npos);
+  EXPECT_NE(DescribeBisection(plan, rec).find("time to hang: shape ~ "), std::string::npos);
   EXPECT_THROW(ParseBisectPlan("bisect: {model: exposure, p: 0.5}\nseries: [{name: a}, {name: b}]\n", "p.yaml"),
                ConfigError);
   EXPECT_THROW(ParseBisectPlan("bisect: {model: dice}\nseries: [{name: a}, {name: b}]\n", "p.yaml"), ConfigError);
@@ -786,7 +787,9 @@ TEST(DriveBisection, CancelsTheBuildAheadTheOutcomeDidNotPick) {
   EXPECT_EQ(CulpritFound(repo, plan, world), 9);
   ASSERT_GE(world.cancelled.size(), 1u);
   for (const auto& [name, after] : world.cancelled) {
-    if (after < world.order.size()) EXPECT_NE(world.order[after], name) << "cancelled the build of the next run";
+    if (after < world.order.size()) {
+      EXPECT_NE(world.order[after], name) << "cancelled the build of the next run";
+    }
   }
 }
 

@@ -67,6 +67,7 @@ struct BisectState {
   double best_probability = 0;
   double p_estimate = 0;         // posterior mean of p (exposure: of a run of max_duration_s hanging)
   double rate_estimate = 0;      // exposure: posterior mean of the hang rate per second
+  double shape_estimate = 1;     // exposure: posterior mean of the time to hang's Weibull shape (1: steady)
   double entropy_bits = 0;       // uncertainty left about the culprit
   double expected_runs_left = 0; // entropy / channel capacity at p_estimate
   int runs = 0;                  // outcomes recorded (skips included)

@@ -189,6 +189,26 @@ TEST(Bisector, ExposureShapeMixturePosteriorByHand) {
   EXPECT_NEAR(b.Posterior()[1], l1 / (l1 + l2), 1e-12);
 }
 
+// What the hang times say of the shape: a few within seconds and a few after
+// minutes is a heavy tail; times spread like an exponential's are a steady
+// rate; times bunched near one value are a rising hazard.
+TEST(Bisector, ExposureLearnsTheShapeOfTheTimeToHang) {
+  auto shape = [](std::vector<double> times) {
+    BisectModel m = Exposure(3);
+    m.shapes = UnknownHangShapes();
+    Bisector b(m);
+    for (double t : times) b.Record(2, Outcome::kHang, t);
+    b.Record(1, Outcome::kQuiet, 180);
+    return b.State().shape_estimate;
+  };
+  EXPECT_LT(shape({1, 1, 2, 2, 3, 4, 9, 150, 400}), 0.85);
+  double steady = shape({3, 8, 14, 21, 29, 38, 50, 66, 92});
+  EXPECT_GT(steady, 0.85);
+  EXPECT_LT(steady, 1.2);
+  EXPECT_GT(shape({36, 38, 39, 40, 42, 44, 45}), 1.2);
+  EXPECT_EQ(Bisector(Exposure(3)).State().shape_estimate, 1);  // fixed at 1
+}
+
 // The coin model has no time to hang: a list of shapes changes nothing in it
 // (a deterministic bug still stops without the pessimist's extra runs).
 TEST(Bisector, CoinModelIgnoresShapes) {
@@ -301,7 +321,7 @@ TEST(BisectSim, ExposureSpendsFewerGuestMinutesOnFastHangs) {
 // and so does one that skips the pessimist when every run on the culprit's
 // side hung (a heavy tail's first hangs all come fast). With the shape
 // unknown it stays right at least 1 - alpha: 99.6% of 500 bisections
-// against 92.2% assuming the exponential and 96.8% with the shortcut.
+// against 92.2% assuming the exponential and 97.2% with the shortcut.
 TEST(BisectSim, ExposureWithTheShapeUnknownSurvivesAHeavyTail) {
   SimConfig c;
   c.n = 64;

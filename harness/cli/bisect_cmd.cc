@@ -48,10 +48,22 @@ struct SimulateFlags {
   double told_p = 1;
   std::vector<double> hang_time;  // mean seconds to hang: the time-to-hang world
   double weibull = 1;
-  std::string shape = "unknown";  // the exposure engine's: unknown (a grid of Weibull shapes) or exponential
+  std::string shape = "unknown";
+  int git_k = 0;  // git bisect's repeats per step; 0: the smallest k that reaches 1 - alpha (an oracle's)  // the exposure engine's: unknown (a grid of Weibull shapes) or exponential
   std::string duration = "180s";
   std::string overhead = "30s";
 };
+
+// git bisect's column: k repeats per step as --git-k says (what a user who
+// does not know p would pick), else the smallest k that reaches 1 - alpha in
+// the same world (what only someone who knew p could pick).
+SimResult GitColumn(const SimConfig& c, const SimulateFlags& f, int* k) {
+  if (f.git_k > 0) {
+    *k = f.git_k;
+    return SimulateGitBisect(c, f.git_k);
+  }
+  return TuneGitBisect(c, 1 - f.alpha, k);
+}
 
 // The time-to-hang world: the exposure engine (choosing run lengths) beside
 // the coin engine and git bisect (k repeats tuned to the same accuracy), both
@@ -85,7 +97,7 @@ int CmdSimulateTime(const SimulateFlags& f) {
       c.exposure = false;
       SimResult coin = SimulateBayes(c);
       int k = 0;
-      SimResult git = TuneGitBisect(c, 1 - f.alpha, &k);
+      SimResult git = GitColumn(c, f, &k);
       std::printf("%6d %5.0fs %5.2f | acc %.3f %6.1f %7.1f min | acc %.3f %6.1f %7.1f min | acc %.3f %6.1f %7.1f min (%2d) | %6.2f\n",
                   n, mean, p, exposure.accuracy, exposure.mean_runs, exposure.mean_guest_minutes, coin.accuracy,
                   coin.mean_runs, coin.mean_guest_minutes, git.accuracy, git.mean_runs, git.mean_guest_minutes, k,
@@ -121,7 +133,7 @@ int CmdSimulate(const SimulateFlags& f) {
       SimResult known = SimulateBayes(c);
       c.p_known = false;
       int k = 0;
-      SimResult git = TuneGitBisect(c, 1 - f.alpha, &k);
+      SimResult git = GitColumn(c, f, &k);
       double bound = std::log2(static_cast<double>(n)) / ZChannelCapacity(p);
       std::printf("%6d %5.2f | acc %.3f %7.1f | acc %.3f %7.1f %7.1f | acc %.3f %7.1f (%2d) %6.2f", n, p,
                   unknown.accuracy, unknown.mean_runs, known.accuracy, known.mean_runs, bound, git.accuracy,
@@ -378,6 +390,10 @@ void AddBisectCommands(CLI::App& app, CommandTable& table) {
   simulate->add_option("--weibull", sf->weibull, "time-to-hang world: Weibull shape (1: exponential)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  simulate->add_option("--git-k", sf->git_k,
+                       "git bisect's repeats per step (a user's guess); default: the smallest k that reaches "
+                       "1 - alpha in the same world, which only someone who knew p could choose")
+      ->check(CLI::Range(1, 200));
   simulate->add_option("--shape", sf->shape,
                        "time-to-hang world: what the exposure engine assumes of the time to hang: unknown (Weibull "
                        "shapes 0.5 to 2, as a plan's default) or exponential")
