@@ -98,15 +98,16 @@ class Bisector {
   // information; with M slots: the posterior quantiles i/(M+1). Skipped
   // candidates are never chosen. Empty when no test can teach anything more
   // (e.g. only skipped candidates separate the two most likely culprits).
-  // alpha: the stop's (as in Done); near the stop, when only the pessimist
-  // holds it, the exposure model runs the culprit or its left neighbour,
-  // whichever lifts the pessimist's odds more per guest-second.
+  // alpha: the stop's (as in Done). Once one culprit holds half the mass
+  // (the endgame), the exposure model runs that culprit or its left
+  // neighbour, whichever brings the stop nearer per guest-second.
   std::vector<int> Next(int slots, double alpha) const;
   // The workload length the next run should have: the coin model's runs all
   // last max_duration_s; the exposure model picks the length whose expected
   // information per guest-second (run_overhead_s + the expected workload
   // seconds, a hang ending the run) is highest for the candidate Next(1)
-  // names. Calibration runs are max_duration_s long.
+  // names, or in the endgame the endgame's length. Calibration runs are
+  // max_duration_s long.
   double NextDuration(double alpha) const;
 
   // True while calibration runs are still due.

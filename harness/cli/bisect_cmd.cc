@@ -48,8 +48,8 @@ struct SimulateFlags {
   double told_p = 1;
   std::vector<double> hang_time;  // mean seconds to hang: the time-to-hang world
   double weibull = 1;
-  std::string shape = "unknown";
-  int git_k = 0;  // git bisect's repeats per step; 0: the smallest k that reaches 1 - alpha (an oracle's)  // the exposure engine's: unknown (a grid of Weibull shapes) or exponential
+  std::string shape = "unknown";  // the exposure engine's: unknown (a grid of Weibull shapes) or exponential
+  int git_k = 0;  // git bisect's repeats per step; 0: the smallest k that reaches 1 - alpha (an oracle's)
   std::string duration = "180s";
   std::string overhead = "30s";
 };
