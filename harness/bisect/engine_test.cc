@@ -297,17 +297,24 @@ TEST(Bisector, ExposureEndgameRunsTheCulpritToLearnItsRate) {
   EXPECT_EQ(b.Next(2, 0.01), (std::vector<int>{7, 7}));
 }
 
-// The time-to-hang world: the exposure engine finds the culprit as often as
-// the coin engine, in fewer guest-minutes when hangs come fast.
-TEST(BisectSim, ExposureSpendsFewerGuestMinutesOnFastHangs) {
+// The time-to-hang world at n = 64: hangs after 40 s on average, runs of up
+// to duration_s plus 10 s of overhead, the exposure engine.
+SimConfig HangTimeWorld(double duration_s, int trials, uint64_t seed) {
   SimConfig c;
   c.n = 64;
   c.mean_hang_s = 40;
-  c.duration_s = 600;
+  c.duration_s = duration_s;
   c.overhead_s = 10;
-  c.trials = 150;
-  c.seed = 3;
+  c.trials = trials;
+  c.seed = seed;
   c.exposure = true;
+  return c;
+}
+
+// The exposure engine finds the culprit as often as the coin engine, in fewer
+// guest-minutes when hangs come fast.
+TEST(BisectSim, ExposureSpendsFewerGuestMinutesOnFastHangs) {
+  SimConfig c = HangTimeWorld(600, 150, 3);
   SimResult exposure = SimulateBayes(c);
   c.exposure = false;
   SimResult coin = SimulateBayes(c);
@@ -323,15 +330,8 @@ TEST(BisectSim, ExposureSpendsFewerGuestMinutesOnFastHangs) {
 // unknown it stays right at least 1 - alpha: 99.6% of 500 bisections
 // against 92.2% assuming the exponential and 97.2% with the shortcut.
 TEST(BisectSim, ExposureWithTheShapeUnknownSurvivesAHeavyTail) {
-  SimConfig c;
-  c.n = 64;
-  c.mean_hang_s = 40;
+  SimConfig c = HangTimeWorld(180, 300, 7);
   c.weibull_k = 0.5;
-  c.duration_s = 180;
-  c.overhead_s = 10;
-  c.trials = 300;
-  c.seed = 7;
-  c.exposure = true;
   SimResult unknown = SimulateBayes(c);
   EXPECT_GE(unknown.accuracy, 0.99);
   c.shapes = {1};
