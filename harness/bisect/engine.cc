@@ -533,10 +533,12 @@ double Bisector::PessimistPosterior(int c) const {
   if (exposure ? model_.rate.has_value() : model_.p.has_value()) return 1;
   size_t n = hangs_.size();
   double k = 0, f = 0, t = 0;
+  std::vector<double> u(ShapeMixture() ? shapes_.size() : 0, 0);  // per shape: sum of t^shape
   for (size_t i = static_cast<size_t>(c); i < n; ++i) {
     k += hangs_[i];
     f += quiet_[i];
     t += exposure_[i];
+    for (size_t g = 0; g < u.size(); ++g) u[g] += exposure_k_[g][i];
   }
   if (k + f <= 0) return 0;
   // No quiet run on c's side: a deterministic bug's, nothing to be
@@ -555,14 +557,11 @@ double Bisector::PessimistPosterior(int c) const {
     if (ShapeMixture()) {
       // Each shape's rate (per unit of t^shape) at its 1% quantile; the
       // shapes weighed by how well they explain the hangs at those rates.
-      Sums sums = PrefixSums();
       pessimist.fixed_rates_.assign(shapes_.size(), 0);
       for (size_t s = 0; s < shapes_.size(); ++s) {
-        double u = sums.u[s][n] - sums.u[s][static_cast<size_t>(c)];
-        if (u <= 0) return 0;
-        pessimist.fixed_rates_[s] = k / u * g * g * g;
+        if (u[s] <= 0) return 0;
+        pessimist.fixed_rates_[s] = k / u[s] * g * g * g;
       }
-      return pessimist.InternalPosterior()[static_cast<size_t>(c)];
     } else {
       pessimist.model_.rate = k / t * g * g * g;
     }
