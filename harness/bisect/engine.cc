@@ -308,13 +308,11 @@ double Bisector::Survival(const Sums& s, size_t c, const std::vector<double>& te
 // steep start of a heavy tail is sampled finely (Simpson's rule, 16 steps).
 double Bisector::ExpectedWorkload(const Sums& s, size_t c, double d) const {
   if (!ShapeMixture()) {
-    // (1 - E[e^(-rate d)]) / rate at the rate's posterior mean.
+    // P(hang within d) / rate, at the rate's posterior mean.
     size_t n = hangs_.size();
-    double k = s.k[n] - s.k[c], t = s.t[n] - s.t[c];
-    double a = model_.rate_prior_a + k, b = model_.rate_prior_b + t;
-    double rate = model_.rate ? *model_.rate : a / b;
-    double m = model_.rate ? -std::expm1(-rate * d) : -std::expm1(a * (std::log(b) - std::log(b + d)));
-    return rate > 0 ? std::min(d, m / rate) : d;
+    double rate = model_.rate ? *model_.rate
+                              : (model_.rate_prior_a + s.k[n] - s.k[c]) / (model_.rate_prior_b + s.t[n] - s.t[c]);
+    return rate > 0 ? std::min(d, SteadyHangChance(s, c, d) / rate) : d;
   }
   std::vector<double> terms;
   ShapeTerms(s, c, &terms);
@@ -328,29 +326,32 @@ double Bisector::ExpectedWorkload(const Sums& s, size_t c, double d) const {
   return std::min(d, sum / (3 * steps));
 }
 
+// With the rate's posterior Gamma(a + K, b + T), E[1 - e^(-rate d)] is
+// 1 - ((b + T) / (b + T + d))^(a + K).
+double Bisector::SteadyHangChance(const Sums& s, size_t c, double d) const {
+  if (model_.rate) return -std::expm1(-*model_.rate * d);
+  size_t n = hangs_.size();
+  double a = model_.rate_prior_a + s.k[n] - s.k[c], b = model_.rate_prior_b + s.t[n] - s.t[c];
+  return -std::expm1(a * (std::log(b) - std::log(b + d)));
+}
+
 // m_c: the posterior mean of p given culprit c (p itself when known); in the
-// exposure model, of 1 - exp(-rate * duration): with the rate's posterior
-// Gamma(a + K, b + T) that is 1 - ((b + T) / (b + T + d))^(a + K).
+// exposure model, of 1 - exp(-rate * duration) (SteadyHangChance, or the
+// shape mixture's survival).
 std::vector<double> Bisector::HangMean(const Sums& sums, double duration_s) const {
   size_t n = hangs_.size();
   std::vector<double> m(n, 0);
   for (size_t c = 1; c < n; ++c) {
     double k = sums.k[n] - sums.k[c], f = sums.f[n] - sums.f[c];
     if (model_.run_model == BisectModel::RunModel::kExposure) {
-      double t = sums.t[n] - sums.t[c];
-      if (ShapeMixture()) {
-        if (SameSide(c)) {
-          m[c] = m[c - 1];
-          continue;
-        }
+      if (!ShapeMixture()) {
+        m[c] = SteadyHangChance(sums, c, duration_s);
+      } else if (SameSide(c)) {
+        m[c] = m[c - 1];
+      } else {
         std::vector<double> terms;
         ShapeTerms(sums, c, &terms);
         m[c] = 1 - Survival(sums, c, terms, duration_s);
-      } else if (model_.rate) {
-        m[c] = -std::expm1(-*model_.rate * duration_s);
-      } else {
-        double a = model_.rate_prior_a + k, b = model_.rate_prior_b + t;
-        m[c] = -std::expm1(a * (std::log(b) - std::log(b + duration_s)));
       }
     } else if (model_.p) {
       m[c] = *model_.p;
@@ -487,16 +488,19 @@ BisectState Bisector::State() const {
   if (ShapeMixture()) {
     s.shape_estimate = 0;
     std::vector<double> terms;
+    double mean = 0;  // the shape's posterior mean given culprit c
     for (size_t c = 1; c < n; ++c) {
-      if (in[c] <= 1e-12) continue;
-      ShapeTerms(sums, c, &terms);
-      double mx = *std::max_element(terms.begin(), terms.end()), z = 0, m = 0;
-      for (size_t g = 0; g < shapes_.size(); ++g) {
-        double w = std::exp(terms[g] - mx);
-        z += w;
-        m += w * shapes_[g];
+      if (!SameSide(c)) {
+        ShapeTerms(sums, c, &terms);
+        double mx = *std::max_element(terms.begin(), terms.end()), z = 0, m = 0;
+        for (size_t g = 0; g < shapes_.size(); ++g) {
+          double w = std::exp(terms[g] - mx);
+          z += w;
+          m += w * shapes_[g];
+        }
+        mean = m / z;
       }
-      s.shape_estimate += in[c] * m / z;
+      s.shape_estimate += in[c] * mean;
     }
   }
   s.entropy_bits = EntropyBits(post);

@@ -156,6 +156,9 @@ class Bisector {
   // P(a run of a candidate on c's hanging side stays quiet for t seconds)
   // under the shape mixture, given the weights ShapeTerms gives.
   double Survival(const Sums& s, size_t c, const std::vector<double>& terms, double t) const;
+  // With one shape (a steady rate): P(a run of d seconds on c's hanging side
+  // hangs), 1 - E[e^(-rate d)] under the rate's posterior (or the known rate).
+  double SteadyHangChance(const Sums& s, size_t c, double d) const;
   // Expected workload seconds of a run of length d on c's hanging side:
   // E[min(time to hang, d)].
   double ExpectedWorkload(const Sums& s, size_t c, double d) const;
