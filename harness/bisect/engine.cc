@@ -309,9 +309,7 @@ double Bisector::Survival(const Sums& s, size_t c, const std::vector<double>& te
 double Bisector::ExpectedWorkload(const Sums& s, size_t c, double d) const {
   if (!ShapeMixture()) {
     // P(hang within d) / rate, at the rate's posterior mean.
-    size_t n = hangs_.size();
-    double rate = model_.rate ? *model_.rate
-                              : (model_.rate_prior_a + s.k[n] - s.k[c]) / (model_.rate_prior_b + s.t[n] - s.t[c]);
+    double rate = SteadyRate(s, c);
     return rate > 0 ? std::min(d, SteadyHangChance(s, c, d) / rate) : d;
   }
   std::vector<double> terms;
@@ -324,6 +322,12 @@ double Bisector::ExpectedWorkload(const Sums& s, size_t c, double d) const {
     sum += f * (i == 0 || i == steps ? 1 : (i % 2 ? 4 : 2));
   }
   return std::min(d, sum / (3 * steps));
+}
+
+double Bisector::SteadyRate(const Sums& s, size_t c) const {
+  if (model_.rate) return *model_.rate;
+  size_t n = hangs_.size();
+  return (model_.rate_prior_a + s.k[n] - s.k[c]) / (model_.rate_prior_b + s.t[n] - s.t[c]);
 }
 
 // With the rate's posterior Gamma(a + K, b + T), E[1 - e^(-rate d)] is
@@ -478,12 +482,7 @@ BisectState Bisector::State() const {
   std::vector<double> m = HangMean(sums, model_.max_duration_s);
   for (size_t c = 1; c < n; ++c) s.p_estimate += in[c] * m[c];
   if (model_.run_model == BisectModel::RunModel::kExposure) {
-    for (size_t c = 1; c < n; ++c) {
-      double rate = model_.rate ? *model_.rate
-                                : (model_.rate_prior_a + sums.k[n] - sums.k[c]) /
-                                      (model_.rate_prior_b + sums.t[n] - sums.t[c]);
-      s.rate_estimate += in[c] * rate;
-    }
+    for (size_t c = 1; c < n; ++c) s.rate_estimate += in[c] * SteadyRate(sums, c);
   }
   if (ShapeMixture()) {
     s.shape_estimate = 0;

@@ -156,6 +156,9 @@ class Bisector {
   // P(a run of a candidate on c's hanging side stays quiet for t seconds)
   // under the shape mixture, given the weights ShapeTerms gives.
   double Survival(const Sums& s, size_t c, const std::vector<double>& terms, double t) const;
+  // The hang rate per second on c's hanging side: the known rate, or the
+  // posterior mean (a + K) / (b + T) of a steady rate.
+  double SteadyRate(const Sums& s, size_t c) const;
   // With one shape (a steady rate): P(a run of d seconds on c's hanging side
   // hangs), 1 - E[e^(-rate d)] under the rate's posterior (or the known rate).
   double SteadyHangChance(const Sums& s, size_t c, double d) const;
