@@ -485,9 +485,14 @@ BootSpec AssembleBoot(const BootInputs& in) {
                        " needs QEMU (a qemu:// host or this machine)"});
   }
   bool xen = type.xen;
-  if (xen && !in.kernel.xen_pv) {
+  if (!in.kernel.x86_64) {
     throw ConfigError({"kernel " + in.kernel.package + " " + in.kernel.version +
-                       " lacks CONFIG_XEN_PV=y: it cannot boot as a Xen PV guest"});
+                       " is a 32-bit kernel (its config sets neither CONFIG_64BIT nor CONFIG_X86_64): blackout's "
+                       "guests, agent and workloads are x86-64"});
+  }
+  if (xen && !in.kernel.xen_pv) {
+    throw ConfigError({"kernel " + in.kernel.package + " " + in.kernel.version + " cannot boot as a Xen PV guest (" +
+                       in.kernel.xen_pv_why + "); guest type hvm runs it without Xen"});
   }
   Initramfs img = BaseImage(in.busybox_path, in.agent_path, kInitScript);
   // Modules from the kernel's own package, dependencies first; the agent loads
@@ -514,7 +519,7 @@ BootSpec AssembleBoot(const BootInputs& in) {
   // Every run of a kernel and workload boots the same image: built once.
   img.WriteCached(initramfs, CacheDir() + "/" + kInitramfsImages.dir);
 
-  std::string kernel_cmdline = std::string(xen ? "console=hvc0 earlyprintk=xen " : "console=ttyS0 ") +
+  std::string kernel_cmdline = (xen ? in.kernel.xen_console + " earlyprintk=xen " : std::string("console=ttyS0 ")) +
                                protocol::kNonceArg + in.nonce + " " + protocol::kIntervalArg +
                                std::to_string(in.heartbeat_ms);
   if (in.guest.fast) kernel_cmdline += " mitigations=off";
@@ -534,12 +539,18 @@ BootSpec AssembleBoot(const BootInputs& in) {
   if (!xen) {
     // hvm: the kernel under test straight under QEMU, no Xen: the baseline
     // that tells a Xen-specific hang from a generic one. The raw vmlinux boots
-    // through its PVH entry (no decompression); the console is the serial port.
+    // through its PVH entry (no decompression); a kernel without one (before
+    // 4.19's CONFIG_PVH, or built without it) boots as its bzImage through
+    // the Linux boot protocol. The console is the serial port.
+    if (!in.kernel.pvh_entry && in.kernel.bzimage.empty()) {
+      throw ConfigError({"kernel " + in.kernel.package + " " + in.kernel.version +
+                         " has no PVH entry and no bzImage: guest type hvm cannot boot it"});
+    }
     BootSpec b;
     b.guest_type = type.name;
     b.cpus = in.guest.vcpus;
     b.memory_mb = mem_mb;
-    b.kernel = in.kernel.vmlinux;
+    b.kernel = in.kernel.pvh_entry ? in.kernel.vmlinux : in.kernel.bzimage;
     b.append = kernel_cmdline;
     b.modules = {{initramfs, ""}};
     b.initramfs = initramfs;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include "base/protocol.h"
 #include "base/subprocess.h"
 #include "base/test_tmpdir.h"
+#include "kernels/bzimage.h"
 
 namespace blackout {
 namespace {
@@ -64,6 +66,68 @@ TEST(AssembleBoot, HvmBootsTheVmlinuxDirectly) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(AssembleBoot, HvmBootsTheBzImageOfAKernelWithoutPvhEntry) {
+  char tmpl[] = "/tmp/blackout-boot-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  BootInputs in = Inputs(dir);
+  in.guest.type = "hvm";
+  in.kernel.pvh_entry = false;  // before 4.19's CONFIG_PVH, or built without it
+  in.kernel.bzimage = "/cache/k/vmlinuz";
+  EXPECT_EQ(AssembleBoot(in).kernel, "/cache/k/vmlinuz");
+  in.kernel.bzimage.clear();
+  EXPECT_THROW(AssembleBoot(in), ConfigError);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AssembleBoot, ClassicXenLinuxGetsItsXvcConsole) {
+  char tmpl[] = "/tmp/blackout-boot-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  BootInputs in = Inputs(dir);
+  in.kernel.xen_console = "console=xvc0 xencons=xvc";
+  EXPECT_EQ(InitrdArg(AssembleBoot(in)).rfind("/cache/k/vmlinux console=xvc0 xencons=xvc earlyprintk=xen ", 0), 0u)
+      << InitrdArg(AssembleBoot(in));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AssembleBoot, RefusesAThirtyTwoBitKernelByName) {
+  char tmpl[] = "/tmp/blackout-boot-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  BootInputs in = Inputs(dir);
+  in.kernel.version = "5.10.223-1";
+  in.kernel.x86_64 = false;
+  try {
+    AssembleBoot(in);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("linux-image-test 5.10.223-1 is a 32-bit kernel"), std::string::npos)
+        << e.what();
+  }
+  in.kernel.x86_64 = true;
+  in.kernel.xen_pv = false;
+  in.kernel.xen_pv_why = "no Xen support (CONFIG_XEN is not set)";
+  try {
+    AssembleBoot(in);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot boot as a Xen PV guest (no Xen support (CONFIG_XEN is not set))"),
+              std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// The agent is PID 1 of every guest, the 3.2 kernels included: glibc's ABI
+// tag in the static binary says the oldest kernel it runs on (Debian 12's
+// glibc 2.36: 3.2.0). A newer floor would lock out the 2013 pair.
+TEST(Agent, RunsOnLinuxThreePointTwo) {
+  ElfNotesInfo agent = InspectElfNotes(AGENT_PATH);
+  EXPECT_TRUE(agent.is_64bit);
+  ASSERT_FALSE(agent.abi_floor.empty());
+  int major = 0, minor = 0;
+  ASSERT_EQ(std::sscanf(agent.abi_floor.c_str(), "%d.%d", &major, &minor), 2) << agent.abi_floor;
+  EXPECT_LE(major * 1000 + minor, 3002) << "the agent needs Linux " << agent.abi_floor;
+}
+
 TEST(AssembleBoot, FastOptionSet) {
   char tmpl[] = "/tmp/blackout-boot-XXXXXX";
   std::string dir = mkdtemp(tmpl);
@@ -106,7 +170,7 @@ TEST(AssembleBoot, RefusesCommaInModuleCommandLine) {
 // where nothing of the host's libraries exists.
 TEST(XenToolstack, PackedClosureResolvesInsideTheImage) {
   if (geteuid() != 0) GTEST_SKIP() << "chroot needs root";
-  XenArtifact xen = FetchXen("xen-hypervisor-4.17-amd64", "", CacheDir());
+  XenArtifact xen = FetchXen(XenSpec{}, CacheDir());
   XenToolsArtifact tools = FetchXenTools(xen, CacheDir());
   char tmpl[] = "/tmp/blackout-xl-XXXXXX";
   std::string dir = mkdtemp(tmpl);
@@ -138,7 +202,7 @@ TEST(XenToolstack, PackedClosureResolvesInsideTheImage) {
 // on dom0's first disk as a plain cpio the shell's cpio reads, in whole
 // sectors; dom0 parks only when asked to.
 TEST(AssembleBoot, DomUCarriesTheRunOnADiskBesideTheSameDom0Image) {
-  XenArtifact xen = FetchXen("xen-hypervisor-4.17-amd64", "", CacheDir());
+  XenArtifact xen = FetchXen(XenSpec{}, CacheDir());
   KernelArtifact kernel = FetchKernel(KernelSpec{}, CacheDir());
   auto assemble = [&](const std::string& nonce, bool park, const std::string& xen_cmdline = "") {
     std::string dir = testing_util::TestTempDir("domu");

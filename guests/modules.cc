@@ -1,6 +1,7 @@
 #include "guests/modules.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
@@ -24,9 +25,13 @@ std::string ModuleName(const std::string& path) {
 
 }  // namespace
 
-std::vector<std::string> ModuleClosureFromDep(const std::string& modules_dep,
-                                              const std::vector<std::string>& names,
-                                              const std::string& where) {
+std::vector<std::string> ModuleClosureFromDep(const std::string& modules_dep, const std::string& modules_builtin,
+                                              const std::vector<std::string>& names, const std::string& where) {
+  std::set<std::string> builtin;
+  std::istringstream builtin_lines(modules_builtin);
+  for (std::string line; std::getline(builtin_lines, line);) {
+    if (!line.empty()) builtin.insert(ModuleName(line));
+  }
   std::map<std::string, std::pair<std::string, std::vector<std::string>>> dep;  // name -> path, deps
   std::istringstream in(modules_dep);
   std::string line;
@@ -46,7 +51,9 @@ std::vector<std::string> ModuleClosureFromDep(const std::string& modules_dep,
   for (const std::string& name : names) {
     auto it = dep.find(Canonical(name));
     if (it == dep.end()) {
-      missing.push_back(where + ": no module '" + name + "' in modules.dep");
+      if (builtin.count(Canonical(name))) continue;
+      missing.push_back(where + ": no module '" + name + "' in modules.dep" +
+                        (modules_builtin.empty() ? "" : " or modules.builtin"));
       continue;
     }
     // modules.dep lists the full transitive closure, later entries needed by
@@ -64,7 +71,9 @@ std::vector<std::string> ModuleClosureFromDep(const std::string& modules_dep,
 std::vector<std::string> ModuleClosure(const std::string& modules_dir,
                                        const std::vector<std::string>& names) {
   std::string dep_path = modules_dir + "/modules.dep";
-  return ModuleClosureFromDep(ReadFile(dep_path), names, dep_path);
+  std::string builtin_path = modules_dir + "/modules.builtin";
+  std::string builtin = std::filesystem::is_regular_file(builtin_path) ? ReadFile(builtin_path) : "";
+  return ModuleClosureFromDep(ReadFile(dep_path), builtin, names, dep_path);
 }
 
 }  // namespace blackout

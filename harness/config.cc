@@ -59,8 +59,13 @@ void ParseKernelSpec(const YAML::Node& k, YamlReader& r, KernelSpec* spec) {
     }
     return;
   }
-  if (!r.CheckMap(k, "kernel", {"package", "version", "deb", "sha256", "image", "modules", "config", "git", "rev"})) return;
+  std::vector<std::string> keys = {"package", "version", "deb", "sha256", "image", "modules", "config", "git", "rev"};
+  keys.insert(keys.end(), kArchiveKeys.begin(), kArchiveKeys.end());
+  if (!r.CheckMap(k, "kernel", keys)) return;
   *spec = KernelSpec();
+  if ((k["suite"].IsDefined() || k["archive"].IsDefined()) && !k["package"].IsDefined()) {
+    r.Error(k, "'suite' and 'archive' say where an apt kernel's 'package' comes from");
+  }
   if (k["git"].IsDefined()) {
     *spec = GitKernelSpec(r.String(k, "git").value_or(""), r.String(k, "rev").value_or("HEAD"));
     if (YAML::Node c = k["config"]; c.IsDefined() && r.CheckMap(c, "kernel config", {"base", "fragments"})) {
@@ -85,7 +90,28 @@ void ParseKernelSpec(const YAML::Node& k, YamlReader& r, KernelSpec* spec) {
   } else {
     if (auto p = r.String(k, "package")) spec->package = *p;
     if (auto v = r.String(k, "version")) spec->version = *v;
+    ParseAptArchive(k, r, &spec->archive);
   }
+}
+
+void ParseXenSpec(const YAML::Node& x, YamlReader& r, XenSpec* spec) {
+  if (x.IsScalar()) {
+    // A catalogue name (xen-4.14), else a package name.
+    if (const CatalogueXen* c = BuiltinCatalogue().FindXen(x.Scalar())) {
+      *spec = c->spec;
+    } else {
+      *spec = XenSpec();
+      spec->package = x.Scalar();
+    }
+    return;
+  }
+  std::vector<std::string> keys = {"package", "version"};
+  keys.insert(keys.end(), kArchiveKeys.begin(), kArchiveKeys.end());
+  if (!r.CheckMap(x, "xen", keys)) return;
+  *spec = XenSpec();
+  if (auto p = r.String(x, "package")) spec->package = *p;
+  if (auto v = r.String(x, "version")) spec->version = *v;
+  ParseAptArchive(x, r, &spec->archive);
 }
 
 namespace {
@@ -108,10 +134,7 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r, const std::optiona
   }
 
   if (YAML::Node k = n["kernel"]; k.IsDefined()) ParseKernelSpec(k, r, &c.kernel);
-  if (YAML::Node x = n["xen"]; x.IsDefined() && r.CheckMap(x, "xen", {"package", "version"})) {
-    if (auto p = r.String(x, "package")) c.xen_package = *p;
-    if (auto v = r.String(x, "version")) c.xen_version = *v;
-  }
+  if (YAML::Node x = n["xen"]; x.IsDefined()) ParseXenSpec(x, r, &c.xen);
   if (YAML::Node g = n["guest"]; g.IsDefined()) c.guest = ParseGuest(g, r, c.guest);
   if (YAML::Node w = n["workload"]; w.IsDefined()) {
     if (w.IsScalar() && !FindWorkload(w.Scalar()) && NamesAFile(w.Scalar())) {

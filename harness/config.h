@@ -36,8 +36,7 @@ struct HostFault {
 struct RunConfig {
   std::string source = "<default>";
   KernelSpec kernel;
-  std::string xen_package = "xen-hypervisor-4.17-amd64";
-  std::string xen_version;
+  XenSpec xen;  // xen-hypervisor-4.17-amd64 from the host's apt by default
   GuestSpec guest;
   Workload workload;
   Thresholds thresholds;
@@ -71,8 +70,12 @@ RunConfig ParseConfig(const std::string& text, const std::string& source);
 // be all that a resume or a replay needs) such a value is an error.
 RunConfig ParseConfigNode(const YAML::Node& node, YamlReader& reader,
                           const std::optional<std::string>& workload_dir = std::nullopt);
-// A kernel given as "package" or {package, version}.
+// A kernel given as a catalogue name, "package", or {package, version} with
+// its archive (suite, archive, components, keyring), or git/deb/image.
 void ParseKernelSpec(const YAML::Node& node, YamlReader& reader, KernelSpec* spec);
+// A Xen given as a catalogue name (xen-4.14), a hypervisor package, or
+// {package, version} with its archive.
+void ParseXenSpec(const YAML::Node& node, YamlReader& reader, XenSpec* spec);
 
 // The text of a user's input file (a config, a plan, a hosts file) named
 // `what` in messages: a regular file of at most kMaxConfigBytes. Throws

@@ -22,7 +22,8 @@ std::vector<std::string> Problems(const std::string& text) {
 TEST(Config, DefaultIsTheEmbeddedJob) {
   RunConfig c = DefaultConfig();
   EXPECT_EQ(c.kernel.package, "linux-image-amd64");
-  EXPECT_EQ(c.xen_package, "xen-hypervisor-4.17-amd64");
+  EXPECT_EQ(c.xen.package, "xen-hypervisor-4.17-amd64");
+  EXPECT_TRUE(c.xen.archive.host());
   EXPECT_EQ(c.guest.type, "xen-pv-dom0");
   EXPECT_EQ(c.guest.vcpus, 2);
   EXPECT_EQ(c.workload.name, "pv-spinlock-race");

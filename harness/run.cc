@@ -126,11 +126,13 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
   result["kernel"] = {{"package", kernel.package}, {"version", kernel.version},
                       {"release", kernel.release}, {"sha256", kernel.sha256},
                       {"xen_pv", kernel.xen_pv}};
+  if (!cfg.kernel.archive.host()) result["kernel"]["archive"] = cfg.kernel.archive.Describe();
   XenArtifact xen;
   if (type.xen && !type.xen_host) {
-    Status("hypervisor: " + cfg.xen_package);
-    xen = FetchXen(cfg.xen_package, cfg.xen_version, cache);
+    Status("hypervisor: " + cfg.xen.Describe());
+    xen = FetchXen(cfg.xen, cache);
     result["xen"] = {{"package", xen.package}, {"version", xen.version}};
+    if (!cfg.xen.archive.host()) result["xen"]["archive"] = cfg.xen.archive.Describe();
   }
   // A domU's dom0 runs Debian's default kernel and Xen's toolstack.
   KernelArtifact dom0_kernel;
@@ -324,6 +326,7 @@ void BootAndWatch(Run& run, RunDir& dir) {
     run.config_error = true;
     if (run.detector) run.detector->InfraFailure(0, e.what());
     run.result["error"] = e.what();
+    run.result["config_error"] = true;
   } catch (const InfraError& e) {
     if (run.detector) run.detector->InfraFailure(run.vm ? Seconds(HostClock::now() - run.start) : 0, e.what());
     run.result["error"] = e.what();

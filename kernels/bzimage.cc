@@ -1,6 +1,9 @@
 #include "kernels/bzimage.h"
 
+#include <elf.h>
+#include <fcntl.h>
 #include <lzma.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdint>
@@ -130,10 +133,89 @@ void ExtractVmlinux(const std::string& bzimage_path, const std::string& out_path
     throw InfraError("extract vmlinux from " + bzimage_path + ": " + kind +
                      " payloads are not supported (xz and gzip are)");
   }
-  if (elf.size() < 64 || elf.compare(0, 4, "\x7f" "ELF") != 0 || elf[4] != 2 /*64-bit*/) {
-    throw InfraError("extract vmlinux from " + bzimage_path + ": payload is not a 64-bit ELF");
+  if (elf.size() < 64 || elf.compare(0, 4, "\x7f" "ELF") != 0) {
+    throw InfraError("extract vmlinux from " + bzimage_path + ": payload is not an ELF");
+  }
+  if (elf[4] != 2 /*64-bit*/) {
+    throw ConfigError({bzimage_path + " is a 32-bit kernel: blackout's guests, agent and workloads are x86-64"});
   }
   WriteFileAtomic(out_path, elf);
+}
+
+namespace {
+
+// Xen's ELF note types (xen/include/public/elfnote.h).
+constexpr uint32_t kXenNoteEntry = 1;
+constexpr uint32_t kXenNotePhys32Entry = 18;
+
+// One note area's entries: (name, type, descriptor).
+void ReadNotes(const std::string& area, ElfNotesInfo* info) {
+  size_t at = 0;
+  auto align4 = [](size_t n) { return (n + 3) & ~static_cast<size_t>(3); };
+  while (at + 12 <= area.size()) {
+    uint32_t namesz = Le32(area, at), descsz = Le32(area, at + 4), type = Le32(area, at + 8);
+    size_t name_at = at + 12, desc_at = name_at + align4(namesz);
+    if (namesz > area.size() || descsz > area.size() || desc_at + descsz > area.size()) return;
+    std::string name = area.substr(name_at, namesz ? namesz - 1 : 0);
+    std::string desc = area.substr(desc_at, descsz);
+    if (name == "Xen" && type == kXenNotePhys32Entry) info->pvh_entry = true;
+    if (name == "Xen" && type == kXenNoteEntry) info->xen_pv = true;
+    if (name == "GNU" && type == NT_GNU_ABI_TAG && desc.size() >= 16 && Le32(desc, 0) == 0) {
+      info->abi_floor = std::to_string(Le32(desc, 4)) + "." + std::to_string(Le32(desc, 8)) + "." +
+                        std::to_string(Le32(desc, 12));
+    }
+    at = desc_at + align4(descsz);
+  }
+}
+
+}  // namespace
+
+ElfNotesInfo InspectElfNotes(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw ConfigError({path + ": cannot open (" + std::string(std::strerror(errno)) + ")"});
+  auto read_at = [&](uint64_t at, size_t size) {
+    std::string out(size, '\0');
+    ssize_t n = pread(fd, out.data(), size, static_cast<off_t>(at));
+    out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return out;
+  };
+  ElfNotesInfo info;
+  std::string ident = read_at(0, EI_NIDENT);
+  if (ident.size() < EI_NIDENT || ident.compare(0, SELFMAG, ELFMAG) != 0) {
+    close(fd);
+    throw ConfigError({path + ": not an ELF file"});
+  }
+  info.is_64bit = ident[EI_CLASS] == ELFCLASS64;
+  if (!info.is_64bit) {
+    close(fd);
+    return info;  // a 32-bit kernel: refused by its class alone
+  }
+  Elf64_Ehdr eh;
+  std::string raw = read_at(0, sizeof eh);
+  constexpr uint64_t kMaxNotes = 1 << 20;  // a kernel's notes are a few hundred bytes
+  if (raw.size() == sizeof eh) {
+    std::memcpy(&eh, raw.data(), sizeof eh);
+    bool segments = false;
+    for (int i = 0; i < eh.e_phnum && eh.e_phentsize == sizeof(Elf64_Phdr); ++i) {
+      Elf64_Phdr ph;
+      std::string p = read_at(eh.e_phoff + static_cast<uint64_t>(i) * sizeof ph, sizeof ph);
+      if (p.size() != sizeof ph) break;
+      std::memcpy(&ph, p.data(), sizeof ph);
+      if (ph.p_type == PT_NOTE && ph.p_filesz <= kMaxNotes) {
+        segments = true;
+        ReadNotes(read_at(ph.p_offset, ph.p_filesz), &info);
+      }
+    }
+    for (int i = 0; !segments && i < eh.e_shnum && eh.e_shentsize == sizeof(Elf64_Shdr); ++i) {
+      Elf64_Shdr sh;
+      std::string p = read_at(eh.e_shoff + static_cast<uint64_t>(i) * sizeof sh, sizeof sh);
+      if (p.size() != sizeof sh) break;
+      std::memcpy(&sh, p.data(), sizeof sh);
+      if (sh.sh_type == SHT_NOTE && sh.sh_size <= kMaxNotes) ReadNotes(read_at(sh.sh_offset, sh.sh_size), &info);
+    }
+  }
+  close(fd);
+  return info;
 }
 
 }  // namespace blackout

@@ -20,4 +20,17 @@ BzImageInfo InspectBzImage(const std::string& path);
 // payload's compression is unsupported or it does not decompress to an ELF.
 void ExtractVmlinux(const std::string& bzimage_path, const std::string& out_path);
 
+// What an ELF file's notes say, for the kernels and binaries blackout boots.
+struct ElfNotesInfo {
+  bool is_64bit = false;
+  bool pvh_entry = false;  // Xen's PHYS32_ENTRY note: QEMU boots the ELF directly (PVH)
+  bool xen_pv = false;     // Xen's guest-info notes (a PV kernel's ENTRY note)
+  std::string abi_floor;   // GNU ABI tag, "3.2.0": the oldest kernel a static binary runs on
+};
+
+// Reads the ELF header and its notes (PT_NOTE segments, else SHT_NOTE
+// sections); reads only headers and notes, never the whole file. Throws
+// ConfigError naming the path when it is not an ELF file.
+ElfNotesInfo InspectElfNotes(const std::string& path);
+
 }  // namespace blackout

@@ -61,9 +61,10 @@ inline std::string BuildKernelDeb(const std::string& dir, const std::string& rel
   MakeDirs(root + "/boot");
   MakeDirs(root + "/lib/modules/" + release + "/kernel");
   WriteFileAtomic(root + "/DEBIAN/control", "Package: linux-image-" + release +
-                                                "\nVersion: 1.0-1\nArchitecture: all\nMaintainer: t <t@t>\nDescription: t\n");
+                                                "\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: t <t@t>\nDescription: t\n");
   WriteFileAtomic(root + "/boot/vmlinuz-" + release, FakeBzImage(FakeElf()));
-  WriteFileAtomic(root + "/boot/config-" + release, std::string("CONFIG_XEN_PV=") + (xen_pv ? "y" : "n") + "\n");
+  WriteFileAtomic(root + "/boot/config-" + release,
+                  std::string("CONFIG_64BIT=y\nCONFIG_XEN=y\nCONFIG_XEN_PV=") + (xen_pv ? "y" : "n") + "\nCONFIG_HVC_XEN=y\n");
   WriteFileAtomic(root + "/lib/modules/" + release + "/kernel/brd.ko", "module");
   std::string deb = dir + "/linux-image-" + release + ".deb";
   RunChecked({"dpkg-deb", "-Zxz", "--build", root, deb});

@@ -192,7 +192,7 @@ KernelArtifact FetchGitKernel(const KernelSpec& spec, const std::string& cache_d
   k.bzimage = dir + "/bzImage";
   k.vmlinux = dir + "/vmlinux";
   k.config = dir + "/config";
-  k.xen_pv = ConfigValue(ReadFile(k.config), "XEN_PV") == "y";
+  ReadKernelTraits(ReadFile(k.config), &k);
   return k;
 }
 

@@ -62,10 +62,66 @@ std::string KernelSpec::Describe() const {
   if (source == "git") return "git " + repo + " " + rev;
   if (source == "deb") return "deb " + deb;
   if (source == "path") return "path " + image;
-  return "apt " + package + (version.empty() ? "" : "=" + version);
+  return "apt " + package + (version.empty() ? "" : "=" + version) +
+         (archive.host() ? "" : " from " + archive.Describe());
+}
+
+std::string XenSpec::Describe() const {
+  return package + (version.empty() ? "" : "=" + version) + (archive.host() ? "" : " from " + archive.Describe());
+}
+
+XenPvSupport XenPvFromConfig(const std::string& text) {
+  bool xen = ConfigValue(text, "XEN") == "y";
+  bool pvops = ConfigValue(text, "PARAVIRT") == "y" || ConfigValue(text, "PARAVIRT_GUEST") == "y";
+  XenPvSupport s;
+  if (ConfigValue(text, "XEN_PV") == "y") {
+    s = {true, "CONFIG_XEN_PV=y"};
+  } else if (("\n" + text).find("\n# CONFIG_XEN_PV is not set") != std::string::npos ||
+             !ConfigValue(text, "XEN_PV").empty()) {
+    // From 4.14 the config names XEN_PV, set or not.
+    return {false, xen ? "CONFIG_XEN=y but CONFIG_XEN_PV is not set (HVM/PVH support only)"
+                       : "no Xen support (CONFIG_XEN and CONFIG_XEN_PV are not set)"};
+  } else if (!xen) {
+    return {false, "no Xen support (CONFIG_XEN is not set)"};
+  } else if (pvops) {
+    s = {true, "CONFIG_XEN=y (before 4.14, where that meant PV)"};
+  } else if (("\n" + text).find("\nCONFIG_XEN_COMPAT") != std::string::npos) {
+    // Classic XenLinux (2.6.18-xen and its forward ports): PV without pvops,
+    // its console is xvc0.
+    return {true, "CONFIG_XEN=y (classic XenLinux)", "console=xvc0 xencons=xvc"};
+  } else {
+    return {false, "CONFIG_XEN=y without CONFIG_PARAVIRT"};
+  }
+  if (ConfigValue(text, "HVC_XEN") != "y") {
+    return {false, s.why + ", but no Xen console driver built in (CONFIG_HVC_XEN is not y): its heartbeats "
+                           "could not be heard"};
+  }
+  return s;
+}
+
+bool Is64BitConfig(const std::string& text) {
+  return ConfigValue(text, "64BIT") == "y" || ConfigValue(text, "X86_64") == "y";
+}
+
+void ReadKernelTraits(const std::string& config_text, KernelArtifact* k) {
+  XenPvSupport pv = XenPvFromConfig(config_text);
+  k->xen_pv = pv.pv;
+  k->xen_pv_why = pv.why;
+  k->xen_console = pv.console;
+  k->x86_64 = Is64BitConfig(config_text);
+  if (!k->vmlinux.empty() && fs::exists(k->vmlinux)) k->pvh_entry = InspectElfNotes(k->vmlinux).pvh_entry;
 }
 
 namespace {
+
+// blackout's guests are x86-64: a kernel package of another architecture
+// (i386's 686 flavours are 32-bit kernels) is refused before it is fetched.
+void CheckKernelArchitecture(const std::string& what, const std::string& arch) {
+  if (arch.empty() || arch == "amd64") return;
+  throw ConfigError({"kernel " + what + " is built for " + arch +
+                     (arch == "i386" ? " (a 32-bit kernel)" : "") +
+                     ": blackout's guests, agent and workloads are x86-64 (amd64)"});
+}
 
 // Fills in an artifact from an unpacked package in dir (boot/, lib/modules/).
 KernelArtifact FromUnpacked(const std::string& dir, const std::string& package, const std::string& version) {
@@ -81,7 +137,7 @@ KernelArtifact FromUnpacked(const std::string& dir, const std::string& package, 
   std::string sha = ReadFile(dir + "/sha256");
   k.sha256 = sha.substr(0, sha.find('\n'));
   if (k.config.empty()) throw InfraError("kernel " + package + ": package has no boot/config-*");
-  k.xen_pv = ConfigValue(ReadFile(k.config), "XEN_PV") == "y";
+  ReadKernelTraits(ReadFile(k.config), &k);
   return k;
 }
 
@@ -112,6 +168,8 @@ KernelArtifact FetchDebKernel(const KernelSpec& spec, const std::string& cache_d
                        "; refusing to use it"});
   }
   std::map<std::string, std::string> control = ReadDebControl(spec.deb);
+  CheckKernelArchitecture(control["Package"] + " " + control["Version"] + " (" + spec.deb + ")",
+                          control["Architecture"]);
   std::string dir = CacheEntry(cache_dir, spec.sha256, [&](const std::string& tmp) {
     Log("unpacking kernel " + spec.deb);
     UnpackKernelDeb(spec.deb, tmp, spec.deb);
@@ -139,8 +197,18 @@ KernelArtifact FetchPathKernel(const KernelSpec& spec, const std::string& cache_
   k.vmlinux = dir + "/vmlinux";
   k.modules_dir = spec.modules;
   k.config = spec.config;
-  // Without a config the image's Xen PV support cannot be read; Xen says so at boot.
-  k.xen_pv = spec.config.empty() || ConfigValue(ReadFile(spec.config), "XEN_PV") == "y";
+  ElfNotesInfo elf = InspectElfNotes(k.vmlinux);
+  if (spec.config.empty()) {
+    // Without a config, the image's own notes: a PV kernel tells Xen its entry.
+    k.xen_pv = elf.xen_pv;
+    k.xen_pv_why = elf.xen_pv ? "Xen's ENTRY note in the image (no config given)"
+                              : "no Xen ENTRY note in the image (no config given)";
+    k.x86_64 = elf.is_64bit;
+  } else {
+    ReadKernelTraits(ReadFile(spec.config), &k);
+  }
+  k.pvh_entry = elf.pvh_entry;
+  if (!elf.is_64bit) k.x86_64 = false;
   return k;
 }
 
@@ -165,12 +233,13 @@ KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir)
     pkg.name = spec.package;
     pkg.version = spec.version;
   } else {
-    pkg = AptResolve(spec.package, spec.version);
+    pkg = AptResolve(spec.package, spec.version, spec.archive, cache_dir);
   }
+  CheckKernelArchitecture(pkg.name + " " + pkg.version, pkg.architecture);
   std::string dir = CacheEntry(cache_dir, AptEntryKey(pkg.name, pkg.version), [&](const std::string& tmp) {
     auto t0 = std::chrono::steady_clock::now();
     Log("fetching kernel " + pkg.name + "=" + pkg.version + " with apt-get download");
-    std::string deb = AptDownload(pkg, tmp);
+    std::string deb = AptDownload(pkg, tmp, cache_dir);
     UnpackKernelDeb(deb, tmp, pkg.name);
     fs::remove(deb);
     WriteFileAtomic(tmp + "/sha256", pkg.sha256 + "\n");
@@ -180,12 +249,19 @@ KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir)
   return FromUnpacked(dir, pkg.name, pkg.version);
 }
 
-XenArtifact FetchXen(const std::string& package, const std::string& version,
-                     const std::string& cache_dir) {
-  AptPackage pkg = AptResolve(package, version);
+XenArtifact FetchXen(const XenSpec& spec, const std::string& cache_dir) {
+  AptPackage pkg;
+  // A fully named build that is already cached needs no apt at all.
+  if (!spec.version.empty() && !CachedEntry(cache_dir, "apt", AptEntryKey(spec.package, spec.version)).empty()) {
+    pkg.name = spec.package;
+    pkg.version = spec.version;
+    pkg.archive = spec.archive;
+  } else {
+    pkg = AptResolve(spec.package, spec.version, spec.archive, cache_dir);
+  }
   std::string dir = CacheEntry(cache_dir, AptEntryKey(pkg.name, pkg.version), [&](const std::string& tmp) {
     Log("fetching hypervisor " + pkg.name + "=" + pkg.version + " with apt-get download");
-    std::string deb = AptDownload(pkg, tmp);
+    std::string deb = AptDownload(pkg, tmp, cache_dir);
     ExtractDeb(deb, tmp, [](const std::string& p) { return p.rfind("boot/", 0) == 0; });
     fs::remove(deb);
     std::string gz;
@@ -196,7 +272,7 @@ XenArtifact FetchXen(const std::string& package, const std::string& version,
     if (gz.empty()) throw InfraError("unpack " + pkg.name + ": no boot/xen-*.gz in the package");
     GunzipFile(gz, tmp + "/xen.elf");
   });
-  return XenArtifact{pkg.name, pkg.version, dir + "/xen.elf"};
+  return XenArtifact{pkg.name, pkg.version, spec.archive, dir + "/xen.elf"};
 }
 
 namespace {
@@ -216,9 +292,13 @@ std::set<std::string> InstalledPackages() {
 // and their libraries into a guest. `pinned` picks the dependencies that
 // must come at `pin_version` (Xen's own libraries at the toolstack's).
 void UnpackPackageTree(const std::string& tmp, const std::map<std::string, std::string>& tops,
-                       const std::function<bool(const std::string&)>& pinned, const std::string& pin_version) {
-  std::vector<std::string> args = {"apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
-                                   "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"};
+                       const std::function<bool(const std::string&)>& pinned, const std::string& pin_version,
+                       const AptArchive& archive, const std::string& cache_dir) {
+  std::vector<std::string> args = {"apt-cache"};
+  std::vector<std::string> options = AptArchiveOptions(archive, cache_dir);
+  args.insert(args.end(), options.begin(), options.end());
+  args.insert(args.end(), {"depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks",
+                           "--no-replaces", "--no-enhances"});
   for (const auto& [name, version] : tops) args.push_back(version.empty() ? name : name + "=" + version);
   std::string listing = RunChecked(args);
   std::set<std::string> installed = InstalledPackages();
@@ -232,7 +312,7 @@ void UnpackPackageTree(const std::string& tmp, const std::map<std::string, std::
   std::string debs = tmp + "/debs";
   MakeDirs(debs);
   for (const auto& [name, version] : wanted) {
-    std::string deb = AptDownload(AptResolve(name, version), debs);
+    std::string deb = AptDownload(AptResolve(name, version, archive, cache_dir), debs, cache_dir);
     // No docs or configuration; libvirt's CPU models are data it reads.
     ExtractDeb(deb, tmp + "/root", [](const std::string& p) {
       return (p.rfind("usr/share/", 0) != 0 || p.rfind("usr/share/libvirt/cpu_map/", 0) == 0) &&
@@ -260,13 +340,14 @@ XenToolsArtifact FetchXenTools(const XenArtifact& xen, const std::string& cache_
   std::string series = xen.package.substr(std::string("xen-hypervisor-").size());
   series = series.substr(0, series.find('-'));
   std::string utils = "xen-utils-" + series;
-  AptPackage top = AptResolve(utils, xen.version);
+  AptPackage top = AptResolve(utils, xen.version, xen.archive, cache_dir);
+  // The same toolstack version from two archives is one build.
   std::string dir = CacheEntry(cache_dir, "xen-tools_" + top.version, [&](const std::string& tmp) {
     Log("fetching the Xen toolstack " + utils + "=" + top.version + " with apt-get download");
     UnpackPackageTree(
         tmp, {{utils, top.version}, {"xenstore-utils", top.version}},
         [](const std::string& name) { return name.rfind("libxen", 0) == 0 || name.rfind("xen", 0) == 0; },
-        top.version);
+        top.version, xen.archive, cache_dir);
     if (!fs::exists(tmp + "/root/usr/lib/xen-" + series + "/bin/xl")) {
       throw InfraError("unpack " + utils + "=" + top.version + ": no usr/lib/xen-" + series + "/bin/xl in it");
     }
@@ -287,7 +368,7 @@ XenLibvirtArtifact FetchXenLibvirt(const XenToolsArtifact& tools, const std::str
     Log("fetching libvirt's Xen driver libvirt-daemon-driver-xen=" + top.version + " with apt-get download");
     UnpackPackageTree(
         tmp, {{"libvirt-daemon-driver-xen", top.version}, {"libvirt-daemon", top.version}, {"libvirt0", top.version}},
-        [](const std::string& name) { return name.rfind("libxen", 0) == 0; }, tools.version);
+        [](const std::string& name) { return name.rfind("libxen", 0) == 0; }, tools.version, AptArchive(), cache_dir);
     if (!fs::exists(tmp + "/root/usr/sbin/libvirtd") ||
         !fs::exists(tmp + "/root/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_libxl.so")) {
       throw InfraError("unpack libvirt-daemon-driver-xen=" + top.version + ": no libvirtd or libxl driver in it");

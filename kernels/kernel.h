@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "kernels/apt.h"
 
 namespace blackout {
 
@@ -24,7 +25,9 @@ struct KernelSpec {
   std::string rev;                            // git: any revision git understands
   std::string config_base = "tinyconfig";     // git: a make target (tinyconfig, defconfig) or a file
   std::vector<std::string> fragments;         // git: kernels/configs names or files, merged in order
-  std::string Describe() const;               // "apt linux-image-6.1.0-50-amd64=6.1.176-1"
+  AptArchive archive;                         // apt: where from; empty is the host's apt
+  // "apt linux-image-6.1.0-50-amd64=6.1.176-1", "... from bullseye main (the host's Debian mirror)"
+  std::string Describe() const;
 };
 
 // A git kernel with the defaults: tinyconfig plus kernels/configs/xen-pv-guest.
@@ -40,12 +43,45 @@ struct KernelArtifact {
   std::string vmlinux;      // raw ELF, extracted from bzimage once
   std::string config;       // boot/config-*
   std::string modules_dir;  // lib/modules/<release>
-  bool xen_pv = false;      // CONFIG_XEN_PV=y
+  bool xen_pv = false;      // can boot as a Xen PV guest (XenPvSupport)
+  std::string xen_pv_why;   // how the config says so, or why not
+  std::string xen_console = "console=hvc0";  // the PV console's command line (XenPvSupport)
+  bool x86_64 = true;       // a 64-bit kernel (blackout's guests and agent are x86-64)
+  bool pvh_entry = true;    // the vmlinux has Xen's PVH entry note: QEMU boots it directly
+};
+
+// Whether a kernel config makes a Xen PV guest, and how the config says so or
+// why not. From 4.14, CONFIG_XEN_PV=y; before it (the symbol did not exist),
+// CONFIG_XEN=y, which then meant PV, with CONFIG_PARAVIRT (3.2 also spells
+// CONFIG_PARAVIRT_GUEST).
+// The console the heartbeats come on: hvc0 (CONFIG_HVC_XEN, every pvops
+// kernel since 2.6.26), or xvc0 for the classic XenLinux kernels of that era
+// (CONFIG_XEN without pvops; `xencons=xvc console=xvc0`). A PV kernel with
+// neither could boot but never be heard, and is refused as such.
+struct XenPvSupport {
+  bool pv = false;
+  std::string why;  // "CONFIG_XEN_PV=y", "CONFIG_XEN=y (before 4.14)", "no CONFIG_XEN: ..."
+  std::string console = "console=hvc0";
+};
+XenPvSupport XenPvFromConfig(const std::string& config_text);
+// Fills an artifact's xen_pv, xen_pv_why, xen_console and x86_64 from its
+// config, and pvh_entry from its vmlinux (when it is there).
+void ReadKernelTraits(const std::string& config_text, KernelArtifact* k);
+// Whether the config builds a 64-bit x86 kernel (CONFIG_64BIT or CONFIG_X86_64).
+bool Is64BitConfig(const std::string& config_text);
+
+// A Xen hypervisor package, from the host's apt or an archive.
+struct XenSpec {
+  std::string package = "xen-hypervisor-4.17-amd64";
+  std::string version;  // empty: the candidate its archive offers
+  AptArchive archive;
+  std::string Describe() const;
 };
 
 struct XenArtifact {
   std::string package;
   std::string version;
+  AptArchive archive;  // the toolstack comes from the same one
   std::string elf;  // the hypervisor, gunzipped (QEMU's multiboot loader wants ELF)
 };
 
@@ -71,8 +107,7 @@ struct KernelBuildError : InfraError {
 KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir);
 
 // Same for Xen's hypervisor package (xen-hypervisor-4.17-amd64 by default).
-XenArtifact FetchXen(const std::string& package, const std::string& version,
-                     const std::string& cache_dir);
+XenArtifact FetchXen(const XenSpec& spec, const std::string& cache_dir);
 
 // The config fragments shipped in kernels/configs/ (compiled in), by name
 // without ".config".

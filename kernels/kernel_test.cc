@@ -9,6 +9,8 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/subprocess.h"
+#include "kernels/bzimage.h"
 #include "kernels/cache.h"
 #include "kernels/deb.h"
 #include "kernels/fake_kernel_test_util.h"
@@ -243,6 +245,77 @@ TEST(CacheHoldScope, GcSkipsWhatARunUses) {
   // The run is over: gc may take it now.
   EXPECT_EQ(TrimCache(dir + "/cache", 0).size(), 1u);
   std::filesystem::remove_all(dir);
+}
+
+// Kernel configs of each era: real excerpts of Debian 11's packages and the
+// shape of a 3.2 PV guest's (kernels/testdata).
+std::string Fixture(const std::string& name) { return ReadFile(std::string(TESTDATA_DIR) + "/" + name); }
+
+TEST(XenPvFromConfig, ThreePointTwoCountsAsPvWithoutTheXenPvSymbol) {
+  XenPvSupport s = XenPvFromConfig(Fixture("config-3.2-precise-virtual.shape"));
+  EXPECT_TRUE(s.pv) << s.why;
+  EXPECT_EQ(s.why, "CONFIG_XEN=y (before 4.14, where that meant PV)");
+  EXPECT_EQ(s.console, "console=hvc0");
+  EXPECT_TRUE(Is64BitConfig(Fixture("config-3.2-precise-virtual.shape")));
+}
+
+TEST(XenPvFromConfig, FivePointTenSaysXenPv) {
+  XenPvSupport s = XenPvFromConfig(Fixture("config-5.10.0-32-amd64.excerpt"));
+  EXPECT_TRUE(s.pv);
+  EXPECT_EQ(s.why, "CONFIG_XEN_PV=y");
+  EXPECT_TRUE(Is64BitConfig(Fixture("config-5.10.0-32-amd64.excerpt")));
+}
+
+TEST(XenPvFromConfig, EachReasonItCannotBeAPvGuest) {
+  // 4.14 and later: XEN without XEN_PV is HVM/PVH only.
+  EXPECT_EQ(XenPvFromConfig("CONFIG_XEN=y\n# CONFIG_XEN_PV is not set\nCONFIG_PARAVIRT=y\n").why,
+            "CONFIG_XEN=y but CONFIG_XEN_PV is not set (HVM/PVH support only)");
+  EXPECT_EQ(XenPvFromConfig("CONFIG_64BIT=y\n# CONFIG_XEN is not set\n").why,
+            "no Xen support (CONFIG_XEN is not set)");
+  // A 3.2 config with Xen but no console driver would boot unheard.
+  std::string no_console = Fixture("config-3.2-precise-virtual.shape");
+  no_console.replace(no_console.find("CONFIG_HVC_XEN=y"), 16, "# CONFIG_HVC_XEN is not set");
+  XenPvSupport s = XenPvFromConfig(no_console);
+  EXPECT_FALSE(s.pv);
+  EXPECT_NE(s.why.find("no Xen console driver"), std::string::npos) << s.why;
+  // Classic XenLinux: PV without pvops, its console is xvc0.
+  XenPvSupport classic = XenPvFromConfig("CONFIG_X86_64=y\nCONFIG_XEN=y\nCONFIG_XEN_COMPAT_030002_AND_LATER=y\n");
+  EXPECT_TRUE(classic.pv);
+  EXPECT_EQ(classic.console, "console=xvc0 xencons=xvc");
+}
+
+TEST(Is64BitConfig, TheI386FlavourIsThirtyTwoBit) {
+  EXPECT_FALSE(Is64BitConfig(Fixture("config-5.10.0-32-686.excerpt")));
+}
+
+TEST(FetchKernel, AnI386PackageIsRefusedAsThirtyTwoBit) {
+  std::string dir = TempDir();
+  std::string root = dir + "/pkg";
+  MakeDirs(root + "/DEBIAN");
+  MakeDirs(root + "/boot");
+  WriteFileAtomic(root + "/DEBIAN/control", "Package: linux-image-5.10.0-32-686\nVersion: 5.10.223-1\n"
+                                            "Architecture: i386\nMaintainer: t <t@t>\nDescription: t\n");
+  WriteFileAtomic(root + "/boot/config-5.10.0-32-686", Fixture("config-5.10.0-32-686.excerpt"));
+  std::string deb = dir + "/k.deb";
+  RunChecked({"dpkg-deb", "--build", "-Zgzip", root, deb});
+  try {
+    FetchKernel(DebSpec(deb), dir + "/cache");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("linux-image-5.10.0-32-686 5.10.223-1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("built for i386 (a 32-bit kernel)"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(InspectElfNotes, FindsXensPvhEntryNoteOrItsAbsence) {
+  ElfNotesInfo with = InspectElfNotes(ELF_WITH_PVH_NOTE);
+  EXPECT_TRUE(with.is_64bit);
+  EXPECT_TRUE(with.pvh_entry);
+  ElfNotesInfo without = InspectElfNotes(ELF_WITHOUT_PVH_NOTE);
+  EXPECT_TRUE(without.is_64bit);
+  EXPECT_FALSE(without.pvh_entry);
+  EXPECT_THROW(InspectElfNotes(std::string(TESTDATA_DIR) + "/config-5.10.0-32-amd64.excerpt"), ConfigError);
 }
 
 }  // namespace

@@ -189,7 +189,26 @@ void RunWorkload(Workload& w) {
   Status("workload-done", "seconds=" + std::to_string((NowNs() - start) / 1000000000ull));
 }
 
-// finit_module for each, in order. A module already loaded (or built in) is fine.
+// init_module from the file's bytes: kernels before 3.8 have no finit_module.
+long InitModuleFromFile(int fd, const char* params) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return -1;
+  std::vector<char> image(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < image.size()) {
+    ssize_t n = read(fd, image.data() + got, image.size() - got);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      errno = n == 0 ? EIO : errno;
+      return -1;
+    }
+    got += static_cast<size_t>(n);
+  }
+  return syscall(SYS_init_module, image.data(), image.size(), params);
+}
+
+// finit_module for each, in order (init_module where the kernel has no
+// finit_module). A module already loaded (or built in) is fine.
 bool LoadModules(const std::vector<Module>& modules) {
   for (const Module& m : modules) {
     int fd = open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -199,6 +218,10 @@ bool LoadModules(const std::vector<Module>& modules) {
     }
     long r = syscall(SYS_finit_module, fd, m.params.c_str(), 0);
     int err = errno;
+    if (r != 0 && err == ENOSYS) {
+      r = InitModuleFromFile(fd, m.params.c_str());
+      err = errno;
+    }
     close(fd);
     if (r != 0 && err != EEXIST) {
       Status("error", "reason=module-load path=" + m.path + " errno=" + std::to_string(err));

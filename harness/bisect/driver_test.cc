@@ -336,6 +336,21 @@ series:
   EXPECT_EQ(OutcomeOf(plan, unknown, Verdict::kInfraError, ""), Outcome::kSkip);
 }
 
+// examples/precise-fix-search.yaml: the 2013 fix search over the catalogue's
+// pair, as shipped (a user with access to Ubuntu's old-releases runs it as is).
+TEST(BisectPlan, ThePreciseFixSearchExampleParses) {
+  std::string path = std::string(EXAMPLES_DIR) + "/precise-fix-search.yaml";
+  BisectPlan plan = ParseBisectPlan(ReadFile(path), path);
+  ASSERT_EQ(plan.candidates.size(), 2u);
+  EXPECT_FALSE(plan.model.regression);
+  EXPECT_EQ(plan.candidates[0].config.kernel.package, "linux-image-3.2.0-38-virtual");
+  EXPECT_EQ(plan.candidates[0].config.kernel.version, "3.2.0-38.61");
+  EXPECT_EQ(plan.candidates[1].config.kernel.version, "3.2.0-39.62");
+  EXPECT_EQ(plan.candidates[1].config.kernel.archive.suite, "precise-updates");
+  EXPECT_EQ(plan.candidates[1].config.guest.type, "xen-pv-domu");
+  EXPECT_EQ(plan.candidates[1].config.xen.package, "xen-hypervisor-4.17-amd64");
+}
+
 // bad: same-cluster (the default) counts failures of the chased kind; a
 // failure of another kind is kOther; same-title only the title; any-bad all.
 TEST(BisectPlan, BadRuleDecidesWhichFailuresCount) {

@@ -1,9 +1,12 @@
 // `blackout kernels` (list, show, fetch, gc) and `blackout workloads` (list,
 // show): what blackout can run, and its kernel cache.
 #include <cstdio>
+#include <filesystem>
+#include <map>
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/log.h"
 #include "base/units.h"
 #include "harness/cli/command.h"
 #include "kernels/cache.h"
@@ -13,6 +16,7 @@
 
 namespace blackout {
 namespace {
+namespace fs = std::filesystem;
 
 std::string Size(uint64_t bytes) {
   char buf[32];
@@ -26,12 +30,64 @@ std::string CachedKernel(const KernelSpec& spec) {
   return CachedEntry(CacheDir(), "apt", AptEntryKey(spec.package, spec.version));
 }
 
+// Whether this machine can fetch a package: "reachable", or why not (the
+// archive does not answer, its signature fails, its index lacks the build).
+std::string Reachability(const std::string& package, const std::string& version, const AptArchive& archive) {
+  static std::map<std::string, std::string> problems;  // by archive: each is asked once
+  if (!problems.count(archive.Key())) problems[archive.Key()] = AptArchiveProblem(archive, CacheDir());
+  const std::string& problem = problems[archive.Key()];
+  if (!problem.empty()) return "NOT REACHABLE: " + problem;
+  try {
+    AptPackage p = AptResolve(package, version, archive, CacheDir());
+    return "reachable (" + p.name + "=" + p.version + ")";
+  } catch (const ConfigError& e) {
+    return "NOT REACHABLE: " + archive.Describe() + " lists no " + package + (version.empty() ? "" : "=" + version);
+  } catch (const InfraError& e) {
+    std::string w = e.what();
+    return "NOT REACHABLE: " + w.substr(0, w.find('\n'));
+  }
+}
+
+std::string KernelStatus(const KernelSpec& spec) {
+  if (!CachedKernel(spec).empty()) return "cached";
+  if (spec.source == "deb") return fs::is_regular_file(spec.deb) ? "local .deb" : "NOT REACHABLE: no file " + spec.deb;
+  if (spec.source == "path") {
+    return fs::is_regular_file(spec.image) ? "local image" : "NOT REACHABLE: no file " + spec.image;
+  }
+  return Reachability(spec.package, spec.version, spec.archive);
+}
+
+std::string Era(const std::string& era, const std::string& version) {
+  std::string linux = KernelEra(version);
+  if (era.empty()) return linux.empty() ? "-" : linux;
+  return linux.empty() ? era : era + ", " + linux;
+}
+
+// Each kernel and Xen with its era, where it comes from and whether this
+// machine reaches it (an archive's index is fetched at most once a day; one
+// that does not answer is said, not fatal).
 int CmdKernelsList() {
   const Catalogue& cat = BuiltinCatalogue();
+  std::printf("%-24s %-34s %s\n%-24s %s\n", "KERNEL", "ERA", "SOURCE", "", "STATUS");
   for (const CatalogueKernel& k : cat.kernels) {
-    std::printf("%-20s %-48s %s\n", k.name.c_str(), k.spec.Describe().c_str(),
-                CachedKernel(k.spec).empty() ? "" : "cached");
+    Status("checking " + k.name);
+    std::string status = KernelStatus(k.spec);
+    ClearStatus();
+    std::printf("%-24s %-34s %s\n%-24s %s\n", k.name.c_str(), Era(k.era, k.spec.version).c_str(),
+                k.spec.Describe().c_str(), "", status.c_str());
   }
+  std::printf("\n%-24s %-34s %s\n", "XEN", "ERA", "SOURCE / STATUS");
+  for (const CatalogueXen& x : cat.xens) {
+    Status("checking " + x.name);
+    std::string status = !x.spec.version.empty() &&
+                                 !CachedEntry(CacheDir(), "apt", AptEntryKey(x.spec.package, x.spec.version)).empty()
+                             ? "cached"
+                             : Reachability(x.spec.package, x.spec.version, x.spec.archive);
+    ClearStatus();
+    std::printf("%-24s %-34s %s\n%-24s %s\n", x.name.c_str(), (x.era.empty() ? "-" : x.era).c_str(),
+                x.spec.Describe().c_str(), "", status.c_str());
+  }
+  std::printf("\n");
   for (const CatalogueSeries& s : cat.series) {
     std::printf("series %s: %zu kernels, %s .. %s\n", s.name.c_str(), s.kernels.size(), s.kernels.front().c_str(),
                 s.kernels.back().c_str());
@@ -53,7 +109,7 @@ int CmdKernelsShow(const std::string& name) {
   std::printf("name:     %s\nsource:   %s\npackage:  %s\nversion:  %s\nrelease:  %s\nsha256:   %s\n"
               "xen pv:   %s\nsize:     %s unpacked\ncached:   %s\n",
               name.c_str(), spec.Describe().c_str(), k.package.c_str(), k.version.c_str(), k.release.c_str(),
-              k.sha256.c_str(), k.xen_pv ? "yes (CONFIG_XEN_PV=y)" : "NO: cannot boot as a Xen PV guest",
+              k.sha256.c_str(), ((k.xen_pv ? "yes (" : "NO: cannot boot as a Xen PV guest (") + k.xen_pv_why + ")").c_str(),
               Size(bytes).c_str(), k.dir.c_str());
   return 0;
 }

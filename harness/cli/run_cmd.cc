@@ -21,6 +21,7 @@
 #include "harness/run.h"
 #include "harness/vm/libvirt_backend.h"
 #include "results/stats.h"
+#include "base/fsutil.h"
 #include "kernels/apt.h"
 #include "kernels/catalogue.h"
 
@@ -52,6 +53,7 @@ struct RunFlags {
   std::string results = "blackout-results";
   std::string store;
   std::string kernel;
+  std::string xen;
   std::string workload;
   std::string duration;
   std::string accel;
@@ -92,6 +94,7 @@ RunRequest RequestFromFlags(const RunFlags& f) {
   RunConfig config = f.config_path.empty() ? DefaultConfig() : LoadConfig(f.config_path);
   // Flags override the file.
   if (!f.kernel.empty()) config.kernel = KernelSpecByName(f.kernel);
+  if (!f.xen.empty()) config.xen = XenSpecByName(f.xen);
   if (!f.workload.empty()) {
     config.workload = WorkloadByNameOrFile(f.workload, config.workload);
     std::vector<std::string> misfits = WorkloadMisfits(config.workload, config.guest.vcpus);
@@ -150,7 +153,10 @@ int ExitCode(const RunOutcome& out) {
 // directory when the run never got one).
 void PrintVerdictLine(const std::string& prefix, const RunOutcome& out) {
   ClearStatus();
-  std::printf("%s%s: %s%s\n", prefix.c_str(), VerdictName(out.verdict), TerminalSafe(out.title).c_str(),
+  // A config error is recorded as an infra-error run (nothing about the
+  // kernel was learnt) but said as what it is: the input's to mend.
+  std::printf("%s%s: %s%s\n", prefix.c_str(), out.config_error ? "config error" : VerdictName(out.verdict),
+              TerminalSafe(out.title).c_str(),
               out.run_dir.empty() ? "" : (" (" + out.run_dir + ")").c_str());
   std::fflush(stdout);
 }
@@ -234,9 +240,10 @@ int CmdRun(const RunFlags& f) {
     // what would run. (Hosts are not contacted, kernels not fetched; a
     // package name apt does not know is said, as `test` says it.)
     const RunConfig& c = req.config;
-    if (c.kernel.source == "apt") AptResolve(c.kernel.package, c.kernel.version);
-    std::printf("config ok: kernel %s, guest %s (%d vCPUs), workload %s for %s, backend %s%s%s\n",
-                c.kernel.Describe().c_str(), c.guest.type.c_str(), c.guest.vcpus,
+    if (c.kernel.source == "apt") AptResolve(c.kernel.package, c.kernel.version, c.kernel.archive, CacheDir());
+    std::printf("config ok: kernel %s%s, guest %s (%d vCPUs), workload %s for %s, backend %s%s%s\n",
+                c.kernel.Describe().c_str(), c.guest.Type().xen ? (", xen " + c.xen.Describe()).c_str() : "",
+                c.guest.type.c_str(), c.guest.vcpus,
                 c.workload.name.empty() ? "(unnamed)" : c.workload.name.c_str(),
                 FormatSeconds(c.workload.duration_s).c_str(), c.backend.c_str(),
                 c.host.empty() ? "" : (" on " + c.host).c_str(),
@@ -294,7 +301,9 @@ int CmdTest(const RunFlags& f, const TestFlags& t) {
     hosts = PoolFromFlags(f);
     // A package kernel is the same for every commit: a name apt does not
     // know (a typo) must stop the bisection, not skip every commit.
-    if (req.config.kernel.source == "apt") AptResolve(req.config.kernel.package, req.config.kernel.version);
+    if (req.config.kernel.source == "apt") {
+      AptResolve(req.config.kernel.package, req.config.kernel.version, req.config.kernel.archive, CacheDir());
+    }
   } catch (const ConfigError& e) {
     return StopBisect(e.problems());
   }
@@ -345,6 +354,9 @@ void AddRunCommands(CLI::App& app, CommandTable& table) {
       ->capture_default_str();
   AddStoreOption(run, rf->store);
   run->add_option("--kernel", rf->kernel, "catalogue name or package[=version] (default: linux-image-amd64)");
+  run->add_option("--xen", rf->xen,
+                  "Xen for Xen guest types: catalogue name (xen-4.14, xen-4.17, xen-4.20) or "
+                  "package[=version] (default: xen-hypervisor-4.17-amd64)");
   run->add_option("--workload", rf->workload,
                   "built-in workload name (see: blackout workloads list), or a workload YAML file");
   run->add_option("--duration", rf->duration, "workload duration, e.g. 60s, 10m, 8h");
@@ -373,6 +385,7 @@ void AddRunCommands(CLI::App& app, CommandTable& table) {
   test->add_option("--results", tf->results, "results root")->capture_default_str();
   AddStoreOption(test, tf->store);
   test->add_option("--kernel", tf->kernel, "catalogue name or package[=version]");
+  test->add_option("--xen", tf->xen, "Xen: catalogue name or package[=version]");
   test->add_option("--workload", tf->workload, "built-in workload name, or a workload YAML file");
   test->add_option("--duration", tf->duration, "workload duration");
   AddBackendFlags(test, *tf);

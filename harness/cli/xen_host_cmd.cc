@@ -48,7 +48,7 @@ int CmdXenHost(const XenHostFlags& f) {
   RunConfig defaults = DefaultConfig();
   XenHostInputs in;
   Status("Xen host: hypervisor, dom0 kernel, toolstack and libvirt");
-  in.xen = FetchXen(defaults.xen_package, defaults.xen_version, cache);
+  in.xen = FetchXen(defaults.xen, cache);
   in.dom0_kernel = FetchKernel(KernelSpec{}, cache);
   in.xen_tools = FetchXenTools(in.xen, cache);
   in.libvirt = FetchXenLibvirt(in.xen_tools, cache);
