@@ -7,7 +7,7 @@ packages=(
   # build
   cmake ninja-build g++ pkg-config
   libboost-dev libboost-filesystem-dev libboost-math-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
-  libvirt-dev libre2-dev libarchive-dev liblzma-dev zlib1g-dev libgtest-dev libgmock-dev libsqlite3-dev
+  libvirt-dev libre2-dev libarchive-dev liblzma-dev zlib1g-dev libzstd-dev libgtest-dev libgmock-dev libsqlite3-dev
   libcurl4-openssl-dev libpq-dev
   # run: QEMU, the guest's busybox, apt's downloader is already on Debian
   qemu-system-x86 qemu-utils busybox-static kmod

@@ -11,6 +11,7 @@
 #include "guests/initramfs.h"
 #include "guests/libclosure.h"
 #include "guests/modules.h"
+#include "kernels/bzimage.h"
 #include "kernels/deb.h"
 
 namespace blackout {
@@ -284,9 +285,24 @@ std::string GzippedVmlinux(const KernelArtifact& kernel) {
 std::vector<std::string> AddModules(Initramfs& img, const KernelArtifact& kernel,
                                     const std::vector<std::string>& names) {
   std::vector<std::string> out;
+  // A kernel without loadable modules has every driver it has built in.
+  if (!kernel.loadable_modules) return out;
+  if (kernel.modules_dir.empty() || !std::filesystem::exists(kernel.modules_dir + "/modules.dep")) {
+    throw ConfigError({"kernel " + kernel.package + " " + kernel.version + " has no modules (no " +
+                       (kernel.modules_dir.empty() ? "modules directory" : kernel.modules_dir + "/modules.dep") +
+                       ") but the workload needs " + std::to_string(names.size()) + " of them"});
+  }
   for (const std::string& rel : ModuleClosure(kernel.modules_dir, names)) {
     std::string dest = "lib/modules/" + kernel.release + "/" + rel;
-    img.AddFile(dest, kernel.modules_dir + "/" + rel, 0644);
+    // A compressed module (Debian 13's .ko.xz) goes in plain: every kernel's
+    // finit_module and init_module read it so, whatever it was built with.
+    size_t ko = dest.rfind(".ko");
+    if (ko != std::string::npos && ko + 3 < dest.size()) {
+      dest.resize(ko + 3);
+      img.AddText(dest, DecompressFile(kernel.modules_dir + "/" + rel), 0644);
+    } else {
+      img.AddFile(dest, kernel.modules_dir + "/" + rel, 0644);
+    }
     out.push_back("/" + dest);
   }
   return out;

@@ -123,9 +123,8 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
   // The kernel under test and the hypervisor, from packages (cached).
   Status("kernel: " + cfg.kernel.Describe());
   KernelArtifact kernel = FetchKernel(cfg.kernel, cache);
-  result["kernel"] = {{"package", kernel.package}, {"version", kernel.version},
-                      {"release", kernel.release}, {"sha256", kernel.sha256},
-                      {"xen_pv", kernel.xen_pv}};
+  result["kernel"] = {{"id", kernel.id},           {"package", kernel.package}, {"version", kernel.version},
+                      {"release", kernel.release}, {"sha256", kernel.sha256},   {"xen_pv", kernel.xen_pv}};
   if (!cfg.kernel.archive.host()) result["kernel"]["archive"] = cfg.kernel.archive.Describe();
   XenArtifact xen;
   if (type.xen && !type.xen_host) {
@@ -185,6 +184,11 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
   PreparedBoot out;
   out.boot = AssembleBoot(in);
   out.accel = accel.mode;
+  // What boots: the image QEMU loads (a vmlinux through its PVH entry, or a
+  // bzImage) and the initramfs with the agent, tools and module closure.
+  std::error_code size_error;
+  uintmax_t initramfs_bytes = std::filesystem::file_size(out.boot.initramfs, size_error);
+  result["boot"] = {{"image", out.boot.kernel}, {"initramfs_bytes", size_error ? 0 : initramfs_bytes}};
   ClearStatus();
   return out;
 }

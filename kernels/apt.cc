@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <ctime>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -308,7 +310,14 @@ std::string AptArchive::Describe() const {
 std::string AptArchive::Key() const {
   std::string where = url.empty() ? "debian" : url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
   std::string key = where + "_" + suite + "_" + Join(components, "+");
-  if (!keyring_package.empty()) key += "_" + keyring_package;
+  // The keys are part of what the state means: an index checked with one
+  // keyring is not vouched for by another.
+  if (!keyring_package.empty()) key += "_" + keyring_package + "@" + keyring_suite;
+  if (!keyring.empty()) {
+    char h[20];
+    std::snprintf(h, sizeof h, "%08zx", std::hash<std::string>()(keyring) & 0xffffffffu);
+    key += "_" + fs::path(keyring).stem().string() + "-" + h;
+  }
   return SafeKey(key);
 }
 

@@ -57,6 +57,12 @@ TEST(AptArchive, DescribesAndKeysWhereItComesFrom) {
   precise.components = {"main", "universe"};
   EXPECT_EQ(precise.Describe(), "http://archive.example/ubuntu precise-updates main universe");
   EXPECT_EQ(precise.Key(), "archive.example_ubuntu_precise-updates_main+universe");
+  // Another keyring is another state: an index one keyring verified is not
+  // vouched for by another.
+  AptArchive removed = bullseye;
+  removed.keyring = "/usr/share/keyrings/debian-archive-removed-keys.gpg";
+  EXPECT_NE(removed.Key(), bullseye.Key());
+  EXPECT_EQ(removed.Key().rfind("debian_bullseye_main_debian-archive-removed-keys-", 0), 0u) << removed.Key();
 }
 
 }  // namespace

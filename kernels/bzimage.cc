@@ -5,9 +5,11 @@
 #include <lzma.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "base/error.h"
 #include "base/fsutil.h"
@@ -111,6 +113,31 @@ std::string UnGzip(const char* in, size_t size, const std::string& path) {
   return out;
 }
 
+// One zstd frame (Debian 13 builds its kernels with zstd): the kernel's
+// payload ends with the frame, then its uncompressed size, which is ignored.
+std::string UnZstd(const char* in, size_t size, const std::string& path) {
+  ZSTD_DStream* z = ZSTD_createDStream();
+  // The kernel is compressed with --ultra -22: windows up to 2^27 and more.
+  ZSTD_DCtx_setParameter(z, ZSTD_d_windowLogMax, 31);
+  std::string out;
+  std::vector<char> buf(ZSTD_DStreamOutSize());
+  ZSTD_inBuffer input = {in, size, 0};
+  size_t r = 1;
+  while (r != 0 && input.pos < input.size) {
+    ZSTD_outBuffer output = {buf.data(), buf.size(), 0};
+    r = ZSTD_decompressStream(z, &output, &input);
+    if (ZSTD_isError(r)) {
+      std::string why = ZSTD_getErrorName(r);
+      ZSTD_freeDStream(z);
+      throw InfraError("decompress " + path + " payload: zstd error: " + why);
+    }
+    out.append(buf.data(), output.pos);
+  }
+  ZSTD_freeDStream(z);
+  if (r != 0) throw InfraError("decompress " + path + " payload: zstd frame is cut short");
+  return out;
+}
+
 }  // namespace
 
 BzImageInfo InspectBzImage(const std::string& path) {
@@ -129,9 +156,11 @@ void ExtractVmlinux(const std::string& bzimage_path, const std::string& out_path
     elf = UnXz(payload, h.payload_length, bzimage_path);
   } else if (kind == "gzip") {
     elf = UnGzip(payload, h.payload_length, bzimage_path);
+  } else if (kind == "zstd") {
+    elf = UnZstd(payload, h.payload_length, bzimage_path);
   } else {
     throw InfraError("extract vmlinux from " + bzimage_path + ": " + kind +
-                     " payloads are not supported (xz and gzip are)");
+                     " payloads are not supported (xz, gzip and zstd are)");
   }
   if (elf.size() < 64 || elf.compare(0, 4, "\x7f" "ELF") != 0) {
     throw InfraError("extract vmlinux from " + bzimage_path + ": payload is not an ELF");
@@ -169,6 +198,15 @@ void ReadNotes(const std::string& area, ElfNotesInfo* info) {
 }
 
 }  // namespace
+
+std::string DecompressFile(const std::string& path) {
+  std::string d = ReadFile(path);
+  std::string kind = Compression(d, 0);
+  if (kind == "xz") return UnXz(d.data(), d.size(), path);
+  if (kind == "gzip") return UnGzip(d.data(), d.size(), path);
+  if (kind == "zstd") return UnZstd(d.data(), d.size(), path);
+  throw InfraError("decompress " + path + ": " + kind + " data (xz, gzip and zstd are read)");
+}
 
 ElfNotesInfo InspectElfNotes(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -20,6 +20,11 @@ BzImageInfo InspectBzImage(const std::string& path);
 // payload's compression is unsupported or it does not decompress to an ELF.
 void ExtractVmlinux(const std::string& bzimage_path, const std::string& out_path);
 
+// A whole xz, gzip or zstd file, decompressed (chosen by its magic): a
+// package's compressed kernel modules (.ko.xz in Debian 13). Throws
+// InfraError naming the file when it is none of them or is damaged.
+std::string DecompressFile(const std::string& path);
+
 // What an ELF file's notes say, for the kernels and binaries blackout boots.
 struct ElfNotesInfo {
   bool is_64bit = false;

@@ -1,5 +1,7 @@
 #include "kernels/bzimage.h"
 
+#include <lzma.h>
+
 #include <zlib.h>
 
 #include <cstdlib>
@@ -28,6 +30,34 @@ TEST(BzImage, InspectsAndExtractsTheElf) {
   EXPECT_EQ(info.boot_protocol, 0x20f);
   ExtractVmlinux(dir + "/vmlinuz", dir + "/vmlinux");
   EXPECT_EQ(ReadFile(dir + "/vmlinux"), elf);
+}
+
+// Debian 13's kernels carry a zstd payload.
+TEST(BzImage, ExtractsAZstdPayload) {
+  std::string dir = TempDir();
+  std::string elf = std::string("\x7f" "ELF\x02\x01\x01", 7) + std::string(100000, 'z');
+  WriteFileAtomic(dir + "/vmlinuz", FakeBzImage(elf, true));
+  EXPECT_EQ(InspectBzImage(dir + "/vmlinuz").compression, "zstd");
+  ExtractVmlinux(dir + "/vmlinuz", dir + "/vmlinux");
+  EXPECT_EQ(ReadFile(dir + "/vmlinux"), elf);
+}
+
+// Packages' compressed modules (Debian 13: .ko.xz) are read whole.
+TEST(DecompressFile, XzGzipAndZstdByTheirMagic) {
+  std::string dir = TempDir();
+  std::string module = std::string("\x7f" "ELF\x02\x01\x01", 7) + std::string(5000, 'm');
+  std::string xz(module.size() + 1024, '\0');
+  size_t xz_size = 0;
+  ASSERT_EQ(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, nullptr, reinterpret_cast<const uint8_t*>(module.data()),
+                                    module.size(), reinterpret_cast<uint8_t*>(xz.data()), &xz_size, xz.size()),
+            LZMA_OK);
+  xz.resize(xz_size);
+  WriteFileAtomic(dir + "/m.ko.xz", xz);
+  WriteFileAtomic(dir + "/m.ko.gz", testing_util::Gzip(module));
+  WriteFileAtomic(dir + "/m.ko.zst", testing_util::Zstd(module));
+  for (const char* f : {"/m.ko.xz", "/m.ko.gz", "/m.ko.zst"}) EXPECT_EQ(DecompressFile(dir + f), module) << f;
+  WriteFileAtomic(dir + "/m.ko", module);
+  EXPECT_THROW(DecompressFile(dir + "/m.ko"), InfraError);
 }
 
 TEST(BzImage, RefusesWhatIsNotAKernel) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <zlib.h>
+#include <zstd.h>
 
 #include <cstdint>
 #include <string>
@@ -34,8 +35,17 @@ inline std::string Gzip(const std::string& in) {
 // A minimal image with the boot protocol fields blackout reads: setup
 // sectors, HdrS, version pointer, payload offset/length, and a gzip payload
 // holding a fake 64-bit ELF.
-inline std::string FakeBzImage(const std::string& payload_plain) {
-  std::string payload = Gzip(payload_plain);
+// zstd as the kernel's build makes it: one frame, then the plain size (LE32).
+inline std::string Zstd(const std::string& in) {
+  std::string out(ZSTD_compressBound(in.size()), '\0');
+  out.resize(ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 19));
+  std::string size(4, '\0');
+  Put32(size, 0, static_cast<uint32_t>(in.size()));
+  return out + size;
+}
+
+inline std::string FakeBzImage(const std::string& payload_plain, bool zstd = false) {
+  std::string payload = zstd ? Zstd(payload_plain) : Gzip(payload_plain);
   std::string d(5 * 512, '\0');
   d[0x1f1] = 4;  // setup_sects
   d.replace(0x202, 4, "HdrS");

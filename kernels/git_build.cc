@@ -167,19 +167,37 @@ KernelArtifact FetchGitKernel(const KernelSpec& spec, const std::string& cache_d
       for (const std::string& o : missing) problems.push_back("kernel config lacks " + o + " after olddefconfig (a dependency is off)");
       throw ConfigError(problems);
     }
+    // With loadable modules the =m options are built too, and installed
+    // into the artifact as a package ships them (modules_install, depmod).
+    bool modules = ConfigValue(ReadFile(out + "/.config"), "MODULES") == "y";
     std::vector<std::string> build = make;
     build.push_back("-j" + std::to_string(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN))));
     build.push_back("bzImage");
+    if (modules) build.push_back("modules");
     step(build);
     std::vector<std::string> rel = make;
     rel.insert(rel.begin() + 1, "-s");
     rel.push_back("kernelrelease");
     std::string release = RunChecked(rel, m);
+    release = release.substr(0, release.find('\n'));
+    if (modules) {
+      std::vector<std::string> install = make;
+      install.insert(install.end(), {"INSTALL_MOD_PATH=" + tmp, "INSTALL_MOD_STRIP=1", "modules_install"});
+      step(install);
+      std::string mods = tmp + "/lib/modules/" + release;
+      // Links back into the build directory: not part of the artifact.
+      for (const char* link : {"build", "source"}) fs::remove(mods + "/" + link);
+      if (!fs::exists(mods + "/modules.dep")) {
+        CommandOptions d;
+        d.timeout_s = 300;
+        RunChecked({"depmod", "-b", tmp, release}, d);
+      }
+    }
     fs::copy_file(out + "/arch/x86/boot/bzImage", tmp + "/bzImage");
     fs::copy_file(out + "/vmlinux", tmp + "/vmlinux");
     fs::copy_file(out + "/.config", tmp + "/config");
     fs::copy_file(log, tmp + "/build.log");
-    WriteFileAtomic(tmp + "/release", release.substr(0, release.find('\n')) + "\n");
+    WriteFileAtomic(tmp + "/release", release + "\n");
     Log("kernel " + commit.substr(0, 12) + " built in " + std::to_string(static_cast<int>(Since(t0))) + "s");
   }, "git");
   KernelArtifact k;
@@ -188,10 +206,12 @@ KernelArtifact FetchGitKernel(const KernelSpec& spec, const std::string& cache_d
   k.release = ReadFile(dir + "/release");
   k.release = k.release.substr(0, k.release.find('\n'));
   k.sha256 = commit;
+  k.id = k.release + "@" + commit.substr(0, 12) + ":" + config_id.substr(0, 8);
   k.dir = dir;
   k.bzimage = dir + "/bzImage";
   k.vmlinux = dir + "/vmlinux";
   k.config = dir + "/config";
+  if (fs::is_directory(dir + "/lib/modules/" + k.release)) k.modules_dir = dir + "/lib/modules/" + k.release;
   ReadKernelTraits(ReadFile(k.config), &k);
   return k;
 }
@@ -200,9 +220,10 @@ namespace {
 
 std::string KeptDir(const std::string& dir, const std::string& commit) { return dir + "/builds/" + commit; }
 
-KernelSpec KeptSpec(const CommandBuild& build, const std::string& kept) {
+KernelSpec KeptSpec(const CommandBuild& build, const std::string& kept, const std::string& commit) {
   KernelSpec spec;
   spec.source = "path";
+  spec.rev = commit;  // a path kernel that knows its commit is named by it
   spec.image = kept + "/image";
   if (!build.modules.empty()) spec.modules = kept + "/modules";
   if (!build.config.empty()) spec.config = kept + "/config";
@@ -266,14 +287,14 @@ KernelSpec BuildAndKeep(const CommandBuild& build, const std::string& commit, co
   fs::remove_all(kept, ec);
   fs::rename(tmp, kept, ec);
   if (ec) throw InfraError("keep build " + kept + ": " + ec.message());
-  return KeptSpec(build, kept);
+  return KeptSpec(build, kept, commit);
 }
 
 }  // namespace
 
 KernelSpec BuildWithCommand(const CommandBuild& build, const std::string& commit, const std::string& dir) {
   std::string kept = KeptDir(dir, commit);
-  if (BuildKept(dir, commit)) return KeptSpec(build, kept);
+  if (BuildKept(dir, commit)) return KeptSpec(build, kept, commit);
   std::string log = dir + "/builds/" + commit + ".log";
   // A commit's failed build is remembered with its message: every later
   // build of it (its run after a build ahead, a resumed bisection) fails the

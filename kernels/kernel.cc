@@ -109,6 +109,7 @@ void ReadKernelTraits(const std::string& config_text, KernelArtifact* k) {
   k->xen_pv_why = pv.why;
   k->xen_console = pv.console;
   k->x86_64 = Is64BitConfig(config_text);
+  k->loadable_modules = ConfigValue(config_text, "MODULES") == "y";
   if (!k->vmlinux.empty() && fs::exists(k->vmlinux)) k->pvh_entry = InspectElfNotes(k->vmlinux).pvh_entry;
 }
 
@@ -137,6 +138,7 @@ KernelArtifact FromUnpacked(const std::string& dir, const std::string& package, 
   std::string sha = ReadFile(dir + "/sha256");
   k.sha256 = sha.substr(0, sha.find('\n'));
   if (k.config.empty()) throw InfraError("kernel " + package + ": package has no boot/config-*");
+  k.id = k.release;
   ReadKernelTraits(ReadFile(k.config), &k);
   return k;
 }
@@ -144,8 +146,15 @@ KernelArtifact FromUnpacked(const std::string& dir, const std::string& package, 
 // Unpacks a kernel .deb into tmp: boot/, lib/modules/, the raw vmlinux.
 void UnpackKernelDeb(const std::string& deb, const std::string& tmp, const std::string& what) {
   ExtractDeb(deb, tmp, [](const std::string& p) {
-    return p.rfind("boot/", 0) == 0 || p.rfind("lib/modules/", 0) == 0;
+    return p.rfind("boot/", 0) == 0 || p.rfind("lib/modules/", 0) == 0 || p.rfind("usr/lib/modules/", 0) == 0;
   });
+  // Debian 13 ships modules under usr/lib/modules (merged /usr): one layout
+  // in the cache, lib/modules, as before.
+  if (fs::is_directory(tmp + "/usr/lib/modules") && !fs::exists(tmp + "/lib/modules")) {
+    MakeDirs(tmp + "/lib");
+    fs::rename(tmp + "/usr/lib/modules", tmp + "/lib/modules");
+    fs::remove_all(tmp + "/usr");
+  }
   std::string bz = FindOne(tmp + "/boot", "vmlinuz-");
   if (bz.empty()) throw InfraError("unpack " + what + ": no boot/vmlinuz-* in the package");
   ExtractVmlinux(bz, tmp + "/vmlinux");
@@ -191,6 +200,7 @@ KernelArtifact FetchPathKernel(const KernelSpec& spec, const std::string& cache_
   k.package = spec.image;
   k.release = info.version.substr(0, info.version.find(' '));
   k.version = k.release;
+  k.id = spec.rev.empty() ? k.release : k.release + "@" + spec.rev.substr(0, 12);
   k.sha256 = sha;
   k.dir = dir;
   k.bzimage = spec.image;

@@ -22,7 +22,8 @@ struct KernelSpec {
   std::string modules;                        // path: optional lib/modules/<release> directory
   std::string config;                         // path: optional kernel config
   std::string repo;                           // git: a repository (a local path)
-  std::string rev;                            // git: any revision git understands
+  std::string rev;                            // git: any revision git understands; path: the
+                                              // commit a bisection's build step built it from
   std::string config_base = "tinyconfig";     // git: a make target (tinyconfig, defconfig) or a file
   std::vector<std::string> fragments;         // git: kernels/configs names or files, merged in order
   AptArchive archive;                         // apt: where from; empty is the host's apt
@@ -34,6 +35,11 @@ struct KernelSpec {
 KernelSpec GitKernelSpec(const std::string& repo, const std::string& rev);
 
 struct KernelArtifact {
+  // How the kernel is named wherever it is shown or matched (result.json's
+  // kernel.id, the results store, reports, compare): its release, and for a
+  // git kernel also its commit and config id, "6.1.192+@1234abcd5678:0a1b2c3d"
+  // (two commits of one tree share a release).
+  std::string id;
   std::string package;
   std::string version;      // package version, e.g. 6.1.192-3
   std::string release;      // uname -r, e.g. 6.1.0-57-amd64
@@ -48,6 +54,7 @@ struct KernelArtifact {
   std::string xen_console = "console=hvc0";  // the PV console's command line (XenPvSupport)
   bool x86_64 = true;       // a 64-bit kernel (blackout's guests and agent are x86-64)
   bool pvh_entry = true;    // the vmlinux has Xen's PVH entry note: QEMU boots it directly
+  bool loadable_modules = true;  // CONFIG_MODULES=y: without it every driver is built in
 };
 
 // Whether a kernel config makes a Xen PV guest, and how the config says so or

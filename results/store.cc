@@ -318,7 +318,10 @@ RunRow RowFromResult(const nlohmann::json& result, const std::string& path) {
   r.started_at = StrAt(result, "/started_at");
   r.verdict = StrAt(result, "/verdict");
   r.title = StrAt(result, "/title");
-  r.kernel = StrAt(result, "/kernel/release");
+  // The kernel's identity (a git kernel's carries its commit); older
+  // results have only the release.
+  r.kernel = StrAt(result, "/kernel/id");
+  if (r.kernel.empty()) r.kernel = StrAt(result, "/kernel/release");
   r.kernel_version = StrAt(result, "/kernel/version");
   // A kernel that never got built or fetched is named by what was asked for.
   if (r.kernel.empty()) r.kernel = StrAt(result, "/config/kernel");
