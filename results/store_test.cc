@@ -174,6 +174,29 @@ TEST_P(StoreTest, RunsRoundTripAndFilter) {
   EXPECT_TRUE(s.Freezes("b").empty());
 }
 
+// Two commits of one git tree share a release (6.1.192+): each run is its
+// kernel's id, release plus commit and config, so lists, filters, compare
+// globs and the report's matrix keep them apart.
+TEST_P(StoreTest, GitKernelsAreTheirCommits) {
+  Store s(db_);
+  nlohmann::json hangs = Result("g1", "lockup", 1, "2026-11-20T10:00:00Z", "6.1.192+");
+  hangs["kernel"]["id"] = "6.1.192+@1111aaaa2222:0a1b2c3d";
+  nlohmann::json quiet = Result("g2", "pass", 0, "2026-11-20T11:00:00Z", "6.1.192+");
+  quiet["kernel"]["id"] = "6.1.192+@3333bbbb4444:0a1b2c3d";
+  s.RecordRun(hangs, "/r/g1");
+  s.RecordRun(quiet, "/r/g2");
+  s.RecordRun(Result("old", "pass", 0, "2026-11-19T10:00:00Z", "6.1.0-57-amd64"), "/r/old");  // no id: its release
+  EXPECT_EQ(s.FindRun("g1")->kernel, "6.1.192+@1111aaaa2222:0a1b2c3d");
+  EXPECT_EQ(s.FindRun("g2")->kernel, "6.1.192+@3333bbbb4444:0a1b2c3d");
+  EXPECT_EQ(s.FindRun("old")->kernel, "6.1.0-57-amd64");
+  RunFilter f;
+  f.kernel = "6.1.192+@1111*";
+  ASSERT_EQ(s.Runs(f).size(), 1u);
+  EXPECT_EQ(s.Runs(f)[0].id, "g1");
+  f.kernel = "6.1.192+@*";
+  EXPECT_EQ(s.Runs(f).size(), 2u);
+}
+
 // Runs placed on a pool open the store from several threads at once (and
 // several processes): a new store is made once, none of them fails.
 TEST_P(StoreTest, ManyOpenANewStoreAtOnce) {

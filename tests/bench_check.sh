@@ -57,6 +57,11 @@ for path in bench/*.sh; do
       BENCH_CHECK=1 expect 64 "$script" 1 0 ;;
     kernel_build.sh)
       BENCH_CHECK=1 expect 0 "$script" ;;
+    kernel_eras.sh)
+      BENCH_CHECK=1 expect 0 "$script"
+      BENCH_CHECK=1 expect 0 "$script" debian-13:xen-4.20
+      BENCH_CHECK=1 expect 64 "$script" debian-13
+      BENCH_CHECK=1 expect 64 "$script" debian-13:no-such-xen ;;
     bisect_exposure.sh)
       BENCH_CHECK=1 expect 0 "$script"
       BENCH_CHECK=1 expect 0 "$script" 6 10 60

@@ -241,8 +241,11 @@ int CmdRun(const RunFlags& f) {
     // package name apt does not know is said, as `test` says it.)
     const RunConfig& c = req.config;
     if (c.kernel.source == "apt") AptResolve(c.kernel.package, c.kernel.version, c.kernel.archive, CacheDir());
+    if (RunGuestType(c).xen && !RunGuestType(c).xen_host) {
+      AptResolve(c.xen.package, c.xen.version, c.xen.archive, CacheDir());
+    }
     std::printf("config ok: kernel %s%s, guest %s (%d vCPUs), workload %s for %s, backend %s%s%s\n",
-                c.kernel.Describe().c_str(), c.guest.Type().xen ? (", xen " + c.xen.Describe()).c_str() : "",
+                c.kernel.Describe().c_str(), RunGuestType(c).xen && !RunGuestType(c).xen_host ? (", xen " + c.xen.Describe()).c_str() : "",
                 c.guest.type.c_str(), c.guest.vcpus,
                 c.workload.name.empty() ? "(unnamed)" : c.workload.name.c_str(),
                 FormatSeconds(c.workload.duration_s).c_str(), c.backend.c_str(),
