@@ -11,6 +11,8 @@ packages=(
   libcurl4-openssl-dev libpq-dev
   # run: QEMU, the guest's busybox, apt's downloader is already on Debian
   qemu-system-x86 qemu-utils busybox-static kmod
+  # run: Debian's archive keys, which check the suites blackout fetches itself
+  debian-archive-keyring
   # run: the libvirt backend's daemons (libvirtd, virtlogd) and virsh
   libvirt-daemon-system libvirt-clients
   # run: the standard stress tools a workload may name (copied into the guest

@@ -1,5 +1,7 @@
 #include "kernels/catalogue.h"
 
+#include <regex>
+
 #include "base/error.h"
 #include "base/yaml_reader.h"
 #include "kernels/builtin_catalogue.h"
@@ -55,6 +57,13 @@ void ParseAptArchive(const YAML::Node& n, YamlReader& r, AptArchive* a) {
       }
     }
   }
+  // Each becomes a word of a sources.list line blackout writes.
+  static const std::regex word(R"(^[A-Za-z0-9][A-Za-z0-9._/+~-]*$)");
+  if (!a->suite.empty() && !std::regex_match(a->suite, word)) r.Error(n["suite"], "'" + a->suite + "' is not a suite name");
+  for (const std::string& c : a->components) {
+    if (!std::regex_match(c, word)) r.Error(n["components"], "'" + c + "' is not a component name");
+  }
+  if (a->url.find_first_of(" \t\n[]#") != std::string::npos) r.Error(n["archive"], "'archive' must be a URL without spaces");
   if (a->suite.empty() && (!a->url.empty() || n["components"].IsDefined() || n["keyring"].IsDefined())) {
     r.Error(n, "an archive needs its 'suite' (such as bullseye or precise-updates)");
   }

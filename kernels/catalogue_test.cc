@@ -67,11 +67,13 @@ TEST(Catalogue, ArchiveProblemsWithTheirLines) {
   - {name: d, package: p, suite: s, components: main}
 xen:
   - {name: x, version: 1}
+  - {name: y, package: p, suite: "sid main\ndeb http://x.example/ sid"}
 )",
                    "cat.yaml");
     FAIL();
   } catch (const ConfigError& e) {
-    ASSERT_EQ(e.problems().size(), 6u) << e.what();
+    ASSERT_EQ(e.problems().size(), 7u) << e.what();
+    EXPECT_EQ(e.problems()[6].rfind("cat.yaml:8:34: 'sid main", 0), 0u) << e.problems()[6];
     EXPECT_EQ(e.problems()[0], "cat.yaml:2:5: an archive named by URL needs a 'keyring' to check its signature with");
     EXPECT_EQ(e.problems()[1].rfind("cat.yaml:3:36: 'archive' must be a URL", 0), 0u) << e.problems()[1];
     EXPECT_EQ(e.problems()[2].rfind("cat.yaml:4:36: a keyring package needs 'package', 'suite'", 0), 0u)
