@@ -74,6 +74,36 @@ inject:
   EXPECT_EQ(c.inject[0].length_s, 8);
 }
 
+TEST(Config, KernelAndXenFromTheirArchives) {
+  RunConfig c = ParseConfig(R"(
+kernel: {package: linux-image-5.10.0-32-amd64, version: 5.10.223-1, suite: bullseye}
+xen: xen-4.20
+)",
+                            "a.yaml");
+  EXPECT_EQ(c.kernel.archive.suite, "bullseye");
+  EXPECT_TRUE(c.kernel.archive.url.empty());
+  EXPECT_EQ(c.kernel.Describe(), "apt linux-image-5.10.0-32-amd64=5.10.223-1 from bullseye main (the host's Debian mirror)");
+  EXPECT_EQ(c.xen.package, "xen-hypervisor-4.20-amd64");
+  EXPECT_EQ(c.xen.archive.suite, "trixie");
+  c = ParseConfig(R"(
+xen: {package: xen-hypervisor-4.14-amd64, archive: "https://archive.example/debian", suite: bullseye,
+      components: [main], keyring: /k.gpg}
+)",
+                  "b.yaml");
+  EXPECT_EQ(c.xen.archive.url, "https://archive.example/debian");
+  EXPECT_EQ(c.xen.archive.keyring, "/k.gpg");
+  try {
+    ParseConfig("kernel: {git: /src/linux, suite: bullseye}\nxen: {package: x, archive: \"http://a.example\", suite: s}\n",
+                "c.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.problems().size(), 2u) << e.what();
+    EXPECT_EQ(e.problems()[0].rfind("c.yaml:1:9: 'suite' and 'archive' say where an apt kernel's", 0), 0u)
+        << e.problems()[0];
+    EXPECT_EQ(e.problems()[1].rfind("c.yaml:2:6: an archive named by URL needs a 'keyring'", 0), 0u) << e.problems()[1];
+  }
+}
+
 TEST(Config, WorkloadByName) {
   EXPECT_EQ(ParseConfig("workload: idle\n", "x").workload.name, "idle");
 }

@@ -184,11 +184,13 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
   PreparedBoot out;
   out.boot = AssembleBoot(in);
   out.accel = accel.mode;
-  // What boots: the image QEMU loads (a vmlinux through its PVH entry, or a
-  // bzImage) and the initramfs with the agent, tools and module closure.
+  // What booted: the kernel under test as its raw vmlinux (Xen loads it; hvm
+  // through its PVH entry) or its bzImage (hvm, no PVH entry), and the
+  // initramfs with the agent, tools and module closure.
   std::error_code size_error;
   uintmax_t initramfs_bytes = std::filesystem::file_size(out.boot.initramfs, size_error);
-  result["boot"] = {{"image", out.boot.kernel}, {"initramfs_bytes", size_error ? 0 : initramfs_bytes}};
+  result["boot"] = {{"kernel_image", type.xen ? kernel.vmlinux : out.boot.kernel},
+                    {"initramfs_bytes", size_error ? 0 : initramfs_bytes}};
   ClearStatus();
   return out;
 }
