@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -332,6 +333,24 @@ void UnpackPackageTree(const std::string& tmp, const std::map<std::string, std::
   fs::remove_all(debs);
 }
 
+// The toolstack runs in dom0 from an initramfs built of this host's files
+// and its own packages: its binaries link against this host's glibc. One
+// from a newer release (xen-utils-4.20 from trixie) needs a newer glibc than
+// the host's, and would fail inside dom0 at its first call: refused here.
+void CheckRunsOnThisHost(const AptPackage& pkg) {
+  static const std::regex libc(R"(libc6 \(>= ([^)]+)\))");
+  std::smatch m;
+  if (!std::regex_search(pkg.depends, m, libc)) return;
+  std::string host = RunChecked({"dpkg-query", "-W", "-f=${Version}", "libc6"});
+  CommandResult newer = RunCommand({"dpkg", "--compare-versions", host, "lt", m[1].str()});
+  if (newer.ok()) {
+    throw ConfigError({pkg.name + "=" + pkg.version + (pkg.archive.host() ? "" : " from " + pkg.archive.Describe()) +
+                       " needs libc6 >= " + m[1].str() + ", and this host has " + host +
+                       ": its toolstack cannot run in a domU's dom0 here (guest type xen-pv-dom0 needs only the "
+                       "hypervisor)"});
+  }
+}
+
 // The tree's library directories, the host's layout.
 std::vector<std::string> TreeLibDirs(const std::string& root, const std::vector<std::string>& extra) {
   std::vector<std::string> out;
@@ -351,6 +370,7 @@ XenToolsArtifact FetchXenTools(const XenArtifact& xen, const std::string& cache_
   series = series.substr(0, series.find('-'));
   std::string utils = "xen-utils-" + series;
   AptPackage top = AptResolve(utils, xen.version, xen.archive, cache_dir);
+  CheckRunsOnThisHost(top);
   // The same toolstack version from two archives is one build.
   std::string dir = CacheEntry(cache_dir, "xen-tools_" + top.version, [&](const std::string& tmp) {
     Log("fetching the Xen toolstack " + utils + "=" + top.version + " with apt-get download");
