@@ -41,7 +41,8 @@ std::string Reachability(const std::string& package, const std::string& version,
     AptPackage p = AptResolve(package, version, archive, CacheDir());
     return "reachable (" + p.name + "=" + p.version + ")";
   } catch (const ConfigError& e) {
-    return "NOT REACHABLE: " + archive.Describe() + " lists no " + package + (version.empty() ? "" : "=" + version);
+    std::string w = e.problems().empty() ? e.what() : e.problems().front();
+    return "NOT REACHABLE: " + w.substr(0, w.find('\n'));
   } catch (const InfraError& e) {
     std::string w = e.what();
     return "NOT REACHABLE: " + w.substr(0, w.find('\n'));
