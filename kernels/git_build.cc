@@ -161,7 +161,8 @@ KernelArtifact FetchGitKernel(const KernelSpec& spec, const std::string& cache_d
     std::vector<std::string> olddef = make;
     olddef.push_back("olddefconfig");
     step(olddef);
-    std::vector<std::string> missing = MissingOptions(ReadFile(out + "/.config"), fragments);
+    std::string config = ReadFile(out + "/.config");
+    std::vector<std::string> missing = MissingOptions(config, fragments);
     if (!missing.empty()) {
       std::vector<std::string> problems;
       for (const std::string& o : missing) problems.push_back("kernel config lacks " + o + " after olddefconfig (a dependency is off)");
@@ -169,7 +170,7 @@ KernelArtifact FetchGitKernel(const KernelSpec& spec, const std::string& cache_d
     }
     // With loadable modules the =m options are built too, and installed
     // into the artifact as a package ships them (modules_install, depmod).
-    bool modules = ConfigValue(ReadFile(out + "/.config"), "MODULES") == "y";
+    bool modules = ConfigValue(config, "MODULES") == "y";
     std::vector<std::string> build = make;
     build.push_back("-j" + std::to_string(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN))));
     build.push_back("bzImage");

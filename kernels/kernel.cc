@@ -111,10 +111,28 @@ void ReadKernelTraits(const std::string& config_text, KernelArtifact* k) {
   k->xen_console = pv.console;
   k->x86_64 = Is64BitConfig(config_text);
   k->loadable_modules = ConfigValue(config_text, "MODULES") == "y";
-  if (!k->vmlinux.empty() && fs::exists(k->vmlinux)) k->pvh_entry = InspectElfNotes(k->vmlinux).pvh_entry;
+  if (!k->vmlinux.empty() && fs::exists(k->vmlinux)) {
+    ElfNotesInfo elf = InspectElfNotes(k->vmlinux);
+    k->pvh_entry = elf.pvh_entry;
+    if (!elf.is_64bit) k->x86_64 = false;
+  }
 }
 
 namespace {
+
+// The package a name and version mean. A fully named build that is already
+// cached needs no apt at all (and no archive to answer).
+AptPackage ResolveUnlessCached(const std::string& package, const std::string& version, const AptArchive& archive,
+                               const std::string& cache_dir) {
+  if (version.empty() || CachedEntry(cache_dir, "apt", AptEntryKey(package, version)).empty()) {
+    return AptResolve(package, version, archive, cache_dir);
+  }
+  AptPackage pkg;
+  pkg.name = package;
+  pkg.version = version;
+  pkg.archive = archive;
+  return pkg;
+}
 
 // blackout's guests are x86-64: a kernel package of another architecture
 // (i386's 686 flavours are 32-bit kernels) is refused before it is fetched.
@@ -208,18 +226,17 @@ KernelArtifact FetchPathKernel(const KernelSpec& spec, const std::string& cache_
   k.vmlinux = dir + "/vmlinux";
   k.modules_dir = spec.modules;
   k.config = spec.config;
-  ElfNotesInfo elf = InspectElfNotes(k.vmlinux);
   if (spec.config.empty()) {
     // Without a config, the image's own notes: a PV kernel tells Xen its entry.
+    ElfNotesInfo elf = InspectElfNotes(k.vmlinux);
     k.xen_pv = elf.xen_pv;
     k.xen_pv_why = elf.xen_pv ? "Xen's ENTRY note in the image (no config given)"
                               : "no Xen ENTRY note in the image (no config given)";
     k.x86_64 = elf.is_64bit;
+    k.pvh_entry = elf.pvh_entry;
   } else {
     ReadKernelTraits(ReadFile(spec.config), &k);
   }
-  k.pvh_entry = elf.pvh_entry;
-  if (!elf.is_64bit) k.x86_64 = false;
   return k;
 }
 
@@ -238,14 +255,7 @@ KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir)
   if (spec.source == "git") return FetchGitKernel(spec, cache_dir);
   if (spec.source == "deb") return FetchDebKernel(spec, cache_dir);
   if (spec.source == "path") return FetchPathKernel(spec, cache_dir);
-  AptPackage pkg;
-  // A fully named build that is already cached needs no apt at all.
-  if (!spec.version.empty() && !CachedEntry(cache_dir, "apt", AptEntryKey(spec.package, spec.version)).empty()) {
-    pkg.name = spec.package;
-    pkg.version = spec.version;
-  } else {
-    pkg = AptResolve(spec.package, spec.version, spec.archive, cache_dir);
-  }
+  AptPackage pkg = ResolveUnlessCached(spec.package, spec.version, spec.archive, cache_dir);
   CheckKernelArchitecture(pkg.name + " " + pkg.version, pkg.architecture);
   std::string dir = CacheEntry(cache_dir, AptEntryKey(pkg.name, pkg.version), [&](const std::string& tmp) {
     auto t0 = std::chrono::steady_clock::now();
@@ -261,15 +271,7 @@ KernelArtifact FetchKernel(const KernelSpec& spec, const std::string& cache_dir)
 }
 
 XenArtifact FetchXen(const XenSpec& spec, const std::string& cache_dir) {
-  AptPackage pkg;
-  // A fully named build that is already cached needs no apt at all.
-  if (!spec.version.empty() && !CachedEntry(cache_dir, "apt", AptEntryKey(spec.package, spec.version)).empty()) {
-    pkg.name = spec.package;
-    pkg.version = spec.version;
-    pkg.archive = spec.archive;
-  } else {
-    pkg = AptResolve(spec.package, spec.version, spec.archive, cache_dir);
-  }
+  AptPackage pkg = ResolveUnlessCached(spec.package, spec.version, spec.archive, cache_dir);
   std::string dir = CacheEntry(cache_dir, AptEntryKey(pkg.name, pkg.version), [&](const std::string& tmp) {
     Log("fetching hypervisor " + pkg.name + "=" + pkg.version + " with apt-get download");
     std::string deb = AptDownload(pkg, tmp, cache_dir);

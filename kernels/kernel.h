@@ -72,7 +72,7 @@ struct XenPvSupport {
 };
 XenPvSupport XenPvFromConfig(const std::string& config_text);
 // Fills an artifact's xen_pv, xen_pv_why, xen_console, x86_64 and loadable_modules from its
-// config, and pvh_entry from its vmlinux (when it is there).
+// config, and pvh_entry (and a 32-bit class) from its vmlinux's notes (when it is there).
 void ReadKernelTraits(const std::string& config_text, KernelArtifact* k);
 // Whether the config builds a 64-bit x86 kernel (CONFIG_64BIT or CONFIG_X86_64).
 bool Is64BitConfig(const std::string& config_text);

@@ -24,10 +24,10 @@ std::string Size(uint64_t bytes) {
   return buf;
 }
 
-// Whether a catalogue kernel is in the cache, without fetching it.
-std::string CachedKernel(const KernelSpec& spec) {
-  if (spec.source != "apt" || spec.version.empty()) return "";
-  return CachedEntry(CacheDir(), "apt", AptEntryKey(spec.package, spec.version));
+// Whether a fully named package (a catalogue kernel or Xen) is in the cache,
+// without fetching it.
+bool CachedPackage(const std::string& package, const std::string& version) {
+  return !version.empty() && !CachedEntry(CacheDir(), "apt", AptEntryKey(package, version)).empty();
 }
 
 // Whether this machine can fetch a package: "reachable", or why not (the
@@ -50,7 +50,7 @@ std::string Reachability(const std::string& package, const std::string& version,
 }
 
 std::string KernelStatus(const KernelSpec& spec) {
-  if (!CachedKernel(spec).empty()) return "cached";
+  if (spec.source == "apt" && CachedPackage(spec.package, spec.version)) return "cached";
   if (spec.source == "deb") return fs::is_regular_file(spec.deb) ? "local .deb" : "NOT REACHABLE: no file " + spec.deb;
   if (spec.source == "path") {
     return fs::is_regular_file(spec.image) ? "local image" : "NOT REACHABLE: no file " + spec.image;
@@ -80,8 +80,7 @@ int CmdKernelsList() {
   std::printf("\n%-24s %-34s %s\n", "XEN", "ERA", "SOURCE / STATUS");
   for (const CatalogueXen& x : cat.xens) {
     Status("checking " + x.name);
-    std::string status = !x.spec.version.empty() &&
-                                 !CachedEntry(CacheDir(), "apt", AptEntryKey(x.spec.package, x.spec.version)).empty()
+    std::string status = CachedPackage(x.spec.package, x.spec.version)
                              ? "cached"
                              : Reachability(x.spec.package, x.spec.version, x.spec.archive);
     ClearStatus();
