@@ -1,5 +1,10 @@
 // blackout-agent: the static in-guest helper that /init execs as PID 1.
 //
+// In an image guest (`blackout-agent service DIR`) it is not PID 1: the
+// image's own init starts it as a transient systemd unit from the config
+// drive, and DIR/agent.conf gives what /proc/cmdline gives an initramfs guest
+// (nonce, heartbeat interval) and the console device to beat on.
+//
 // It does three things and nothing else: (1) one heartbeat thread pinned to
 // each vCPU prints a sealed heartbeat line every interval, so the host can see
 // any vCPU stop; (2) it runs the workload described in /etc/blackout/workload.conf
@@ -16,6 +21,7 @@
 // base/protocol.h; the host can also talk to the agent over the console
 // (while the guest still answers), which is how blackout collects blocked
 // tasks and all-CPU backtraces as evidence (console.cc).
+#include <fcntl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -28,9 +34,43 @@
 #include "guests/agent/workload_conf.h"
 
 namespace blackout::agent {
+namespace {
+
+// Service mode: the settings from DIR/agent.conf ("key=value" lines) in the
+// kernel command line's syntax, and the console as stdin, stdout and stderr.
+// Returns the command-line-like text, or "" when the console cannot be opened.
+std::string ServiceSettings(const std::string& dir) {
+  std::string text = ReadFile(dir + "/agent.conf");
+  std::string settings = " ";
+  std::string console;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.rfind("console=", 0) == 0) console = line.substr(8);
+    if (line.rfind("nonce=", 0) == 0) settings += std::string(protocol::kNonceArg) + line.substr(6) + " ";
+    if (line.rfind("interval_ms=", 0) == 0) settings += std::string(protocol::kIntervalArg) + line.substr(12) + " ";
+  }
+  int fd = console.empty() ? -1 : open(console.c_str(), O_RDWR | O_NOCTTY);
+  if (fd < 0) return "";
+  for (int to = 0; to <= 2; ++to) dup2(fd, to);
+  if (fd > 2) close(fd);
+  return settings;
+}
+
+}  // namespace
+
 int Main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "relay") return Relay(argv[2]);
   std::string cmdline = ReadFile("/proc/cmdline");
+  std::string conf_path = "/etc/blackout/workload.conf";
+  if (argc == 3 && std::string(argv[1]) == "service") {
+    cmdline = ServiceSettings(argv[2]);
+    if (cmdline.empty()) return 2;  // nowhere to say anything: the host sees no heartbeat
+    conf_path = std::string(argv[2]) + "/workload.conf";
+  }
   std::string nonce = CmdlineValue(cmdline, protocol::kNonceArg);
   if (!nonce.empty()) g_nonce = nonce;
   int interval_ms = std::atoi(CmdlineValue(cmdline, protocol::kIntervalArg).c_str());
@@ -45,7 +85,7 @@ int Main(int argc, char** argv) {
 
   Workload workload;
   std::string error;
-  if (!LoadWorkload("/etc/blackout/workload.conf", &workload, &error)) Fail(error);
+  if (!LoadWorkload(conf_path.c_str(), &workload, &error)) Fail(error);
 
   for (int cpu = 0; cpu < g_ncpus; ++cpu) std::thread(HeartbeatLoop, cpu, interval_ms).detach();
   std::thread(ConsoleCommands).detach();
