@@ -20,6 +20,10 @@ packages=(
   stress-ng fio
   # run: git kernel builds (make, the kernel's host tools, ccache)
   make flex bison bc libelf-dev libssl-dev ccache
+  # run: cloud images (`blackout images build`: a Debian root with mmdebstrap,
+  # an ext4 file system, GRUB's BIOS core, a FAT config drive; debugfs reads
+  # an image without mounting it)
+  mmdebstrap grub-pc-bin grub-common dosfstools mtools fdisk e2fsprogs
   # tests
   jq cpio dpkg-dev procps git clang libclang-rt-14-dev time sqlite3
   # tests: virt-xml-validate (libvirt-clients) runs xmllint; test libvirt

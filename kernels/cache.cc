@@ -207,7 +207,7 @@ std::vector<CacheEntryInfo> ListCache(const std::string& cache_dir, bool rebuilt
       out.push_back(info);
     }
   }
-  for (const char* kind : {"apt", "deb", "path", "git"}) {
+  for (const char* kind : {"apt", "deb", "path", "git", "images"}) {
     std::string root = cache_dir + "/" + kind;
     if (!fs::is_directory(root)) continue;
     for (const auto& e : fs::directory_iterator(root)) {

@@ -1,5 +1,5 @@
 // The kernel cache's layout, in one place: <cache>/<kind>/<key>/ entries
-// (kind apt, deb, path, git, xen-tools under apt), each filled in a private
+// (kind apt, deb, path, git, images; xen-tools under apt), each filled in a private
 // temporary directory and renamed into place under its lock, complete when
 // it holds .complete (whose mtime says when it was last used); git build
 // directories under <cache>/git-build/ and ccache's under <cache>/ccache.

@@ -1,0 +1,491 @@
+#include "guests/image.h"
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/subprocess.h"
+#include "kernels/apt.h"
+#include "kernels/cache.h"
+#include "kernels/deb.h"
+
+namespace blackout {
+namespace {
+namespace fs = std::filesystem;
+
+// Changes whenever the build below would make a different image from the
+// same recipe: part of the cache key.
+constexpr const char kBuilderVersion[] = "1";
+constexpr uint64_t kDiskBytes = 2ull << 30;
+constexpr uint64_t kRootOffset = 1ull << 20;  // the root partition starts at sector 2048
+constexpr const char kRootLabel[] = "blackout-root";
+// Where the mirror's URL stood in a recorded command: the record says what
+// was run, not which host this machine's apt sources name.
+constexpr const char kMirrorPlaceholder[] = "$DEBIAN_MIRROR";
+
+// What every recipe installs: the cloud kernel and an initrd generator, the
+// image's own init (systemd) and cloud-init, an ext4 root's tools, and the
+// network configuration cloud-init writes for.
+const std::vector<std::string> kCloudPackages = {
+    "linux-image-cloud-amd64", "systemd-sysv", "udev",     "cloud-init", "initramfs-tools",
+    "e2fsprogs",               "ifupdown",     "netbase"};
+
+std::string Join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
+}
+
+// GRUB's menu for the image: one entry, no wait. Both consoles: tty0 for a
+// screen and ttyS0 for hvm's serial port (the last named is /dev/console);
+// hvc0 is a Xen PV guest's console, where the kernel's log goes there.
+std::string GrubCfg(const std::string& release) {
+  return "set default=0\nset timeout=0\n"
+         "menuentry 'Debian GNU/Linux, " + release + "' {\n"
+         "  linux /boot/vmlinuz-" + release + " root=LABEL=" + kRootLabel +
+         " ro console=tty0 console=hvc0 console=ttyS0,115200\n"
+         "  initrd /boot/initrd.img-" + release + "\n"
+         "}\n";
+}
+
+// The kernel release the root's /boot holds (exactly one).
+std::string RootKernelRelease(const std::string& root) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root + "/boot", ec)) {
+    std::string n = e.path().filename();
+    if (n.rfind("vmlinuz-", 0) == 0) found.push_back(n.substr(8));
+  }
+  if (found.size() != 1) {
+    throw InfraError("images: the built root's /boot holds " + std::to_string(found.size()) +
+                     " kernels (want one): " + Join(found, ", "));
+  }
+  if (!fs::is_regular_file(root + "/boot/initrd.img-" + found[0])) {
+    throw InfraError("images: the built root has no /boot/initrd.img-" + found[0]);
+  }
+  return found[0];
+}
+
+// The MBR's boot code from GRUB's BIOS build, then its core (which finds
+// /boot/grub on the first partition) from sector 1 on, as grub-install
+// would write them, without a loop device.
+void InstallGrub(const std::string& disk, const std::string& scratch, std::vector<std::string>* commands) {
+  const std::string boot_img = "/usr/lib/grub/i386-pc/boot.img";
+  if (!fs::is_regular_file(boot_img)) throw InfraError("images: no " + boot_img + " (install grub-pc-bin)");
+  std::vector<std::string> mkimage = {"grub-mkimage", "-O", "i386-pc", "-p", "(hd0,msdos1)/boot/grub",
+                                      "-o", scratch + "/core.img", "biosdisk", "part_msdos", "ext2", "normal",
+                                      "linux", "echo", "configfile", "test", "boot"};
+  RunChecked(mkimage);
+  commands->push_back(CommandLine(mkimage));
+  std::string boot = ReadFile(boot_img);
+  std::string core = ReadFile(scratch + "/core.img");
+  if (boot.size() < 440 || core.size() > kRootOffset - 512) throw InfraError("images: GRUB's images are not the expected sizes");
+  std::fstream f(disk, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(0);
+  f.write(boot.data(), 440);  // the boot code only: the partition table stays
+  f.seekp(512);
+  f.write(core.data(), static_cast<std::streamsize>(core.size()));
+  f.flush();
+  if (!f) throw InfraError("images: cannot write GRUB into " + disk);
+  commands->push_back("write boot.img's first 440 bytes to the MBR and core.img from sector 1");
+}
+
+// Fills an image cache entry: root with mmdebstrap, the disk, GRUB, qcow2,
+// the record.
+void FillImage(const ImageRecipe& recipe, const std::string& entry, const std::string& scratch,
+               const std::function<void(const std::string&)>& status) {
+  auto say = [&](const std::string& s) { if (status) status(s); };
+  auto start = std::chrono::steady_clock::now();
+  std::string mirror = HostDebianMirror(recipe.suite);
+  if (mirror.empty()) {
+    throw ConfigError({"images build " + recipe.name + ": this host's apt sources name no Debian mirror for " +
+                       recipe.suite});
+  }
+  std::vector<std::string> commands;
+  auto record_command = [&](const std::vector<std::string>& argv) {
+    std::string line = CommandLine(argv);
+    for (size_t at; (at = line.find(mirror)) != std::string::npos;) line.replace(at, mirror.size(), kMirrorPlaceholder);
+    commands.push_back(line);
+  };
+  std::string root = scratch + "/root";
+  std::vector<std::string> mm = {"mmdebstrap", "--variant=apt", "--include=" + Join(recipe.packages, ","),
+                                 "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-exclude=/usr/share/man/*",
+                                 "--dpkgopt=path-exclude=/usr/share/locale/*", recipe.suite, root,
+                                 "deb " + mirror + " " + recipe.suite + " main"};
+  say("images: mmdebstrap " + recipe.suite + " (about a minute)");
+  CommandOptions long_run;
+  long_run.timeout_s = 1800;
+  RunChecked(mm, long_run);
+  record_command(mm);
+
+  std::string release = RootKernelRelease(root);
+  std::string grub_cfg = GrubCfg(release);
+  MakeDirs(root + "/boot/grub");
+  WriteFileAtomic(root + "/boot/grub/grub.cfg", grub_cfg);
+  WriteFileAtomic(root + "/etc/fstab", std::string("LABEL=") + kRootLabel + " / ext4 defaults 0 1\n");
+  WriteFileAtomic(root + "/etc/hostname", recipe.name + "\n");
+  commands.push_back("write /boot/grub/grub.cfg, /etc/fstab (root by label) and /etc/hostname");
+  std::string packages = RunChecked({"dpkg-query", "--admindir=" + root + "/var/lib/dpkg", "-W",
+                                     "-f=${Package}=${Version}\\n"});
+
+  say("images: disk, ext4 root, GRUB");
+  std::string disk = scratch + "/disk.raw";
+  {
+    std::ofstream f(disk, std::ios::binary);
+    f.close();
+    fs::resize_file(disk, kDiskBytes);
+  }
+  CommandOptions table;
+  table.timeout_s = 60;
+  std::string script = "label: dos\nstart=2048, type=83, bootable\n";
+  fs::path script_path = scratch + "/partitions";
+  WriteFileAtomic(script_path, script);
+  RunChecked({"sh", "-c", "sfdisk --quiet \"$0\" < \"$1\"", disk, script_path.string()}, table);
+  commands.push_back("sfdisk disk.raw <<< '" + script.substr(0, script.size() - 1) + "' (2 GiB, one bootable partition)");
+  std::vector<std::string> mke2fs = {"mke2fs", "-q", "-t", "ext4", "-L", kRootLabel, "-d", root, "-E",
+                                     "offset=" + std::to_string(kRootOffset), disk,
+                                     std::to_string((kDiskBytes - kRootOffset) / 1024) + "k"};
+  RunChecked(mke2fs, long_run);
+  record_command(mke2fs);
+  InstallGrub(disk, scratch, &commands);
+  fs::remove_all(root);
+
+  say("images: qcow2");
+  std::vector<std::string> convert = {"qemu-img", "convert", "-f", "raw", "-O", "qcow2", disk,
+                                      entry + "/image.qcow2"};
+  RunChecked(convert, long_run);
+  record_command(convert);
+  fs::remove(disk);
+
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  nlohmann::json record = {
+      {"name", recipe.name},
+      {"suite", recipe.suite},
+      {"builder_version", kBuilderVersion},
+      {"kernel_release", release},
+      {"sha256", Sha256File(entry + "/image.qcow2")},
+      {"bytes", fs::file_size(entry + "/image.qcow2")},
+      {"virtual_bytes", kDiskBytes},
+      {"build_seconds", seconds},
+      {"grub_cfg", grub_cfg},
+      {"commands", commands},
+      {"packages", nlohmann::json::array()},
+  };
+  for (size_t pos = 0; pos < packages.size();) {
+    size_t end = packages.find('\n', pos);
+    if (end == std::string::npos) end = packages.size();
+    if (end > pos) record["packages"].push_back(packages.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  WriteFileAtomic(entry + "/record.json", record.dump(2) + "\n");
+}
+
+// A qcow2 (or raw) image's format and size, from qemu-img; "" format when
+// qemu-img does not know it as a disk image.
+void QemuImgInfo(const std::string& path, std::string* format, uint64_t* size) {
+  CommandOptions o;
+  o.timeout_s = 60;
+  CommandResult r = RunCommand({"qemu-img", "info", "--output=json", path}, o);
+  if (!r.ok()) return;
+  nlohmann::json j = nlohmann::json::parse(r.output, nullptr, false);
+  if (!j.is_object()) return;
+  *format = j.value("format", "");
+  *size = j.value("virtual-size", uint64_t{0});
+}
+
+}  // namespace
+
+const std::vector<ImageRecipe>& ImageRecipes() {
+  static const std::vector<ImageRecipe> recipes = {
+      {"debian-12", "bookworm", kCloudPackages, "Debian 12 (bookworm) with its cloud kernel and cloud-init"},
+      {"debian-11", "bullseye", kCloudPackages, "Debian 11 (bullseye) with its cloud kernel and cloud-init"},
+  };
+  return recipes;
+}
+
+const ImageRecipe* FindImageRecipe(const std::string& name) {
+  for (const ImageRecipe& r : ImageRecipes()) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+BuiltImage BuildImage(const std::string& name, const std::string& cache_dir, bool force,
+                      const std::function<void(const std::string&)>& status) {
+  const ImageRecipe* recipe = FindImageRecipe(name);
+  if (!recipe) {
+    std::vector<std::string> names;
+    for (const ImageRecipe& r : ImageRecipes()) names.push_back(r.name);
+    throw ConfigError({"images build: no image recipe '" + name + "' (there are: " + Join(names, ", ") + ")"});
+  }
+  for (const char* tool : {"mmdebstrap", "mke2fs", "sfdisk", "grub-mkimage", "qemu-img", "dpkg-query"}) {
+    if (FindProgram(tool).empty()) throw InfraError(std::string("images build: no ") + tool + " (run ci/install-deps.sh)");
+  }
+  std::string key = recipe->name + "-" +
+                    Sha256Text(cache_dir + "/images",
+                               std::string(kBuilderVersion) + "\n" + recipe->suite + "\n" + Join(recipe->packages, " "))
+                        .substr(0, 16);
+  std::string existing = CachedEntry(cache_dir, "images", key);
+  if (force && !existing.empty()) fs::remove_all(existing);
+  bool filled = false;
+  std::string entry = CacheEntry(
+      cache_dir, key,
+      [&](const std::string& tmp) {
+        filled = true;
+        std::string scratch = MakeScratchDir(cache_dir);
+        try {
+          FillImage(*recipe, tmp, scratch, status);
+        } catch (...) {
+          fs::remove_all(scratch);
+          throw;
+        }
+        fs::remove_all(scratch);
+      },
+      "images");
+  nlohmann::json record = nlohmann::json::parse(ReadFile(entry + "/record.json"), nullptr, false);
+  if (!record.is_object()) throw InfraError("images: " + entry + "/record.json is not JSON");
+  BuiltImage out;
+  out.path = entry + "/image.qcow2";
+  out.record_path = entry + "/record.json";
+  out.sha256 = record.value("sha256", "");
+  out.kernel_release = record.value("kernel_release", "");
+  out.cached = !filled;
+  out.seconds = filled ? record.value("build_seconds", 0.0) : 0;
+  return out;
+}
+
+std::vector<GrubEntry> ParseGrubCfg(const std::string& text, const std::string& source, int* default_entry) {
+  std::vector<GrubEntry> entries;
+  std::vector<std::string> problems;
+  int default_index = 0, default_line = 0;
+  bool in_entry = false;
+  int depth = 0;  // braces open inside the current entry (submenu, if blocks)
+  int lineno = 0;
+  for (size_t pos = 0; pos <= text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = Trim(text.substr(pos, end - pos));
+    pos = end + 1;
+    ++lineno;
+    if (line.empty() || line[0] == '#') continue;
+    std::string where = source + ":" + std::to_string(lineno) + ": ";
+    if (!in_entry) {
+      if (line.rfind("set default=", 0) == 0) {
+        std::string v = line.substr(12);
+        if (v.size() >= 2 && (v[0] == '"' || v[0] == '\'') && v.back() == v[0]) v = v.substr(1, v.size() - 2);
+        if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) {
+          problems.push_back(where + "default '" + v + "' is not an entry number (blackout reads numbered defaults only)");
+        } else {
+          default_index = std::atoi(v.c_str());
+          default_line = lineno;
+        }
+      } else if (line.rfind("menuentry", 0) == 0) {
+        if (line.back() != '{') {
+          problems.push_back(where + "menuentry without '{' on its line");
+          continue;
+        }
+        GrubEntry e;
+        e.line = lineno;
+        size_t q = line.find_first_of("'\"");
+        if (q != std::string::npos) {
+          size_t qe = line.find(line[q], q + 1);
+          if (qe != std::string::npos) e.title = line.substr(q + 1, qe - q - 1);
+        }
+        entries.push_back(e);
+        in_entry = true;
+        depth = 0;
+      }
+      continue;
+    }
+    GrubEntry& e = entries.back();
+    if (line == "}") {
+      if (depth > 0) {
+        --depth;
+        continue;
+      }
+      in_entry = false;
+      if (e.kernel.empty()) {
+        problems.push_back(source + ":" + std::to_string(e.line) + ": menu entry '" + e.title + "' has no linux line");
+      }
+      continue;
+    }
+    if (line.back() == '{') ++depth;
+    auto word_end = line.find_first_of(" \t");
+    std::string word = line.substr(0, word_end);
+    std::string rest = word_end == std::string::npos ? "" : Trim(line.substr(word_end));
+    if (word == "linux" || word == "linux16" || word == "linuxefi") {
+      auto k_end = rest.find_first_of(" \t");
+      e.kernel = rest.substr(0, k_end);
+      e.args = k_end == std::string::npos ? "" : Trim(rest.substr(k_end));
+      if (e.kernel.empty()) problems.push_back(where + "linux line without a kernel path");
+    } else if (word == "initrd" || word == "initrd16" || word == "initrdefi") {
+      e.initrd = rest.substr(0, rest.find_first_of(" \t"));
+    }
+  }
+  if (in_entry) {
+    problems.push_back(source + ":" + std::to_string(entries.back().line) + ": menu entry '" + entries.back().title +
+                       "' is not closed (no '}' before the end of the file)");
+  }
+  if (entries.empty() && problems.empty()) problems.push_back(source + ": no menuentry: nothing pygrub or pvgrub could boot");
+  if (!entries.empty() && default_index >= static_cast<int>(entries.size())) {
+    problems.push_back(source + ":" + std::to_string(default_line) + ": default " + std::to_string(default_index) +
+                       " is past the last entry (there are " + std::to_string(entries.size()) + ")");
+  }
+  if (!problems.empty()) throw ConfigError(problems);
+  if (default_entry) *default_entry = default_index;
+  return entries;
+}
+
+std::map<std::string, std::string> ConfigDriveFiles(const ConfigDriveInputs& in) {
+  // The drive mounts where the agent's unit finds it; systemd-run must not
+  // wait for the unit (bootcmd runs inside cloud-init's early unit, which
+  // the boot transaction is still waiting for) nor order it after basic.target.
+  const std::string drive = "/run/blackout/drive";
+  std::string start = "mkdir -p " + drive + " && mount -o ro /dev/disk/by-label/CIDATA " + drive +
+                      " && systemd-run --no-block -p DefaultDependencies=no --unit=blackout-agent " + drive +
+                      "/blackout-agent service " + drive;
+  std::map<std::string, std::string> files;
+  files["meta-data"] = "instance-id: " + in.instance_id + "\nlocal-hostname: blackout-guest\n";
+  files["network-config"] = "network:\n  config: disabled\n";
+  files["user-data"] = "#cloud-config\nbootcmd:\n  - [sh, -c, \"" + start + "\"]\n";
+  files["agent.conf"] = "console=" + in.console + "\nnonce=" + in.nonce + "\ninterval_ms=" +
+                        std::to_string(in.heartbeat_ms) + "\n";
+  files["workload.conf"] = in.workload_conf;
+  return files;
+}
+
+void WriteConfigDrive(const std::string& path, const std::map<std::string, std::string>& files,
+                      const std::string& agent_path) {
+  if (FindProgram("mkfs.vfat").empty() || FindProgram("mcopy").empty()) {
+    throw InfraError("config drive: no mkfs.vfat or mcopy (run ci/install-deps.sh)");
+  }
+  std::string dir = path + ".files";
+  fs::remove_all(dir);
+  MakeDirs(dir);
+  std::vector<std::string> copy = {"mcopy", "-i", path};
+  for (const auto& [name, text] : files) {
+    WriteFileAtomic(dir + "/" + name, text);
+    copy.push_back(dir + "/" + name);
+  }
+  copy.push_back(agent_path);
+  copy.push_back("::/");
+  std::error_code ec;
+  uint64_t agent_bytes = fs::file_size(agent_path, ec);
+  if (ec) throw InfraError("config drive: no agent at " + agent_path);
+  // FAT's overhead and the small files: a few MiB beyond the agent.
+  uint64_t kib = agent_bytes / 1024 + 4096;
+  fs::remove(path, ec);
+  CommandOptions o;
+  o.timeout_s = 60;
+  RunChecked({"mkfs.vfat", "-n", "CIDATA", "-C", path, std::to_string(kib)}, o);
+  RunChecked(copy, o);
+  if (fs::path(agent_path).filename() != "blackout-agent") {
+    RunChecked({"mren", "-i", path, "::/" + fs::path(agent_path).filename().string(), "::/blackout-agent"}, o);
+  }
+  fs::remove_all(dir);
+}
+
+ImageInfo InspectImage(const std::string& path, const std::string& scratch_dir) {
+  if (!fs::is_regular_file(path)) throw ConfigError({"image " + path + ": no such file"});
+  ImageInfo info;
+  QemuImgInfo(path, &info.format, &info.virtual_size);
+  if (info.format != "raw" && info.format != "qcow2") {
+    throw ConfigError({"image " + path + ": not a raw or qcow2 disk image" +
+                       (info.format.empty() ? std::string() : " (qemu-img says " + info.format + ")")});
+  }
+  std::string raw = path;
+  std::string view;
+  if (info.format == "qcow2") {
+    view = scratch_dir + "/inspect-" + std::to_string(getpid()) + ".raw";
+    CommandOptions o;
+    o.timeout_s = 600;
+    RunChecked({"qemu-img", "convert", "-f", "qcow2", "-O", "raw", "-S", "4k", path, view}, o);
+    raw = view;
+  }
+  struct RemoveView {
+    std::string path;
+    ~RemoveView() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove(path, ec);
+    }
+  } remove_view{view};
+
+  std::string mbr;
+  {
+    std::ifstream f(raw, std::ios::binary);
+    mbr.resize(512);
+    f.read(&mbr[0], 512);
+    mbr.resize(static_cast<size_t>(f.gcount()));
+  }
+  info.bios_bootable = mbr.size() == 512 && static_cast<unsigned char>(mbr[510]) == 0x55 &&
+                       static_cast<unsigned char>(mbr[511]) == 0xAA;
+  // The first Linux partition's offset, from sfdisk's JSON.
+  CommandOptions o;
+  o.timeout_s = 60;
+  CommandResult parts = RunCommand({"sfdisk", "-J", raw}, o);
+  uint64_t offset = 0;
+  bool found = false;
+  if (parts.ok()) {
+    nlohmann::json j = nlohmann::json::parse(parts.output, nullptr, false);
+    if (j.is_object() && j.contains("partitiontable")) {
+      const nlohmann::json& t = j["partitiontable"];
+      uint64_t sector = t.value("sectorsize", uint64_t{512});
+      for (const nlohmann::json& p : t.value("partitions", nlohmann::json::array())) {
+        std::string type = p.value("type", "");
+        if (type == "83" || type == "0FC63DAF-8483-4772-8E79-3D69D8477DE4") {
+          offset = p.value("start", uint64_t{0}) * sector;
+          found = true;
+          break;
+        }
+      }
+    }
+  }
+  std::string fsarg = raw + (found ? "?offset=" + std::to_string(offset) : std::string());
+  auto debugfs = [&](const std::string& request) {
+    return RunCommand({"debugfs", "-R", request, fsarg}, o);
+  };
+  CommandResult probe = debugfs("stat /");
+  if (!probe.ok() || probe.output.find("Inode:") == std::string::npos) {
+    throw ConfigError({"image " + path + ": no ext2/3/4 root file system blackout can read" +
+                       std::string(found ? " on its first Linux partition" : " (and no Linux partition)")});
+  }
+  CommandResult ci = debugfs("stat /usr/bin/cloud-init");
+  info.cloud_init = ci.ok() && ci.output.find("Inode:") != std::string::npos;
+  CommandResult cfg = debugfs("cat /boot/grub/grub.cfg");
+  if (cfg.ok() && cfg.output.find("menuentry") != std::string::npos) {
+    info.grub_cfg = cfg.output;
+    // debugfs names itself on stderr first ("debugfs 1.47.0 (5-Feb-2023)").
+    if (info.grub_cfg.rfind("debugfs ", 0) == 0) info.grub_cfg.erase(0, info.grub_cfg.find('\n') + 1);
+  }
+  return info;
+}
+
+std::string ImageRefusal(const std::string& path, const ImageInfo& info) {
+  if (!info.cloud_init) {
+    return "image " + path + " has no cloud-init (/usr/bin/cloud-init): blackout starts its agent from a "
+           "NoCloud config drive, which only cloud-init reads; install cloud-init in the image";
+  }
+  return "";
+}
+
+void MakeOverlay(const std::string& image, const std::string& format, const std::string& overlay_path) {
+  std::error_code ec;
+  std::string backing = fs::absolute(image, ec).string();
+  CommandOptions o;
+  o.timeout_s = 60;
+  RunChecked({"qemu-img", "create", "-q", "-f", "qcow2", "-b", backing, "-F", format, overlay_path}, o);
+}
+
+}  // namespace blackout

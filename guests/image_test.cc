@@ -1,0 +1,183 @@
+#include "guests/image.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/subprocess.h"
+#include "base/test_tmpdir.h"
+#include "kernels/deb.h"
+
+namespace blackout {
+namespace {
+namespace fs = std::filesystem;
+
+std::string TempDir() { return testing_util::TestTempDir("image"); }
+
+// The problems of the ConfigError `f` throws, one per line; "" if it does not throw.
+template <typename F>
+std::string Problems(F f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    std::string out;
+    for (const std::string& p : e.problems()) out += p + "\n";
+    return out;
+  }
+  return "";
+}
+
+TEST(GrubCfg, ReadsTheDefaultEntry) {
+  const char* cfg =
+      "# made by hand\n"
+      "set default=\"1\"\nset timeout=5\n"
+      "menuentry 'rescue' {\n  linux /boot/vmlinuz-old root=/dev/xvda1 single\n}\n"
+      "menuentry 'Debian GNU/Linux' --class debian {\n"
+      "  insmod ext2\n"
+      "  if [ x$feature_all_video_module = xy ]; then\n    insmod all_video\n  fi\n"
+      "  linux\t/boot/vmlinuz-6.1.0-28-cloud-amd64 root=LABEL=r ro console=hvc0\n"
+      "  initrd /boot/initrd.img-6.1.0-28-cloud-amd64\n"
+      "}\n";
+  int def = -1;
+  std::vector<GrubEntry> e = ParseGrubCfg(cfg, "grub.cfg", &def);
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(def, 1);
+  EXPECT_EQ(e[1].title, "Debian GNU/Linux");
+  EXPECT_EQ(e[1].kernel, "/boot/vmlinuz-6.1.0-28-cloud-amd64");
+  EXPECT_EQ(e[1].args, "root=LABEL=r ro console=hvc0");
+  EXPECT_EQ(e[1].initrd, "/boot/initrd.img-6.1.0-28-cloud-amd64");
+  EXPECT_EQ(e[1].line, 7);
+  EXPECT_EQ(e[0].initrd, "");
+}
+
+TEST(GrubCfg, ErrorsSayFileAndLine) {
+  EXPECT_EQ(Problems([] { ParseGrubCfg("set timeout=0\n", "g.cfg"); }),
+            "g.cfg: no menuentry: nothing pygrub or pvgrub could boot\n");
+  EXPECT_EQ(Problems([] { ParseGrubCfg("\nmenuentry 'a' {\n  linux /vmlinuz\n", "g.cfg"); }),
+            "g.cfg:2: menu entry 'a' is not closed (no '}' before the end of the file)\n");
+  EXPECT_EQ(Problems([] { ParseGrubCfg("menuentry 'a' {\n  initrd /i\n}\n", "g.cfg"); }),
+            "g.cfg:1: menu entry 'a' has no linux line\n");
+  EXPECT_EQ(Problems([] { ParseGrubCfg("set default=3\nmenuentry 'a' {\n linux /k\n}\n", "g.cfg"); }),
+            "g.cfg:1: default 3 is past the last entry (there are 1)\n");
+  EXPECT_EQ(Problems([] { ParseGrubCfg("set default=saved\nmenuentry 'a' {\n linux /k\n}\n", "g.cfg"); }),
+            "g.cfg:1: default 'saved' is not an entry number (blackout reads numbered defaults only)\n");
+  EXPECT_EQ(Problems([] { ParseGrubCfg("menuentry 'a'\n{\n linux /k\n}\n", "g.cfg"); }),
+            "g.cfg:1: menuentry without '{' on its line\n");
+}
+
+TEST(ConfigDrive, FilesStartTheAgentFromCloudInit) {
+  ConfigDriveInputs in;
+  in.instance_id = "blackout-1234";
+  in.console = "/dev/hvc0";
+  in.nonce = "abcd";
+  in.heartbeat_ms = 250;
+  in.workload_conf = "name=x\n";
+  auto files = ConfigDriveFiles(in);
+  ASSERT_EQ(files.size(), 5u);
+  EXPECT_EQ(files["user-data"].rfind("#cloud-config\nbootcmd:\n", 0), 0u) << files["user-data"];
+  // Never waits for the unit (bootcmd runs while the boot transaction waits
+  // for cloud-init) and does not order it after basic.target.
+  EXPECT_NE(files["user-data"].find("systemd-run --no-block -p DefaultDependencies=no --unit=blackout-agent "
+                                    "/run/blackout/drive/blackout-agent service /run/blackout/drive"),
+            std::string::npos);
+  EXPECT_NE(files["user-data"].find("/dev/disk/by-label/CIDATA"), std::string::npos);
+  EXPECT_EQ(files["meta-data"], "instance-id: blackout-1234\nlocal-hostname: blackout-guest\n");
+  EXPECT_EQ(files["network-config"], "network:\n  config: disabled\n");
+  EXPECT_EQ(files["agent.conf"], "console=/dev/hvc0\nnonce=abcd\ninterval_ms=250\n");
+  EXPECT_EQ(files["workload.conf"], "name=x\n");
+}
+
+// Read back with mtools and blkid, as cloud-init's ds-identify finds it.
+TEST(ConfigDrive, RealFatImageLabelledCidata) {
+  std::string dir = TempDir();
+  WriteFileAtomic(dir + "/agent-binary", std::string(100000, 'A'), 0755);
+  std::map<std::string, std::string> files = {{"user-data", "#cloud-config\n"}, {"meta-data", "instance-id: i\n"}};
+  WriteConfigDrive(dir + "/seed.img", files, dir + "/agent-binary");
+  std::string label = RunChecked({"blkid", "-o", "value", "-s", "LABEL", dir + "/seed.img"});
+  EXPECT_EQ(label, "CIDATA\n");
+  EXPECT_EQ(RunChecked({"mtype", "-i", dir + "/seed.img", "::/meta-data"}), "instance-id: i\n");
+  std::string listing = RunChecked({"mdir", "-b", "-i", dir + "/seed.img", "::/"});
+  EXPECT_NE(listing.find("::/blackout-agent"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("::/user-data"), std::string::npos) << listing;
+  EXPECT_FALSE(fs::exists(dir + "/seed.img.files"));
+}
+
+TEST(Overlay, WritesNeverReachTheImage) {
+  std::string dir = TempDir();
+  RunChecked({"qemu-img", "create", "-q", "-f", "qcow2", dir + "/base.qcow2", "16M"});
+  RunChecked({"qemu-io", "-c", "write -P 0x11 0 64k", dir + "/base.qcow2"});
+  std::string before = Sha256File(dir + "/base.qcow2");
+  MakeOverlay(dir + "/base.qcow2", "qcow2", dir + "/ov.qcow2");
+  std::string info = RunChecked({"qemu-img", "info", dir + "/ov.qcow2"});
+  EXPECT_NE(info.find("backing file: " + dir + "/base.qcow2"), std::string::npos) << info;
+  RunChecked({"qemu-io", "-c", "write -P 0x22 0 64k", dir + "/ov.qcow2"});
+  EXPECT_EQ(Sha256File(dir + "/base.qcow2"), before);
+  // The overlay reads the write; the image still reads its own bytes.
+  EXPECT_NE(RunChecked({"qemu-io", "-c", "read -P 0x22 0 64k", dir + "/ov.qcow2"}).find("read 65536"), std::string::npos);
+  EXPECT_NE(RunChecked({"qemu-io", "-c", "read -P 0x11 0 64k", dir + "/base.qcow2"}).find("read 65536"), std::string::npos);
+  EXPECT_THROW(MakeOverlay(dir + "/missing.qcow2", "qcow2", dir + "/ov2.qcow2"), InfraError);
+}
+
+// A small partitioned disk with an ext4 root made from dir `root`.
+std::string MakeDisk(const std::string& dir, const std::string& root, const std::string& format) {
+  std::string raw = dir + "/disk.raw";
+  RunChecked({"truncate", "-s", "40M", raw});
+  RunChecked({"sh", "-c", "echo 'label: dos\nstart=2048, type=83, bootable' | sfdisk --quiet " + raw});
+  RunChecked({"mke2fs", "-q", "-t", "ext4", "-d", root, "-E", "offset=1048576", raw, "38M"});
+  if (format == "raw") return raw;
+  RunChecked({"qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, dir + "/disk.qcow2"});
+  return dir + "/disk.qcow2";
+}
+
+TEST(InspectImage, RefusesAnImageWithoutCloudInit) {
+  std::string dir = TempDir();
+  MakeDirs(dir + "/root/boot/grub");
+  MakeDirs(dir + "/root/usr/bin");
+  WriteFileAtomic(dir + "/root/boot/grub/grub.cfg", "menuentry 'x' {\n linux /boot/vmlinuz\n}\n");
+  std::string image = MakeDisk(dir, dir + "/root", "qcow2");
+  ImageInfo info = InspectImage(image, dir);
+  EXPECT_EQ(info.format, "qcow2");
+  EXPECT_EQ(info.virtual_size, 40u << 20);
+  EXPECT_TRUE(info.bios_bootable);
+  EXPECT_FALSE(info.cloud_init);
+  EXPECT_EQ(info.grub_cfg, "menuentry 'x' {\n linux /boot/vmlinuz\n}\n");
+  EXPECT_EQ(ImageRefusal(image, info),
+            "image " + image + " has no cloud-init (/usr/bin/cloud-init): blackout starts its agent from a NoCloud "
+            "config drive, which only cloud-init reads; install cloud-init in the image");
+  // The raw view it read through is gone.
+  for (const auto& e : fs::directory_iterator(dir)) EXPECT_EQ(e.path().string().find("inspect-"), std::string::npos);
+}
+
+TEST(InspectImage, AcceptsARawImageWithCloudInit) {
+  std::string dir = TempDir();
+  MakeDirs(dir + "/root/usr/bin");
+  WriteFileAtomic(dir + "/root/usr/bin/cloud-init", "#!/usr/bin/python3\n", 0755);
+  std::string image = MakeDisk(dir, dir + "/root", "raw");
+  ImageInfo info = InspectImage(image, dir);
+  EXPECT_EQ(info.format, "raw");
+  EXPECT_TRUE(info.cloud_init);
+  EXPECT_EQ(info.grub_cfg, "");
+  EXPECT_EQ(ImageRefusal(image, info), "");
+}
+
+TEST(InspectImage, SaysWhatIsWrongWithANonImage) {
+  std::string dir = TempDir();
+  EXPECT_EQ(Problems([&] { InspectImage(dir + "/nope.qcow2", dir); }), "image " + dir + "/nope.qcow2: no such file\n");
+  WriteFileAtomic(dir + "/notes.txt", "not a disk\n");
+  EXPECT_EQ(Problems([&] { InspectImage(dir + "/notes.txt", dir); }),
+            "image " + dir + "/notes.txt: no ext2/3/4 root file system blackout can read (and no Linux partition)\n");
+}
+
+TEST(ImageRecipes, NameDebianSuites) {
+  ASSERT_NE(FindImageRecipe("debian-12"), nullptr);
+  EXPECT_EQ(FindImageRecipe("debian-12")->suite, "bookworm");
+  EXPECT_EQ(FindImageRecipe("debian-11")->suite, "bullseye");
+  EXPECT_EQ(FindImageRecipe("ubuntu-12.04"), nullptr);
+  EXPECT_EQ(Problems([] { BuildImage("ubuntu-12.04", TempDir(), false); }),
+            "images build: no image recipe 'ubuntu-12.04' (there are: debian-12, debian-11)\n");
+}
+
+}  // namespace
+}  // namespace blackout
