@@ -494,6 +494,18 @@ std::string InitrdArg(const BootSpec& boot) {
   return arg;
 }
 
+std::vector<BootDisk> MakeWorkloadDisks(const BootInputs& in) {
+  std::vector<BootDisk> drives;
+  for (size_t i = 0; i < in.disks.size(); ++i) {
+    const DiskSpec& d = in.disks[i];
+    std::string image = in.scratch_dir + "/disk" + std::to_string(i) + "." + d.format;
+    RunChecked({"qemu-img", "create", "-q", "-f", d.format, image, std::to_string(d.size)});
+    CheckNoComma("disk path", image);
+    drives.push_back({image, d.format, d.cache, d.size});
+  }
+  return drives;
+}
+
 BootSpec AssembleBoot(const BootInputs& in) {
   const GuestType& type = in.guest.Type();  // throws ConfigError for an unknown type
   if (in.xen_host && !type.dom0_toolstack) {
@@ -541,17 +553,7 @@ BootSpec AssembleBoot(const BootInputs& in) {
   if (in.guest.fast) kernel_cmdline += " mitigations=off";
   if (!in.guest.kernel_cmdline.empty()) kernel_cmdline += " " + in.guest.kernel_cmdline;
   uint64_t mem_mb = in.guest.memory >> 20;
-  // The workload's disks: images made by qemu-img, attached as virtio-blk
-  // (plain QEMU guests and Xen's dom0 alike see a PCI virtio disk; a domU
-  // gets them through dom0 as xen-blkfront disks).
-  std::vector<BootDisk> drives;
-  for (size_t i = 0; i < in.disks.size(); ++i) {
-    const DiskSpec& d = in.disks[i];
-    std::string image = in.scratch_dir + "/disk" + std::to_string(i) + "." + d.format;
-    RunChecked({"qemu-img", "create", "-q", "-f", d.format, image, std::to_string(d.size)});
-    CheckNoComma("disk path", image);
-    drives.push_back({image, d.format, d.cache, d.size});
-  }
+  std::vector<BootDisk> drives = MakeWorkloadDisks(in);
   if (!xen) {
     // hvm: the kernel under test straight under QEMU, no Xen: the baseline
     // that tells a Xen-specific hang from a generic one. The raw vmlinux boots

@@ -41,6 +41,10 @@ struct BootDisk {
   // host gets its bytes. Otherwise it is empty and the guest makes its file
   // system.
   bool content = false;
+  bool read_only = false;  // the guest cannot write it (an image guest's config drive)
+  // The firmware boots this disk (an image guest's overlay); with one, every
+  // disk is a -device of its own, in order, so the others keep their names.
+  bool boot = false;
 };
 
 // A file QEMU loads beside the kernel: the initramfs, or one of Xen's
@@ -145,6 +149,11 @@ struct XenHostInputs {
 };
 constexpr int kLibvirtTcpPort = 16509;
 BootSpec AssembleXenHost(const XenHostInputs& in);
+
+// The workload's disks: images made by qemu-img in scratch_dir, attached as
+// virtio-blk (plain QEMU guests and Xen's dom0 alike see a PCI virtio disk; a
+// domU gets them through dom0 as xen-blkfront disks), first: /dev/vda, ...
+std::vector<BootDisk> MakeWorkloadDisks(const BootInputs& in);
 
 // Builds the initramfs into scratch_dir and returns the boot. Throws
 // ConfigError for an unusable kernel (no Xen PV) or a command line with commas.

@@ -488,4 +488,26 @@ void MakeOverlay(const std::string& image, const std::string& format, const std:
   RunChecked({"qemu-img", "create", "-q", "-f", "qcow2", "-b", backing, "-F", format, overlay_path}, o);
 }
 
+BootSpec AssembleImageBoot(const BootInputs& in, const ImageInfo& image) {
+  BootSpec b;
+  b.guest_type = in.guest.type;
+  b.cpus = in.guest.vcpus;
+  b.memory_mb = in.guest.memory >> 20;
+  b.disks = MakeWorkloadDisks(in);
+  std::string overlay = in.scratch_dir + "/image-overlay.qcow2";
+  MakeOverlay(in.guest.image, image.format, overlay);
+  b.disks.push_back({overlay, "qcow2", "writeback", image.virtual_size, true, false, true});
+  ConfigDriveInputs drive;
+  drive.instance_id = "blackout-" + in.nonce;
+  drive.console = "/dev/ttyS0";
+  drive.nonce = in.nonce;
+  drive.heartbeat_ms = in.heartbeat_ms;
+  drive.workload_conf = in.workload_conf;
+  std::string seed = in.scratch_dir + "/config-drive.img";
+  WriteConfigDrive(seed, ConfigDriveFiles(drive), in.agent_path);
+  std::error_code ec;
+  b.disks.push_back({seed, "raw", "writeback", static_cast<uint64_t>(fs::file_size(seed, ec)), true, true, false});
+  return b;
+}
+
 }  // namespace blackout

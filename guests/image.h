@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "guests/boot.h"
+
 namespace blackout {
 
 // What `blackout images build NAME` makes: a Debian suite and its packages.
@@ -95,5 +97,11 @@ std::string ImageRefusal(const std::string& path, const ImageInfo& info);
 // A qcow2 overlay at overlay_path backed by image (never written); throws
 // InfraError with qemu-img's output on failure.
 void MakeOverlay(const std::string& image, const std::string& format, const std::string& overlay_path);
+
+// The boot of an image guest (type hvm): the workload's disks first
+// (/dev/vda, ...), then a qcow2 overlay on the image that the firmware boots,
+// then the read-only config drive with the agent beating on /dev/ttyS0. No
+// kernel: the image's GRUB boots its own. Files go to in.scratch_dir.
+BootSpec AssembleImageBoot(const BootInputs& in, const ImageInfo& image);
 
 }  // namespace blackout

@@ -92,7 +92,7 @@ GuestSpec ParseGuest(const YAML::Node& node, YamlReader& r, const GuestSpec& cur
     return g;
   }
   if (!r.CheckMap(node, "guest",
-                  {"type", "vcpus", "memory", "xen_cmdline", "kernel_cmdline", "fast", "disks", "dom0"})) {
+                  {"type", "vcpus", "memory", "xen_cmdline", "kernel_cmdline", "fast", "disks", "dom0", "image"})) {
     return g;
   }
   if (auto t = r.String(node, "type")) {
@@ -105,6 +105,16 @@ GuestSpec ParseGuest(const YAML::Node& node, YamlReader& r, const GuestSpec& cur
     }
   }
   ReadGuestKeys(node, r, &g);
+  if (auto i = r.String(node, "image")) {
+    if (i->empty()) {
+      r.Error(node["image"], "'image' names a disk image file (raw or qcow2)");
+    } else if (g.type != "hvm") {
+      r.Error(node["image"], "an image boots as guest type hvm (through its BIOS bootloader); booting it as a "
+                             "Xen PV domU through pygrub or pvgrub is not built yet");
+    } else {
+      g.image = *i;
+    }
+  }
   return g;
 }
 

@@ -31,6 +31,10 @@ struct GuestSpec {
   // Boot Xen and dom0 once, save the VM when its toolstack is up, and restore
   // that state for later runs (QEMU backend on this machine).
   bool dom0_saved_state = true;
+  // A cloud image (raw or qcow2) that boots its own kernel, initrd and init
+  // instead of a kernel blackout is handed (guests/image.h); "" for none.
+  // Type hvm boots it through its BIOS bootloader.
+  std::string image;
 
   // What the type needs (never null for a spec that came through ParseGuest
   // or the profiles; an unknown type is an error there).

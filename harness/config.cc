@@ -124,6 +124,29 @@ bool NamesAFile(const std::string& value) {
   return value.find('/') != std::string::npos || ends(".yaml") || ends(".yml");
 }
 
+// An image guest boots the image's kernel and runs the agent from a config
+// drive under the image's own init: nothing blackout would copy into an
+// initramfs (tools, files, modules) reaches it. A relative image path is the
+// config file's neighbour.
+void CheckImageGuest(const YAML::Node& n, YamlReader& r, const std::optional<std::string>& config_dir, RunConfig& c) {
+  YAML::Node at = n["guest"]["image"];
+  if (n["kernel"].IsDefined()) r.Error(n["kernel"], "an image boots its own kernel: drop 'kernel' (or 'image')");
+  if (c.guest.fast || !c.guest.kernel_cmdline.empty()) {
+    r.Error(at, "an image boots the command line its own grub.cfg gives: 'fast' and 'kernel_cmdline' do not reach it");
+  }
+  if (c.backend != "qemu") r.Error(at, "an image guest runs on the qemu backend (libvirt hosts do not boot images yet)");
+  if (!WorkloadTools(c.workload).empty() || !WorkloadFiles(c.workload).empty()) {
+    r.Error(n["workload"], "workload " + c.workload.name + " runs host tools (stress-ng, fio) in the guest: an image "
+                           "guest has only the agent's own stressors");
+  }
+  for (const FaultSpec& f : c.workload.faults) {
+    if (f.kind == "hang") r.Error(n["workload"], "fault hang needs a ramdisk module blackout loads itself: not in an image guest");
+  }
+  if (config_dir && !std::filesystem::path(c.guest.image).is_absolute()) {
+    c.guest.image = (std::filesystem::path(*config_dir) / c.guest.image).string();
+  }
+}
+
 }  // namespace
 
 RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r, const std::optional<std::string>& workload_dir) {
@@ -215,6 +238,7 @@ RunConfig ParseConfigNode(const YAML::Node& n, YamlReader& r, const std::optiona
       }
     }
   }
+  if (!c.guest.image.empty()) CheckImageGuest(n, r, workload_dir, c);
   return c;
 }
 

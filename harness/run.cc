@@ -15,6 +15,7 @@
 #include "base/subprocess.h"
 #include "base/units.h"
 #include "guests/boot.h"
+#include "guests/image.h"
 #include "harness/vm/accel.h"
 #include "harness/detect/detector.h"
 #include "harness/evidence.h"
@@ -22,6 +23,7 @@
 #include "harness/vm/libvirt_backend.h"
 #include "harness/vm/qemu_backend.h"
 #include "kernels/cache.h"
+#include "kernels/deb.h"
 #include "kernels/kernel.h"
 #include "results/run_dir.h"
 #include "results/store.h"
@@ -64,7 +66,8 @@ nlohmann::json ConfigJson(const RunConfig& c) {
             {"xen_cmdline", c.guest.xen_cmdline},
             {"kernel_cmdline", c.guest.kernel_cmdline},
             {"fast", c.guest.fast},
-            {"disks", c.guest.disks}}},
+            {"disks", c.guest.disks},
+            {"image", c.guest.image}}},
           {"workload",
            {{"name", c.workload.name},
             {"duration_s", c.workload.duration_s},
@@ -94,6 +97,50 @@ std::vector<std::string> TailLines(const std::string& path, size_t n) {
   return lines;
 }
 
+// An image guest: the image's own kernel, booted by its own GRUB from a
+// throwaway overlay; the agent comes from the config drive. The kernel's
+// release is the one the image's grub.cfg boots by default.
+PreparedBoot PrepareImage(const RunConfig& cfg, const std::string& nonce, const std::string& scratch,
+                          const std::string& cache, nlohmann::json& result) {
+  Status("image: " + cfg.guest.image);
+  ImageInfo info = InspectImage(cfg.guest.image, scratch);
+  std::string refusal = ImageRefusal(cfg.guest.image, info);
+  if (!refusal.empty()) throw ConfigError({refusal});
+  std::string sha256 = Sha256File(cfg.guest.image);
+  std::string release;
+  if (!info.grub_cfg.empty()) {
+    int def = 0;
+    std::vector<GrubEntry> entries = ParseGrubCfg(info.grub_cfg, cfg.guest.image + ":/boot/grub/grub.cfg", &def);
+    std::string k = entries[def].kernel;
+    size_t dash = k.find("vmlinuz-");
+    release = dash == std::string::npos ? k : k.substr(dash + 8);
+  }
+  result["image"] = {{"path", cfg.guest.image}, {"format", info.format}, {"sha256", sha256},
+                     {"virtual_bytes", info.virtual_size}, {"cloud_init", info.cloud_init}};
+  result["kernel"] = {{"id", "image:" + sha256.substr(0, 16)}, {"package", "image"}, {"version", release},
+                      {"release", release}, {"sha256", sha256}, {"xen_pv", false}, {"source", "image"}};
+  // KVM's probe boots a kernel of blackout's own: Debian's default.
+  std::string probe_kernel;
+  if (cfg.accel != "tcg" && access("/dev/kvm", F_OK) == 0) probe_kernel = FetchKernel(KernelSpec{}, cache).bzimage;
+  AccelChoice accel = ChooseAccel(cfg.accel, probe_kernel, FindBusybox(), cache);
+  result["accel"] = {{"mode", accel.mode}, {"reason", accel.reason}};
+  Status("boot: overlay and config drive");
+  BootInputs in;
+  in.guest = cfg.guest;
+  in.nonce = nonce;
+  in.heartbeat_ms = cfg.thresholds.heartbeat_ms;
+  in.workload_conf = AgentConf(cfg.workload, DiskBus::kVirtio);
+  in.disks = cfg.workload.disks;
+  in.agent_path = FindAgent();
+  in.scratch_dir = scratch;
+  PreparedBoot out;
+  out.boot = AssembleImageBoot(in, info);
+  out.accel = accel.mode;
+  result["boot"] = {{"image", cfg.guest.image}, {"overlay", out.boot.disks[out.boot.disks.size() - 2].path}};
+  ClearStatus();
+  return out;
+}
+
 }  // namespace
 
 std::string NewNonce() {
@@ -120,6 +167,7 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
   }
   result["backend"] = cfg.backend;
   if (cfg.backend == "libvirt") result["host"]["uri"] = cfg.host;
+  if (!cfg.guest.image.empty()) return PrepareImage(cfg, nonce, scratch, cache, result);
   // The kernel under test and the hypervisor, from packages (cached).
   Status("kernel: " + cfg.kernel.Describe());
   KernelArtifact kernel = FetchKernel(cfg.kernel, cache);

@@ -26,6 +26,12 @@ extern std::map<int, std::string> g_disk_dirs, g_disk_devices;
 // One write() per line: the tty layer keeps a single write whole, so lines
 // from different threads never interleave with each other.
 void WriteLine(const std::string& line);
+// Service mode (an image guest): the console device the agent shares with
+// the image's getty. A getty starting on it hangs up every open file of the
+// tty (vhangup), so a write or read that finds the console hung up opens it
+// again as fds 0-2. False when it cannot be opened.
+extern std::string g_console;
+bool ReopenConsole();
 // A sealed status record (base/protocol.h).
 void Status(const std::string& event, const std::string& fields = "");
 [[noreturn]] void PowerOff();

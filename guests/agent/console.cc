@@ -12,7 +12,9 @@
 namespace blackout::agent {
 
 // Commands from the host over the console (see the header comment).
-void ConsoleCommands() {
+namespace {
+
+void ReadCommands() {
   // No echo: an echoed command would land in the middle of our own records.
   termios tio;
   if (tcgetattr(0, &tio) == 0) {
@@ -40,6 +42,16 @@ void ConsoleCommands() {
       }
     }
   }
+}
+
+}  // namespace
+
+void ConsoleCommands() {
+  // A console hung up under us (service mode: the image's getty started) is
+  // opened again; elsewhere the end of input ends the commands.
+  do {
+    ReadCommands();
+  } while (!g_stop && ReopenConsole() && usleep(200000) == 0);
 }
 
 // `blackout-agent relay PREFIX`, in a xen-pv-domu dom0: copies the domU's

@@ -53,11 +53,8 @@ std::string ServiceSettings(const std::string& dir) {
     if (line.rfind("nonce=", 0) == 0) settings += std::string(protocol::kNonceArg) + line.substr(6) + " ";
     if (line.rfind("interval_ms=", 0) == 0) settings += std::string(protocol::kIntervalArg) + line.substr(12) + " ";
   }
-  int fd = console.empty() ? -1 : open(console.c_str(), O_RDWR | O_NOCTTY);
-  if (fd < 0) return "";
-  for (int to = 0; to <= 2; ++to) dup2(fd, to);
-  if (fd > 2) close(fd);
-  return settings;
+  g_console = console;
+  return ReopenConsole() ? settings : "";
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,11 +28,29 @@ std::string g_nonce = "none";
 int g_ncpus = 1;
 std::atomic<bool> g_stop{false};
 
+std::string g_console;
+
+bool ReopenConsole() {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  if (g_console.empty()) return false;
+  int fd = open(g_console.c_str(), O_RDWR | O_NOCTTY);
+  if (fd < 0) return false;
+  for (int to = 0; to <= 2; ++to) dup2(fd, to);
+  if (fd > 2) close(fd);
+  return true;
+}
+
 void WriteLine(const std::string& line) {
   size_t done = 0;
+  bool reopened = false;
   while (done < line.size()) {
     ssize_t n = write(1, line.data() + done, line.size() - done);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EIO && !reopened && ReopenConsole()) {
+      reopened = true;
+      continue;
+    }
     if (n <= 0) return;
     done += static_cast<size_t>(n);
   }

@@ -247,7 +247,11 @@ bool PrepareDisks(const std::vector<Disk>& disks) {
       where = "/mnt/disk" + std::to_string(d.index);
       mkdir("/mnt", 0755);
       mkdir(where.c_str(), 0755);
-      if (RunProgram({"/bin/busybox", "mke2fs", "-q", d.device}) != 0 ||
+      // The initramfs's busybox, or (an image guest, under the image's own
+      // init) the image's e2fsprogs.
+      std::vector<std::string> mkfs = {"/bin/busybox", "mke2fs", "-q", d.device};
+      if (access("/bin/busybox", X_OK) != 0) mkfs = {"/sbin/mke2fs", "-q", "-F", d.device};
+      if (RunProgram(mkfs) != 0 ||
           mount(d.device.c_str(), where.c_str(), "ext4", 0, nullptr) != 0) {
         Status("error", "reason=disk-mkfs dev=" + d.device + " errno=" + std::to_string(errno));
         return false;

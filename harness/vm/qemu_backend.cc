@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <cstring>
@@ -320,11 +321,21 @@ std::vector<std::string> QemuCommand(const BootSpec& boot, const StartOptions& o
                "-display", "none", "-no-reboot", "-chardev",
                "pipe,id=con,path=" + options.socket_dir + "/" + kConsoleName,
                "-serial", "chardev:con", "-qmp",
-               "unix:" + options.socket_dir + "/qmp.sock,server=on,wait=off", "-kernel", boot.kernel,
-               "-append", boot.append});
+               "unix:" + options.socket_dir + "/qmp.sock,server=on,wait=off"});
+  // No kernel: an image guest, which the firmware boots from its disk.
+  if (!boot.kernel.empty()) argv.insert(argv.end(), {"-kernel", boot.kernel, "-append", boot.append});
   if (!boot.modules.empty()) argv.insert(argv.end(), {"-initrd", InitrdArg(boot)});
-  for (const BootDisk& d : boot.disks) {
-    argv.insert(argv.end(), {"-drive", "file=" + d.path + ",format=" + d.format + ",if=virtio,cache=" + d.cache});
+  bool boot_disk = std::any_of(boot.disks.begin(), boot.disks.end(), [](const BootDisk& d) { return d.boot; });
+  for (size_t i = 0; i < boot.disks.size(); ++i) {
+    const BootDisk& d = boot.disks[i];
+    std::string drive = "file=" + d.path + ",format=" + d.format + ",cache=" + d.cache + (d.read_only ? ",readonly=on" : "");
+    if (!boot_disk) {
+      argv.insert(argv.end(), {"-drive", drive + ",if=virtio"});
+      continue;
+    }
+    std::string id = "disk" + std::to_string(i);
+    argv.insert(argv.end(), {"-drive", drive + ",if=none,id=" + id, "-device",
+                             "virtio-blk-pci,drive=" + id + (d.boot ? ",bootindex=0" : "")});
   }
   if (!boot.forwards.empty()) argv.insert(argv.end(), {"-netdev", UserNetdev(boot), "-device", "virtio-net-pci,netdev=net0"});
   return argv;
