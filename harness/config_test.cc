@@ -304,5 +304,30 @@ TEST(Config, OnAXenHostTheDomUIsTheHostsOwn) {
   EXPECT_FALSE(RunGuestType(q).xen_host);
 }
 
+TEST(Config, AnImageGuest) {
+  RunConfig c = ParseConfig("guest: {type: hvm, image: /images/debian.qcow2, memory: 1G}\nworkload: smoke\n", "run.yaml");
+  EXPECT_EQ(c.guest.image, "/images/debian.qcow2");
+  EXPECT_EQ(c.guest.type, "hvm");
+  EXPECT_EQ(c.guest.memory, 1ull << 30);
+}
+
+TEST(Config, AnImageGuestsLimitsSayWhere) {
+  auto p = Problems("guest: {type: xen-pv-dom0, image: a.qcow2}\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "run.yaml:1:35: an image boots as guest type hvm (through its BIOS bootloader); booting it as a "
+                  "Xen PV domU through pygrub or pvgrub is not built yet");
+  p = Problems("kernel: linux-image-amd64\nguest: {type: hvm, image: a.qcow2, kernel_cmdline: quiet}\n"
+               "workload: stress-ng-mix\n");
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0], "run.yaml:1:9: an image boots its own kernel: drop 'kernel' (or 'image')");
+  EXPECT_EQ(p[1], "run.yaml:2:27: an image boots the command line its own grub.cfg gives: 'fast' and "
+                  "'kernel_cmdline' do not reach it");
+  EXPECT_EQ(p[2].rfind("run.yaml:3:11: workload stress-ng-mix runs host tools (stress-ng, fio) in the guest", 0), 0u)
+      << p[2];
+  p = Problems("guest: {type: hvm, image: a.qcow2}\nbackend: libvirt\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "run.yaml:1:27: an image guest runs on the qemu backend (libvirt hosts do not boot images yet)");
+}
+
 }  // namespace
 }  // namespace blackout

@@ -29,7 +29,10 @@ int CmdImagesBuild(const std::string& name, bool force, bool json) {
   BuiltImage image = BuildImage(name, CacheDir(), force, [](const std::string& s) { Status(s, true); });
   ClearStatus();
   if (json) {
-    std::printf("%s", ReadFile(image.record_path).c_str());
+    nlohmann::json record = nlohmann::json::parse(ReadFile(image.record_path), nullptr, false);
+    record["path"] = image.path;
+    record["cached"] = image.cached;
+    std::printf("%s\n", record.dump(2).c_str());
     return 0;
   }
   std::printf("image:    %s\nrecord:   %s\nsha256:   %s\nkernel:   %s\n%s\n", image.path.c_str(),
@@ -52,7 +55,7 @@ void AddImagesCommands(CLI::App& app, CommandTable& table) {
                "Debian packages with mmdebstrap, through this host's apt sources; cached by recipe");
   build->add_option("name", *name, "recipe: debian-12 or debian-11")->required();
   build->add_flag("--force", *force, "build again even when the cache holds it");
-  build->add_flag("--json", *json, "print the image's record (what was run, its packages, sha256) as JSON");
+  build->add_flag("--json", *json, "print the image's record as JSON: its path, sha256, kernel, packages and what was run");
   table.Add(build, [name, force, json] { return CmdImagesBuild(*name, *force, *json); });
   table.Add(images, CmdImagesList);
 }

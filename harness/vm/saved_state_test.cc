@@ -115,5 +115,41 @@ TEST(SavedState, PruneKeepsTheNewestAndSweepsDeadWriters) {
   EXPECT_TRUE(std::filesystem::exists(dir + "/notes.txt"));
 }
 
+// An image guest: no -kernel (the firmware boots the overlay), and every
+// disk its own -device in order, so the workload's disks stay /dev/vda, ...
+TEST(QemuCommand, AnImageGuestBootsItsOverlayFromTheFirmware) {
+  BootSpec boot;
+  boot.guest_type = "hvm";
+  boot.cpus = 2;
+  boot.memory_mb = 1024;
+  boot.disks = {{"/s/disk0.raw", "raw", "none", 1 << 20, false, false, false},
+                {"/s/image-overlay.qcow2", "qcow2", "writeback", 2ull << 30, true, false, true},
+                {"/s/config-drive.img", "raw", "writeback", 4 << 20, true, true, false}};
+  StartOptions options;
+  options.accel = "tcg";
+  options.socket_dir = "/s";
+  std::vector<std::string> argv = QemuCommand(boot, options);
+  std::string line;
+  for (const std::string& a : argv) line += a + " ";
+  EXPECT_EQ(line.find("-kernel"), std::string::npos) << line;
+  EXPECT_EQ(line.find("-append"), std::string::npos) << line;
+  EXPECT_NE(line.find("-drive file=/s/disk0.raw,format=raw,cache=none,if=none,id=disk0 "
+                      "-device virtio-blk-pci,drive=disk0 "
+                      "-drive file=/s/image-overlay.qcow2,format=qcow2,cache=writeback,if=none,id=disk1 "
+                      "-device virtio-blk-pci,drive=disk1,bootindex=0 "
+                      "-drive file=/s/config-drive.img,format=raw,cache=writeback,readonly=on,if=none,id=disk2 "
+                      "-device virtio-blk-pci,drive=disk2 "),
+            std::string::npos)
+      << line;
+  // A kernel boot keeps its plain virtio drives.
+  boot.kernel = "/s/vmlinux";
+  boot.append = "console=ttyS0";
+  boot.disks.resize(1);
+  line.clear();
+  for (const std::string& a : QemuCommand(boot, options)) line += a + " ";
+  EXPECT_NE(line.find("-kernel /s/vmlinux -append console=ttyS0 "), std::string::npos) << line;
+  EXPECT_NE(line.find("-drive file=/s/disk0.raw,format=raw,cache=none,if=virtio "), std::string::npos) << line;
+}
+
 }  // namespace
 }  // namespace blackout
