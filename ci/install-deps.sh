@@ -24,6 +24,8 @@ packages=(
   # an ext4 file system, GRUB's BIOS core, a FAT config drive; debugfs reads
   # an image without mounting it)
   mmdebstrap grub-pc-bin grub-common dosfstools mtools fdisk e2fsprogs
+  # run: pygrub (from Xen's toolstack package, fetched by blackout) runs on python3
+  python3
   # tests
   jq cpio dpkg-dev procps git clang libclang-rt-14-dev time sqlite3
   # tests: virt-xml-validate (libvirt-clients) runs xmllint; test libvirt

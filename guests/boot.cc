@@ -197,7 +197,7 @@ std::string FindBusybox() {
 }
 
 std::string XlConfig(const GuestSpec& guest, const std::string& kernel, const std::string& ramdisk,
-                     const std::string& cmdline, size_t disks) {
+                     const std::string& cmdline, size_t disks, const std::vector<bool>& read_only) {
   if (cmdline.find_first_of("\"\\\n") != std::string::npos) {
     throw ConfigError({"kernel command line '" + cmdline + "' holds a quote, backslash or newline, which xl cannot take"});
   }
@@ -217,8 +217,9 @@ std::string XlConfig(const GuestSpec& guest, const std::string& kernel, const st
     for (size_t i = 0; i < disks; ++i) {
       char letter = static_cast<char>('a' + i);
       char dom0_letter = static_cast<char>('b' + i);  // dom0's vda holds the run's files
-      cfg += std::string(i ? ", " : " ") + "'format=raw, vdev=xvd" + letter +
-             ", access=rw, script=/etc/blackout/block, target=/dev/vd" + dom0_letter + "'";
+      bool ro = i < read_only.size() && read_only[i];
+      cfg += std::string(i ? ", " : " ") + "'format=raw, vdev=xvd" + letter + (ro ? ", access=ro" : ", access=rw") +
+             ", script=/etc/blackout/block, target=/dev/vd" + dom0_letter + "'";
     }
     cfg += " ]\n";
   }
@@ -327,8 +328,6 @@ std::vector<std::string> AddXenToolstack(Initramfs& img, const XenToolsArtifact&
   return guest_paths;
 }
 
-namespace {
-
 // xen-pv-domu: dom0's image (the same for every run of a Xen and dom0, so a
 // saved state of it serves them all), the run's files on a disk of their own
 // (the domU's raw vmlinux: libxc then copies instead of inflating it, its
@@ -383,8 +382,10 @@ BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, c
   run_files.AddText("nonce", in.nonce + "\n");
   run_files.AddFile("domu-vmlinux", in.kernel.vmlinux, 0644);
   run_files.AddFile("domu-initramfs.cpio.gz", domu_initramfs, 0644);
+  std::vector<bool> read_only;
+  for (const BootDisk& d : drives) read_only.push_back(d.read_only);
   run_files.AddText("domu.cfg", XlConfig(in.guest, "/run/blackout/domu-vmlinux", "/run/blackout/domu-initramfs.cpio.gz",
-                                         domu_cmdline, drives.size()));
+                                         domu_cmdline, drives.size(), read_only));
   std::string run_disk = in.scratch_dir + "/dom0-run.cpio";
   run_files.Write(run_disk, false);
   uint64_t size = std::filesystem::file_size(run_disk);
@@ -407,8 +408,6 @@ BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, c
   b.dom0_parks = in.park_dom0;
   return b;
 }
-
-}  // namespace
 
 BootSpec AssembleXenHost(const XenHostInputs& in) {
   if (!in.dom0_kernel.xen_pv) throw ConfigError({"dom0 kernel " + in.dom0_kernel.package + " lacks CONFIG_XEN_PV=y"});

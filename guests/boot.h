@@ -120,7 +120,7 @@ std::string InitrdArg(const BootSpec& boot);
 // (vda holds the run's files) through blackout's hotplug script. Throws ConfigError for a command line xl cannot
 // quote.
 std::string XlConfig(const GuestSpec& guest, const std::string& kernel, const std::string& ramdisk,
-                     const std::string& cmdline, size_t disks);
+                     const std::string& cmdline, size_t disks, const std::vector<bool>& read_only = {});
 
 // Adds Xen's toolstack (xl, xenstored, xenconsoled, xenconsole,
 // xen-init-dom0, libxl-save-helper, xenstore-read/-write/-ls) at its package
@@ -154,6 +154,14 @@ BootSpec AssembleXenHost(const XenHostInputs& in);
 // virtio-blk (plain QEMU guests and Xen's dom0 alike see a PCI virtio disk; a
 // domU gets them through dom0 as xen-blkfront disks), first: /dev/vda, ...
 std::vector<BootDisk> MakeWorkloadDisks(const BootInputs& in);
+
+// xen-pv-domu: dom0 (Xen's toolstack, the same image every run, so a saved
+// state of it serves them all) and the run's files on a disk of its own: the
+// domU's kernel (in.kernel.vmlinux), its initramfs and command line, xl's
+// config with one xen-blkfront disk per drive (read-only ones as access=ro)
+// and the nonce.
+BootSpec AssembleDomU(const BootInputs& in, const std::string& domu_initramfs, const std::string& domu_cmdline,
+                      const std::vector<BootDisk>& drives);
 
 // Builds the initramfs into scratch_dir and returns the boot. Throws
 // ConfigError for an unusable kernel (no Xen PV) or a command line with commas.

@@ -488,7 +488,57 @@ void MakeOverlay(const std::string& image, const std::string& format, const std:
   RunChecked({"qemu-img", "create", "-q", "-f", "qcow2", "-b", backing, "-F", format, overlay_path}, o);
 }
 
+PygrubBoot RunPygrub(const std::string& image, const std::string& format, const XenToolsArtifact& tools,
+                     const std::string& out_dir) {
+  // The package's tree: bin/pygrub, lib/python (pygrub's modules and the
+  // xenfsimage binding), lib/<triplet>/xenfsimage (its file system plugins).
+  std::string xen_lib = fs::path(tools.bin_dir).parent_path().string() + "/lib";
+  std::string pygrub = tools.bin_dir + "/pygrub";
+  if (!fs::is_regular_file(pygrub)) throw InfraError("pygrub: Xen's toolstack " + tools.version + " has no " + pygrub);
+  std::string fsdir;
+  for (const std::string& d : tools.lib_dirs) {
+    if (fs::is_directory(d + "/xenfsimage")) fsdir = d + "/xenfsimage";
+  }
+  if (fsdir.empty()) fsdir = xen_lib + "/x86_64-linux-gnu/xenfsimage";
+  std::string raw = image;
+  std::string view;
+  if (format == "qcow2") {
+    view = out_dir + "/pygrub-view.raw";
+    CommandOptions o;
+    o.timeout_s = 600;
+    RunChecked({"qemu-img", "convert", "-f", "qcow2", "-O", "raw", "-S", "4k", image, view}, o);
+    raw = view;
+  }
+  std::string ld;
+  for (const std::string& d : tools.lib_dirs) ld += (ld.empty() ? "" : ":") + d;
+  CommandOptions o;
+  o.timeout_s = 120;
+  o.env = {"XEN_FSIMAGE_FSDIR=" + fsdir, "LD_LIBRARY_PATH=" + ld, "PYTHONPATH=" + xen_lib + "/python", "TERM=dumb"};
+  // -q: the default entry without pygrub's curses menu.
+  std::vector<std::string> argv = {"/usr/bin/python3", pygrub, "-q", "--output-format=simple",
+                                   "--output-directory=" + out_dir, raw};
+  CommandResult r = RunCommand(argv, o);
+  std::error_code ec;
+  if (!view.empty()) fs::remove(view, ec);
+  PygrubBoot out;
+  for (size_t pos = 0; pos < r.output.size();) {
+    size_t end = r.output.find('\n', pos);
+    if (end == std::string::npos) end = r.output.size();
+    std::string line = r.output.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.rfind("kernel ", 0) == 0) out.kernel = line.substr(7);
+    if (line.rfind("ramdisk ", 0) == 0) out.ramdisk = line.substr(8);
+    if (line.rfind("args ", 0) == 0) out.args = Trim(line.substr(5));
+  }
+  if (!r.ok() || out.kernel.empty() || !fs::is_regular_file(out.kernel)) {
+    throw InfraError("pygrub found no kernel to boot in " + image + ": " + CommandLine(argv) + "\n" +
+                     OutputTail(r.output));
+  }
+  return out;
+}
+
 BootSpec AssembleImageBoot(const BootInputs& in, const ImageInfo& image) {
+  bool pv = in.guest.type == "xen-pv-domu";
   BootSpec b;
   b.guest_type = in.guest.type;
   b.cpus = in.guest.vcpus;
@@ -496,10 +546,10 @@ BootSpec AssembleImageBoot(const BootInputs& in, const ImageInfo& image) {
   b.disks = MakeWorkloadDisks(in);
   std::string overlay = in.scratch_dir + "/image-overlay.qcow2";
   MakeOverlay(in.guest.image, image.format, overlay);
-  b.disks.push_back({overlay, "qcow2", "writeback", image.virtual_size, true, false, true});
+  b.disks.push_back({overlay, "qcow2", "writeback", image.virtual_size, true, false, !pv});
   ConfigDriveInputs drive;
   drive.instance_id = "blackout-" + in.nonce;
-  drive.console = "/dev/ttyS0";
+  drive.console = pv ? "/dev/hvc0" : "/dev/ttyS0";
   drive.nonce = in.nonce;
   drive.heartbeat_ms = in.heartbeat_ms;
   drive.workload_conf = in.workload_conf;
@@ -507,7 +557,14 @@ BootSpec AssembleImageBoot(const BootInputs& in, const ImageInfo& image) {
   WriteConfigDrive(seed, ConfigDriveFiles(drive), in.agent_path);
   std::error_code ec;
   b.disks.push_back({seed, "raw", "writeback", static_cast<uint64_t>(fs::file_size(seed, ec)), true, true, false});
-  return b;
+  if (!pv) return b;
+  // xl's bootloader=pygrub, done here on the host from the same package: the
+  // kernel and initrd it takes out are the domU's.
+  PygrubBoot boot = RunPygrub(in.guest.image, image.format, in.xen_tools, in.scratch_dir);
+  BootInputs domu = in;
+  domu.kernel.vmlinux = boot.kernel;
+  if (boot.ramdisk.empty()) throw ConfigError({"image " + in.guest.image + ": its boot entry has no initrd"});
+  return AssembleDomU(domu, boot.ramdisk, boot.args, b.disks);
 }
 
 }  // namespace blackout

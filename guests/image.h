@@ -98,10 +98,24 @@ std::string ImageRefusal(const std::string& path, const ImageInfo& info);
 // InfraError with qemu-img's output on failure.
 void MakeOverlay(const std::string& image, const std::string& format, const std::string& overlay_path);
 
-// The boot of an image guest (type hvm): the workload's disks first
-// (/dev/vda, ...), then a qcow2 overlay on the image that the firmware boots,
-// then the read-only config drive with the agent beating on /dev/ttyS0. No
-// kernel: the image's GRUB boots its own. Files go to in.scratch_dir.
+// What pygrub takes out of an image: its default entry's kernel and initrd
+// (files in out_dir) and command line.
+struct PygrubBoot {
+  std::string kernel, ramdisk, args;
+};
+// Runs pygrub from Xen's toolstack (tools) on the image (a qcow2 one through
+// a raw view in out_dir, removed after), as xl's bootloader= does in dom0.
+// Throws InfraError with pygrub's output when it finds nothing to boot.
+PygrubBoot RunPygrub(const std::string& image, const std::string& format, const XenToolsArtifact& tools,
+                     const std::string& out_dir);
+
+// The boot of an image guest: the workload's disks first, then a qcow2
+// overlay on the image, then the read-only config drive with the agent. Type
+// hvm: the firmware boots the overlay through the image's GRUB, the agent
+// beats on /dev/ttyS0. Type xen-pv-domu: pygrub takes the image's kernel,
+// initrd and command line out, dom0 starts the domU with them and the disks
+// as xen-blkfront ones, the agent beats on /dev/hvc0 (in needs Xen, dom0's
+// kernel and the toolstack). Files go to in.scratch_dir.
 BootSpec AssembleImageBoot(const BootInputs& in, const ImageInfo& image);
 
 }  // namespace blackout

@@ -92,7 +92,8 @@ GuestSpec ParseGuest(const YAML::Node& node, YamlReader& r, const GuestSpec& cur
     return g;
   }
   if (!r.CheckMap(node, "guest",
-                  {"type", "vcpus", "memory", "xen_cmdline", "kernel_cmdline", "fast", "disks", "dom0", "image"})) {
+                  {"type", "vcpus", "memory", "xen_cmdline", "kernel_cmdline", "fast", "disks", "dom0", "image",
+                   "bootloader"})) {
     return g;
   }
   if (auto t = r.String(node, "type")) {
@@ -108,11 +109,22 @@ GuestSpec ParseGuest(const YAML::Node& node, YamlReader& r, const GuestSpec& cur
   if (auto i = r.String(node, "image")) {
     if (i->empty()) {
       r.Error(node["image"], "'image' names a disk image file (raw or qcow2)");
-    } else if (g.type != "hvm") {
-      r.Error(node["image"], "an image boots as guest type hvm (through its BIOS bootloader); booting it as a "
-                             "Xen PV domU through pygrub or pvgrub is not built yet");
+    } else if (g.type != "hvm" && g.type != "xen-pv-domu") {
+      r.Error(node["image"], "an image boots as guest type xen-pv-domu (through pygrub) or hvm (through its BIOS "
+                             "bootloader), not " + g.type);
     } else {
       g.image = *i;
+    }
+  }
+  if (auto b = r.String(node, "bootloader")) {
+    if (g.image.empty() || g.type != "xen-pv-domu") {
+      r.Error(node["bootloader"], "'bootloader' goes with an image of guest type xen-pv-domu");
+    } else if (*b == "pvgrub") {
+      r.Error(node["bootloader"], "bootloader pvgrub is not built yet: use pygrub");
+    } else if (*b != "pygrub") {
+      r.Error(node["bootloader"], "'bootloader' must be pygrub, not '" + Excerpt(*b) + "'");
+    } else {
+      g.bootloader = *b;
     }
   }
   return g;

@@ -33,8 +33,12 @@ struct GuestSpec {
   bool dom0_saved_state = true;
   // A cloud image (raw or qcow2) that boots its own kernel, initrd and init
   // instead of a kernel blackout is handed (guests/image.h); "" for none.
-  // Type hvm boots it through its BIOS bootloader.
+  // Type hvm boots it through its BIOS bootloader; xen-pv-domu through
+  // `bootloader`.
   std::string image;
+  // How a Xen PV domU boots its image: pygrub (xl's bootloader= runs it on
+  // the image in dom0 and boots the kernel and initrd it takes out).
+  std::string bootloader = "pygrub";
 
   // What the type needs (never null for a spec that came through ParseGuest
   // or the profiles; an unknown type is an error there).

@@ -309,13 +309,22 @@ TEST(Config, AnImageGuest) {
   EXPECT_EQ(c.guest.image, "/images/debian.qcow2");
   EXPECT_EQ(c.guest.type, "hvm");
   EXPECT_EQ(c.guest.memory, 1ull << 30);
+  c = ParseConfig("guest: {type: xen-pv-domu, image: /images/debian.qcow2, bootloader: pygrub}\n", "run.yaml");
+  EXPECT_EQ(c.guest.image, "/images/debian.qcow2");
+  EXPECT_EQ(c.guest.bootloader, "pygrub");
 }
 
 TEST(Config, AnImageGuestsLimitsSayWhere) {
   auto p = Problems("guest: {type: xen-pv-dom0, image: a.qcow2}\n");
   ASSERT_EQ(p.size(), 1u);
-  EXPECT_EQ(p[0], "run.yaml:1:35: an image boots as guest type hvm (through its BIOS bootloader); booting it as a "
-                  "Xen PV domU through pygrub or pvgrub is not built yet");
+  EXPECT_EQ(p[0], "run.yaml:1:35: an image boots as guest type xen-pv-domu (through pygrub) or hvm (through its "
+                  "BIOS bootloader), not xen-pv-dom0");
+  p = Problems("guest: {type: xen-pv-domu, image: a.qcow2, bootloader: pvgrub}\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "run.yaml:1:56: bootloader pvgrub is not built yet: use pygrub");
+  p = Problems("guest: {type: hvm, image: a.qcow2, bootloader: pygrub}\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "run.yaml:1:48: 'bootloader' goes with an image of guest type xen-pv-domu");
   p = Problems("kernel: linux-image-amd64\nguest: {type: hvm, image: a.qcow2, kernel_cmdline: quiet}\n"
                "workload: stress-ng-mix\n");
   ASSERT_EQ(p.size(), 3u);

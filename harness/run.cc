@@ -108,6 +108,10 @@ PreparedBoot PrepareImage(const RunConfig& cfg, const std::string& nonce, const 
   if (!refusal.empty()) throw ConfigError({refusal});
   std::string sha256 = Sha256File(cfg.guest.image);
   std::string release;
+  if (info.grub_cfg.empty() && cfg.guest.xen()) {
+    throw ConfigError({"image " + cfg.guest.image + " has no /boot/grub/grub.cfg on its root file system: pygrub has "
+                       "no menu to boot from"});
+  }
   if (!info.grub_cfg.empty()) {
     int def = 0;
     std::vector<GrubEntry> entries = ParseGrubCfg(info.grub_cfg, cfg.guest.image + ":/boot/grub/grub.cfg", &def);
@@ -118,14 +122,33 @@ PreparedBoot PrepareImage(const RunConfig& cfg, const std::string& nonce, const 
   result["image"] = {{"path", cfg.guest.image}, {"format", info.format}, {"sha256", sha256},
                      {"virtual_bytes", info.virtual_size}, {"cloud_init", info.cloud_init}};
   result["kernel"] = {{"id", "image:" + sha256.substr(0, 16)}, {"package", "image"}, {"version", release},
-                      {"release", release}, {"sha256", sha256}, {"xen_pv", false}, {"source", "image"}};
+                      {"release", release}, {"sha256", sha256}, {"xen_pv", cfg.guest.xen()}, {"source", "image"}};
   // KVM's probe boots a kernel of blackout's own: Debian's default.
   std::string probe_kernel;
   if (cfg.accel != "tcg" && access("/dev/kvm", F_OK) == 0) probe_kernel = FetchKernel(KernelSpec{}, cache).bzimage;
   AccelChoice accel = ChooseAccel(cfg.accel, probe_kernel, FindBusybox(), cache);
   result["accel"] = {{"mode", accel.mode}, {"reason", accel.reason}};
-  Status("boot: overlay and config drive");
   BootInputs in;
+  if (cfg.guest.xen()) {
+    // A PV domU: Xen, and dom0 with Debian's default kernel and Xen's
+    // toolstack (whose pygrub reads the image), as for any domU.
+    Status("hypervisor: " + cfg.xen.Describe());
+    in.xen = FetchXen(cfg.xen, cache);
+    result["xen"] = {{"package", in.xen.package}, {"version", in.xen.version}};
+    if (!cfg.xen.archive.host()) result["xen"]["archive"] = cfg.xen.archive.Describe();
+    Status("dom0: kernel and Xen toolstack");
+    in.dom0_kernel = FetchKernel(KernelSpec{}, cache);
+    in.xen_tools = FetchXenTools(in.xen, cache);
+    result["dom0"] = {{"kernel", {{"package", in.dom0_kernel.package}, {"version", in.dom0_kernel.version}}},
+                      {"xen_tools", in.xen_tools.version},
+                      {"vcpus", cfg.guest.dom0_vcpus},
+                      {"memory_mb", cfg.guest.dom0_memory >> 20},
+                      {"saved_state", cfg.guest.dom0_saved_state}};
+    in.park_dom0 = cfg.guest.dom0_saved_state;
+    in.emulated_cpu = accel.mode == "tcg";
+    in.busybox_path = FindBusybox();
+  }
+  Status("boot: overlay and config drive");
   in.guest = cfg.guest;
   in.nonce = nonce;
   in.heartbeat_ms = cfg.thresholds.heartbeat_ms;
@@ -136,7 +159,7 @@ PreparedBoot PrepareImage(const RunConfig& cfg, const std::string& nonce, const 
   PreparedBoot out;
   out.boot = AssembleImageBoot(in, info);
   out.accel = accel.mode;
-  result["boot"] = {{"image", cfg.guest.image}, {"overlay", out.boot.disks[out.boot.disks.size() - 2].path}};
+  result["boot"] = {{"image", cfg.guest.image}, {"bootloader", cfg.guest.xen() ? cfg.guest.bootloader : "bios"}};
   ClearStatus();
   return out;
 }
