@@ -96,6 +96,8 @@ struct BootInputs {
   // xen-pv-domu: dom0's kernel (Debian's default) and Xen's toolstack.
   KernelArtifact dom0_kernel;
   XenToolsArtifact xen_tools;
+  // An image domU booted by pvgrub: GRUB's Xen PV image (FetchPvGrub).
+  std::string pvgrub;
   // xen-pv-domu: dom0 parks for the host's go (a backend that saves and
   // restores dom0 sends it); otherwise it goes straight on.
   bool park_dom0 = false;

@@ -468,8 +468,56 @@ ImageInfo InspectImage(const std::string& path, const std::string& scratch_dir) 
     info.grub_cfg = cfg.output;
     // debugfs names itself on stderr first ("debugfs 1.47.0 (5-Feb-2023)").
     if (info.grub_cfg.rfind("debugfs ", 0) == 0) info.grub_cfg.erase(0, info.grub_cfg.find('\n') + 1);
+    int def = 0;
+    std::vector<GrubEntry> entries = ParseGrubCfg(info.grub_cfg, path + ":/boot/grub/grub.cfg", &def);
+    info.kernel = entries[def].kernel;
+    // The kernel's head tells how it is packed (pvgrub cannot unpack all).
+    std::string dump = scratch_dir + "/inspect-kernel-" + std::to_string(getpid());
+    CommandResult k = debugfs("dump " + info.kernel + " " + dump);
+    std::error_code ec;
+    if (k.ok() && fs::is_regular_file(dump, ec)) {
+      std::ifstream f(dump, std::ios::binary);
+      std::string head(1 << 20, '\0');
+      f.read(&head[0], static_cast<std::streamsize>(head.size()));
+      head.resize(static_cast<size_t>(f.gcount()));
+      info.kernel_compression = KernelCompression(head);
+    }
+    fs::remove(dump, ec);
   }
   return info;
+}
+
+std::string KernelCompression(const std::string& head) {
+  auto at = [&](size_t off, const std::string& magic) { return head.compare(off, magic.size(), magic) == 0; };
+  if (at(0, "\x7f" "ELF")) return "elf";
+  // The boot protocol's header (2.08 and up): payload_offset at 0x248, after
+  // setup_sects + 1 sectors.
+  if (head.size() < 0x250 || !at(0x202, "HdrS")) return "unknown";
+  unsigned setup = static_cast<unsigned char>(head[0x1f1]);
+  if (setup == 0) setup = 4;
+  uint32_t offset = 0;
+  std::memcpy(&offset, head.data() + 0x248, 4);
+  size_t p = (setup + 1) * 512ull + offset;
+  if (p + 6 > head.size()) return "unknown";
+  static const std::pair<const char*, std::string> kMagics[] = {
+      {"gzip", std::string("\x1f\x8b", 2)},         {"xz", std::string("\xfd" "7zXZ\0", 6)},
+      {"lzma", std::string("\x5d\0\0", 3)},         {"bzip2", "BZh"},
+      {"lzo", std::string("\x89LZO", 4)},            {"lz4", std::string("\x02\x21\x4c\x18", 4)},
+      {"zstd", std::string("\x28\xb5\x2f\xfd", 4)}, {"elf", std::string("\x7f" "ELF", 4)}};
+  for (const auto& [name, magic] : kMagics) {
+    if (at(p, magic)) return name;
+  }
+  return "unknown";
+}
+
+std::string PvgrubProblem(const std::string& path, const ImageInfo& info) {
+  if (info.kernel.empty()) return "image " + path + " has no /boot/grub/grub.cfg: pvgrub has no menu to boot from";
+  const std::string& c = info.kernel_compression;
+  if (c == "elf" || c == "gzip" || c == "xz" || c == "lzo") return "";
+  return "image " + path + ": pvgrub cannot boot its kernel " + info.kernel + ", which is " +
+         (c == "unknown" || c.empty() ? std::string("not a kernel GRUB's Xen loader knows")
+                                      : c + "-compressed: GRUB's Xen loader unpacks a plain, gzip, xz or lzo kernel "
+                                            "only (pygrub reads " + c + ": use bootloader: pygrub)");
 }
 
 std::string ImageRefusal(const std::string& path, const ImageInfo& info) {
@@ -558,10 +606,17 @@ BootSpec AssembleImageBoot(const BootInputs& in, const ImageInfo& image) {
   std::error_code ec;
   b.disks.push_back({seed, "raw", "writeback", static_cast<uint64_t>(fs::file_size(seed, ec)), true, true, false});
   if (!pv) return b;
+  BootInputs domu = in;
+  if (in.guest.bootloader == "pvgrub") {
+    // GRUB is the domU's kernel: it finds the image's grub.cfg on the
+    // xen-blkfront disks and boots the entry it names, initrd and all.
+    if (in.pvgrub.empty()) throw InfraError("assemble image domU: no pvgrub was fetched");
+    domu.kernel.vmlinux = in.pvgrub;
+    return AssembleDomU(domu, "", "", b.disks);
+  }
   // xl's bootloader=pygrub, done here on the host from the same package: the
   // kernel and initrd it takes out are the domU's.
   PygrubBoot boot = RunPygrub(in.guest.image, image.format, in.xen_tools, in.scratch_dir);
-  BootInputs domu = in;
   domu.kernel.vmlinux = boot.kernel;
   if (boot.ramdisk.empty()) throw ConfigError({"image " + in.guest.image + ": its boot entry has no initrd"});
   return AssembleDomU(domu, boot.ramdisk, boot.args, b.disks);

@@ -85,7 +85,17 @@ struct ImageInfo {
   bool bios_bootable = false; // an MBR boot signature (hvm boots it)
   bool cloud_init = false;    // /usr/bin/cloud-init in its root file system
   std::string grub_cfg;       // /boot/grub/grub.cfg, "" when it has none
+  std::string kernel;         // the kernel grub.cfg boots by default, "" without a grub.cfg
+  std::string kernel_compression;  // KernelCompression() of that kernel's file
 };
+
+// How a kernel file's code is packed: "elf" (a plain vmlinux), or a bzImage's
+// payload: gzip, xz, lzma, bzip2, lzo, lz4, zstd, or "unknown".
+std::string KernelCompression(const std::string& head);
+// Why pvgrub cannot boot the image's default kernel, "" when it can: GRUB's
+// Xen loader unpacks a plain, gzip, xz or lzo ELF payload only (Debian's own
+// kernels since 2020 are lz4, which libxc and so pygrub read).
+std::string PvgrubProblem(const std::string& path, const ImageInfo& info);
 // Reads path through a sparse raw view in scratch_dir (removed after).
 // Throws ConfigError when path is missing or is not a raw or qcow2 disk
 // image, or has no Linux partition blackout can read.

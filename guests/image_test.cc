@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "base/error.h"
@@ -168,6 +169,44 @@ TEST(InspectImage, SaysWhatIsWrongWithANonImage) {
   WriteFileAtomic(dir + "/notes.txt", "not a disk\n");
   EXPECT_EQ(Problems([&] { InspectImage(dir + "/notes.txt", dir); }),
             "image " + dir + "/notes.txt: no ext2/3/4 root file system blackout can read (and no Linux partition)\n");
+}
+
+// A bzImage head: the boot protocol's header and a payload at its offset.
+std::string BzImage(const std::string& payload_magic) {
+  std::string head(0x2000, '\0');
+  head[0x1f1] = 3;  // setup sectors: the payload area starts at 4 * 512
+  head.replace(0x202, 4, "HdrS");
+  uint32_t offset = 0x100;
+  std::memcpy(&head[0x248], &offset, 4);
+  head.replace(4 * 512 + offset, payload_magic.size(), payload_magic);
+  return head;
+}
+
+TEST(KernelCompression, ReadsTheBzImagePayloadsMagic) {
+  EXPECT_EQ(KernelCompression(std::string("\x7f" "ELF\x02\x01", 6)), "elf");
+  EXPECT_EQ(KernelCompression(BzImage(std::string("\x02\x21\x4c\x18", 4))), "lz4");
+  EXPECT_EQ(KernelCompression(BzImage(std::string("\x1f\x8b\x08", 3))), "gzip");
+  EXPECT_EQ(KernelCompression(BzImage(std::string("\xfd" "7zXZ\0", 6))), "xz");
+  EXPECT_EQ(KernelCompression(BzImage(std::string("\x28\xb5\x2f\xfd", 4))), "zstd");
+  EXPECT_EQ(KernelCompression(BzImage("nothing")), "unknown");
+  EXPECT_EQ(KernelCompression("#!/bin/sh\n"), "unknown");
+  // A header whose payload offset points past what was read.
+  std::string far = BzImage("x");
+  uint32_t offset = 0x7fffffff;
+  std::memcpy(&far[0x248], &offset, 4);
+  EXPECT_EQ(KernelCompression(far), "unknown");
+}
+
+TEST(PvgrubProblem, SaysWhatGrubsXenLoaderCannotUnpack) {
+  ImageInfo info;
+  EXPECT_EQ(PvgrubProblem("d.qcow2", info), "image d.qcow2 has no /boot/grub/grub.cfg: pvgrub has no menu to boot from");
+  info.kernel = "/boot/vmlinuz-6.1.0-28-cloud-amd64";
+  info.kernel_compression = "gzip";
+  EXPECT_EQ(PvgrubProblem("d.qcow2", info), "");
+  info.kernel_compression = "lz4";
+  EXPECT_EQ(PvgrubProblem("d.qcow2", info),
+            "image d.qcow2: pvgrub cannot boot its kernel /boot/vmlinuz-6.1.0-28-cloud-amd64, which is lz4-compressed: "
+            "GRUB's Xen loader unpacks a plain, gzip, xz or lzo kernel only (pygrub reads lz4: use bootloader: pygrub)");
 }
 
 TEST(ImageRecipes, NameDebianSuites) {

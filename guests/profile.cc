@@ -119,10 +119,8 @@ GuestSpec ParseGuest(const YAML::Node& node, YamlReader& r, const GuestSpec& cur
   if (auto b = r.String(node, "bootloader")) {
     if (g.image.empty() || g.type != "xen-pv-domu") {
       r.Error(node["bootloader"], "'bootloader' goes with an image of guest type xen-pv-domu");
-    } else if (*b == "pvgrub") {
-      r.Error(node["bootloader"], "bootloader pvgrub is not built yet: use pygrub");
-    } else if (*b != "pygrub") {
-      r.Error(node["bootloader"], "'bootloader' must be pygrub, not '" + Excerpt(*b) + "'");
+    } else if (*b != "pygrub" && *b != "pvgrub") {
+      r.Error(node["bootloader"], "'bootloader' must be pygrub or pvgrub, not '" + Excerpt(*b) + "'");
     } else {
       g.bootloader = *b;
     }

@@ -37,7 +37,9 @@ struct GuestSpec {
   // `bootloader`.
   std::string image;
   // How a Xen PV domU boots its image: pygrub (xl's bootloader= runs it on
-  // the image in dom0 and boots the kernel and initrd it takes out).
+  // the image in dom0 and boots the kernel and initrd it takes out) or
+  // pvgrub (GRUB's Xen PV build is the domU's kernel, and reads the image's
+  // grub.cfg itself).
   std::string bootloader = "pygrub";
 
   // What the type needs (never null for a spec that came through ParseGuest

@@ -319,9 +319,9 @@ TEST(Config, AnImageGuestsLimitsSayWhere) {
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0], "run.yaml:1:35: an image boots as guest type xen-pv-domu (through pygrub) or hvm (through its "
                   "BIOS bootloader), not xen-pv-dom0");
-  p = Problems("guest: {type: xen-pv-domu, image: a.qcow2, bootloader: pvgrub}\n");
+  p = Problems("guest: {type: xen-pv-domu, image: a.qcow2, bootloader: grub2}\n");
   ASSERT_EQ(p.size(), 1u);
-  EXPECT_EQ(p[0], "run.yaml:1:56: bootloader pvgrub is not built yet: use pygrub");
+  EXPECT_EQ(p[0], "run.yaml:1:56: 'bootloader' must be pygrub or pvgrub, not 'grub2'");
   p = Problems("guest: {type: hvm, image: a.qcow2, bootloader: pygrub}\n");
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0], "run.yaml:1:48: 'bootloader' goes with an image of guest type xen-pv-domu");

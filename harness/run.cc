@@ -109,18 +109,20 @@ PreparedBoot PrepareImage(const RunConfig& cfg, const std::string& nonce, const 
   std::string sha256 = Sha256File(cfg.guest.image);
   std::string release;
   if (info.grub_cfg.empty() && cfg.guest.xen()) {
-    throw ConfigError({"image " + cfg.guest.image + " has no /boot/grub/grub.cfg on its root file system: pygrub has "
-                       "no menu to boot from"});
+    throw ConfigError({"image " + cfg.guest.image + " has no /boot/grub/grub.cfg on its root file system: " +
+                       cfg.guest.bootloader + " has no menu to boot from"});
   }
-  if (!info.grub_cfg.empty()) {
-    int def = 0;
-    std::vector<GrubEntry> entries = ParseGrubCfg(info.grub_cfg, cfg.guest.image + ":/boot/grub/grub.cfg", &def);
-    std::string k = entries[def].kernel;
-    size_t dash = k.find("vmlinuz-");
-    release = dash == std::string::npos ? k : k.substr(dash + 8);
+  if (cfg.guest.xen() && cfg.guest.bootloader == "pvgrub") {
+    std::string problem = PvgrubProblem(cfg.guest.image, info);
+    if (!problem.empty()) throw ConfigError({problem});
+  }
+  if (!info.kernel.empty()) {
+    size_t dash = info.kernel.find("vmlinuz-");
+    release = dash == std::string::npos ? info.kernel : info.kernel.substr(dash + 8);
   }
   result["image"] = {{"path", cfg.guest.image}, {"format", info.format}, {"sha256", sha256},
-                     {"virtual_bytes", info.virtual_size}, {"cloud_init", info.cloud_init}};
+                     {"virtual_bytes", info.virtual_size}, {"cloud_init", info.cloud_init},
+                     {"kernel", info.kernel}, {"kernel_compression", info.kernel_compression}};
   result["kernel"] = {{"id", "image:" + sha256.substr(0, 16)}, {"package", "image"}, {"version", release},
                       {"release", release}, {"sha256", sha256}, {"xen_pv", cfg.guest.xen()}, {"source", "image"}};
   // KVM's probe boots a kernel of blackout's own: Debian's default.
@@ -129,6 +131,7 @@ PreparedBoot PrepareImage(const RunConfig& cfg, const std::string& nonce, const 
   AccelChoice accel = ChooseAccel(cfg.accel, probe_kernel, FindBusybox(), cache);
   result["accel"] = {{"mode", accel.mode}, {"reason", accel.reason}};
   BootInputs in;
+  std::string pvgrub_version;
   if (cfg.guest.xen()) {
     // A PV domU: Xen, and dom0 with Debian's default kernel and Xen's
     // toolstack (whose pygrub reads the image), as for any domU.
@@ -147,6 +150,10 @@ PreparedBoot PrepareImage(const RunConfig& cfg, const std::string& nonce, const 
     in.park_dom0 = cfg.guest.dom0_saved_state;
     in.emulated_cpu = accel.mode == "tcg";
     in.busybox_path = FindBusybox();
+    if (cfg.guest.bootloader == "pvgrub") {
+      Status("pvgrub: grub-xen-host");
+      in.pvgrub = FetchPvGrub(cache, &pvgrub_version);
+    }
   }
   Status("boot: overlay and config drive");
   in.guest = cfg.guest;
@@ -160,6 +167,7 @@ PreparedBoot PrepareImage(const RunConfig& cfg, const std::string& nonce, const 
   out.boot = AssembleImageBoot(in, info);
   out.accel = accel.mode;
   result["boot"] = {{"image", cfg.guest.image}, {"bootloader", cfg.guest.xen() ? cfg.guest.bootloader : "bios"}};
+  if (!pvgrub_version.empty()) result["boot"]["pvgrub"] = "grub-xen-host=" + pvgrub_version;
   ClearStatus();
   return out;
 }

@@ -392,6 +392,22 @@ XenToolsArtifact FetchXenTools(const XenArtifact& xen, const std::string& cache_
   return a;
 }
 
+std::string FetchPvGrub(const std::string& cache_dir, std::string* version) {
+  const std::string member = "usr/lib/grub-xen/grub-x86_64-xen.bin";
+  AptPackage pkg = AptResolve("grub-xen-host", "");
+  std::string dir = CacheEntry(cache_dir, AptEntryKey(pkg.name, pkg.version), [&](const std::string& tmp) {
+    Log("fetching pvgrub grub-xen-host=" + pkg.version + " with apt-get download");
+    std::string deb = AptDownload(pkg, tmp, cache_dir);
+    ExtractDeb(deb, tmp + "/root", [&](const std::string& path) { return path == member; });
+    fs::remove(deb);
+    if (!fs::is_regular_file(tmp + "/root/" + member)) {
+      throw InfraError("unpack grub-xen-host=" + pkg.version + ": no " + member + " in it");
+    }
+  });
+  if (version) *version = pkg.version;
+  return dir + "/root/" + member;
+}
+
 XenLibvirtArtifact FetchXenLibvirt(const XenToolsArtifact& tools, const std::string& cache_dir) {
   // libvirt as Debian ships it, whatever this host has installed: the daemon,
   // its library and the libxl driver, built against the toolstack's libxl.

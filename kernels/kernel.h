@@ -133,6 +133,12 @@ struct XenToolsArtifact {
 };
 XenToolsArtifact FetchXenTools(const XenArtifact& xen, const std::string& cache_dir);
 
+// pvgrub: GRUB's Xen PV build from Debian's grub-xen-host (through the
+// host's apt), a PV kernel that finds /boot/grub/grub.cfg on the domU's own
+// disks and boots what it says. Returns grub-x86_64-xen.bin's path in the
+// cache; version gets the package's version.
+std::string FetchPvGrub(const std::string& cache_dir, std::string* version);
+
 // libvirt's daemon with its libxl driver (Debian's libvirt-daemon-driver-xen,
 // libvirt-daemon, libvirt0 and what they need that this host lacks), for a
 // dom0 that is a libvirt Xen host (`blackout xen-host`). Xen's libraries come

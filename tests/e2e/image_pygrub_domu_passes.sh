@@ -5,14 +5,16 @@
 # /boot/grub/grub.cfg, dom0 starts the domU with the image (an overlay of
 # it) as xvdX, the image's systemd and cloud-init come up, and the agent
 # beats on hvc0 from the image's userspace; the smoke workload passes and
-# the image file is never written.
+# the image file is never written. An image without cloud-init is refused,
+# and so is pvgrub for a kernel GRUB's Xen loader cannot unpack, each saying
+# why, before anything boots.
 . "$(dirname "$0")/lib.sh"
 "$BLACKOUT" images build debian-12 --json > "$T/image.json" || fail "images build debian-12 failed"
 img=$(jq -r .path "$T/image.json")
 sha=$(jq -r .sha256 "$T/image.json")
 cfg=$(config <<EOF2
 guest: {type: xen-pv-domu, image: $img, bootloader: pygrub, memory: 1G}
-workload: smoke
+workload: {name: smoke, duration: 5s}
 EOF2
 )
 "$BLACKOUT" run -c "$cfg" --results "$T/results"
@@ -21,11 +23,37 @@ rc=$?
 check '.verdict == "pass"'
 check '.boot.bootloader == "pygrub" and .kernel.source == "image" and .kernel.xen_pv == true'
 check ".image.sha256 == \"$sha\""
-check '.stats.heartbeats > 50 and (.freezes | length) == 0'
+check '.stats.heartbeats > 30 and (.freezes | length) == 0'
 console="$(run_dir)console.log"
 # The domU's own kernel, command line and init, relayed by dom0.
 grep -q 'domU| .*Kernel command line: root=LABEL=blackout-root' "$console" || fail "the domU did not boot the image's grub.cfg entry"
 grep -q 'domU| .*systemd\[1\]: Reached target' "$console" || fail "no systemd in the domU"
 grep -q 'hello vcpus=2 kernel=.*-cloud-amd64' "$console" || fail "no hello from the agent on the image's kernel"
 [ "$(sha256sum "$img" | cut -d' ' -f1)" = "$sha" ] || fail "the run wrote the image"
+# An image without cloud-init: refused before anything boots.
+mkdir -p "$T/root/boot/grub"
+printf "menuentry 'x' {\n linux /boot/vmlinuz\n}\n" > "$T/root/boot/grub/grub.cfg"
+truncate -s 64M "$T/bare.raw"
+printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk --quiet "$T/bare.raw"
+mke2fs -q -t ext4 -d "$T/root" -E offset=1048576 "$T/bare.raw" 63M
+cfg=$(config <<EOF2
+guest: {type: xen-pv-domu, image: $T/bare.raw}
+workload: smoke
+EOF2
+)
+"$BLACKOUT" run -c "$cfg" --results "$T/refused" > "$T/refused.err" 2>&1
+rc=$?
+[ "$rc" -eq 64 ] || fail "an image without cloud-init: exit $rc, want 64 (a config the run cannot use); $(cat "$T/refused.err")"
+grep -q "has no cloud-init (/usr/bin/cloud-init)" "$T/refused.err" || fail "refusal does not say why: $(cat "$T/refused.err")"
+# Debian's kernels are lz4-packed: pygrub (libxc) reads them, pvgrub cannot.
+cfg=$(config <<EOF2
+guest: {type: xen-pv-domu, image: $img, bootloader: pvgrub}
+workload: smoke
+EOF2
+)
+"$BLACKOUT" run -c "$cfg" --results "$T/refused" > "$T/pvgrub.err" 2>&1
+rc=$?
+[ "$rc" -eq 64 ] || fail "pvgrub on an lz4 kernel: exit $rc, want 64; $(cat "$T/pvgrub.err")"
+grep -q "pvgrub cannot boot its kernel /boot/vmlinuz-.*, which is lz4-compressed" "$T/pvgrub.err" ||
+  fail "pvgrub refusal does not say why: $(cat "$T/pvgrub.err")"
 echo "PASS image pygrub domU: $(jq -c '{first_heartbeat_s: .timings.first_heartbeat_s, heartbeats: .stats.heartbeats, kernel: .kernel.release}' "$(result)")"
