@@ -28,6 +28,8 @@ packages=(
   python3
   # tests
   jq cpio dpkg-dev procps git clang libclang-rt-14-dev time sqlite3
+  # tests: repacking an image kernel for pvgrub (lz4)
+  lz4
   # tests: virt-xml-validate (libvirt-clients) runs xmllint; test libvirt
   # hosts live in network namespaces (ip netns, veth)
   libxml2-utils iproute2

@@ -489,7 +489,15 @@ ImageInfo InspectImage(const std::string& path, const std::string& scratch_dir) 
 
 std::string KernelCompression(const std::string& head) {
   auto at = [&](size_t off, const std::string& magic) { return head.compare(off, magic.size(), magic) == 0; };
-  if (at(0, "\x7f" "ELF")) return "elf";
+  static const std::pair<const char*, std::string> kMagics[] = {
+      {"gzip", std::string("\x1f\x8b", 2)},         {"xz", std::string("\xfd" "7zXZ\0", 6)},
+      {"lzma", std::string("\x5d\0\0", 3)},         {"bzip2", "BZh"},
+      {"lzo", std::string("\x89LZO", 4)},            {"lz4", std::string("\x02\x21\x4c\x18", 4)},
+      {"zstd", std::string("\x28\xb5\x2f\xfd", 4)}, {"elf", std::string("\x7f" "ELF", 4)}};
+  // A whole file packed (a vmlinux.gz), or a plain vmlinux.
+  for (const auto& [name, magic] : kMagics) {
+    if (at(0, magic)) return name;
+  }
   // The boot protocol's header (2.08 and up): payload_offset at 0x248, after
   // setup_sects + 1 sectors.
   if (head.size() < 0x250 || !at(0x202, "HdrS")) return "unknown";
@@ -499,11 +507,6 @@ std::string KernelCompression(const std::string& head) {
   std::memcpy(&offset, head.data() + 0x248, 4);
   size_t p = (setup + 1) * 512ull + offset;
   if (p + 6 > head.size()) return "unknown";
-  static const std::pair<const char*, std::string> kMagics[] = {
-      {"gzip", std::string("\x1f\x8b", 2)},         {"xz", std::string("\xfd" "7zXZ\0", 6)},
-      {"lzma", std::string("\x5d\0\0", 3)},         {"bzip2", "BZh"},
-      {"lzo", std::string("\x89LZO", 4)},            {"lz4", std::string("\x02\x21\x4c\x18", 4)},
-      {"zstd", std::string("\x28\xb5\x2f\xfd", 4)}, {"elf", std::string("\x7f" "ELF", 4)}};
   for (const auto& [name, magic] : kMagics) {
     if (at(p, magic)) return name;
   }

@@ -190,6 +190,7 @@ TEST(KernelCompression, ReadsTheBzImagePayloadsMagic) {
   EXPECT_EQ(KernelCompression(BzImage(std::string("\x28\xb5\x2f\xfd", 4))), "zstd");
   EXPECT_EQ(KernelCompression(BzImage("nothing")), "unknown");
   EXPECT_EQ(KernelCompression("#!/bin/sh\n"), "unknown");
+  EXPECT_EQ(KernelCompression(std::string("\x1f\x8b\x08\0", 4)), "gzip");  // a vmlinux.gz
   // A header whose payload offset points past what was read.
   std::string far = BzImage("x");
   uint32_t offset = 0x7fffffff;
