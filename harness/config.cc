@@ -124,6 +124,25 @@ bool NamesAFile(const std::string& value) {
   return value.find('/') != std::string::npos || ends(".yaml") || ends(".yml");
 }
 
+}  // namespace
+
+std::vector<std::string> ImageWorkloadMisfits(const Workload& w) {
+  std::vector<std::string> out;
+  if (!WorkloadTools(w).empty() || !WorkloadFiles(w).empty()) {
+    out.push_back("workload " + w.name + " runs host tools (stress-ng, fio) in the guest: an image guest has only "
+                  "the agent's own stressors");
+  }
+  for (const FaultSpec& f : w.faults) {
+    if (f.kind == "hang") {
+      out.push_back("fault hang needs a ramdisk module blackout loads itself: not in an image guest");
+      break;
+    }
+  }
+  return out;
+}
+
+namespace {
+
 // An image guest boots the image's kernel and runs the agent from a config
 // drive under the image's own init: nothing blackout would copy into an
 // initramfs (tools, files, modules) reaches it. A relative image path is the
@@ -135,13 +154,7 @@ void CheckImageGuest(const YAML::Node& n, YamlReader& r, const std::optional<std
     r.Error(at, "an image boots the command line its own grub.cfg gives: 'fast' and 'kernel_cmdline' do not reach it");
   }
   if (c.backend != "qemu") r.Error(at, "an image guest runs on the qemu backend (libvirt hosts do not boot images yet)");
-  if (!WorkloadTools(c.workload).empty() || !WorkloadFiles(c.workload).empty()) {
-    r.Error(n["workload"], "workload " + c.workload.name + " runs host tools (stress-ng, fio) in the guest: an image "
-                           "guest has only the agent's own stressors");
-  }
-  for (const FaultSpec& f : c.workload.faults) {
-    if (f.kind == "hang") r.Error(n["workload"], "fault hang needs a ramdisk module blackout loads itself: not in an image guest");
-  }
+  for (const std::string& problem : ImageWorkloadMisfits(c.workload)) r.Error(n["workload"], problem);
   if (config_dir && !std::filesystem::path(c.guest.image).is_absolute()) {
     c.guest.image = (std::filesystem::path(*config_dir) / c.guest.image).string();
   }

@@ -31,7 +31,7 @@ void InstallSignalHandlers() {
 
 // The command groups, in the order `blackout --help` lists them.
 using AddGroup = void (*)(CLI::App&, CommandTable&);
-const AddGroup kGroups[] = {AddRunCommands, AddCatalogCommands, AddImagesCommands, AddBisectCommands, AddResultsCommands,
+const AddGroup kGroups[] = {AddRunCommands, AddCatalogCommands, AddImagesCommands, AddQualifyCommands, AddBisectCommands, AddResultsCommands,
                             AddAnalyzeCommands, AddMatrixCommands, AddHostsCommands, AddXenHostCommands};
 
 int Main(int argc, char** argv) {

@@ -5,21 +5,26 @@
 # /boot/grub/grub.cfg, dom0 starts the domU with the image (an overlay of
 # it) as xvdX, the image's systemd and cloud-init come up, and the agent
 # beats on hvc0 from the image's userspace; the smoke workload passes and
-# the image file is never written. An image without cloud-init is refused,
+# the image file is never written (the run is `blackout qualify`'s: one run
+# is inconclusive). An image without cloud-init is refused,
 # and so is pvgrub for a kernel GRUB's Xen loader cannot unpack, each saying
 # why, before anything boots.
 . "$(dirname "$0")/lib.sh"
 "$BLACKOUT" images build debian-12 --json > "$T/image.json" || fail "images build debian-12 failed"
 img=$(jq -r .path "$T/image.json")
 sha=$(jq -r .sha256 "$T/image.json")
-cfg=$(config <<EOF2
-guest: {type: xen-pv-domu, image: $img, bootloader: pygrub, memory: 1G}
-workload: {name: smoke, duration: 5s}
-EOF2
-)
-"$BLACKOUT" run -c "$cfg" --results "$T/results"
+# One run through `blackout qualify` (the pygrub domU, its verdict and reports):
+# a pass, too few runs to qualify on: inconclusive, exit 2.
+"$BLACKOUT" qualify --image "$img" --runs 1 --workload smoke --duration 5s --results "$T/results" \
+  --html "$T/qualify.html" --junit "$T/qualify.xml" > "$T/qualify.out"
 rc=$?
-[ "$rc" -eq 0 ] || fail "exit $rc, want 0 (pass)"
+cat "$T/qualify.out"
+[ "$rc" -eq 2 ] || fail "qualify exit $rc, want 2 (inconclusive)"
+grep -q "^inconclusive: image.qcow2 never hung in 1 run, too few to put its hang rate below 20.0%: 15 more hang-free runs" \
+  "$T/qualify.out" || fail "qualify did not say inconclusive with the runs needed"
+grep -q 'id="qualification"' "$T/qualify.html" || fail "no qualification table in the HTML report"
+/usr/bin/python3 -c "import junitparser, sys; x = junitparser.JUnitXml.fromfile(sys.argv[1]); assert sum(1 for s in x for c in s) == 1" \
+  "$T/qualify.xml" || fail "the JUnit report does not hold the run"
 check '.verdict == "pass"'
 check '.boot.bootloader == "pygrub" and .kernel.source == "image" and .kernel.xen_pv == true'
 check ".image.sha256 == \"$sha\""
