@@ -159,7 +159,7 @@ PreparedBoot PrepareImage(const RunConfig& cfg, const std::string& nonce, const 
   in.guest = cfg.guest;
   in.nonce = nonce;
   in.heartbeat_ms = cfg.thresholds.heartbeat_ms;
-  in.workload_conf = AgentConf(cfg.workload, DiskBus::kVirtio);
+  in.workload_conf = AgentConf(cfg.workload, RunGuestType(cfg).disk_bus);
   in.disks = cfg.workload.disks;
   in.agent_path = FindAgent();
   in.scratch_dir = scratch;

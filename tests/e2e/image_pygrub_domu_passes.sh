@@ -14,8 +14,18 @@
 img=$(jq -r .path "$T/image.json")
 sha=$(jq -r .sha256 "$T/image.json")
 # One run through `blackout qualify` (the pygrub domU, its verdict and reports):
-# a pass, too few runs to qualify on: inconclusive, exit 2.
-"$BLACKOUT" qualify --image "$img" --runs 1 --workload smoke --duration 5s --results "$T/results" \
+# a pass, too few runs to qualify on: inconclusive, exit 2. Its workload
+# writes to a disk of its own, the domU's /dev/xvda.
+cat > "$T/image-io.yaml" <<'EOF2'
+name: image-io
+duration: 5s
+disks:
+  - {size: 64M, format: raw, cache: none, fs: ext4}
+stressors:
+  - {kind: pingpong, threads: 1}
+  - {kind: io, threads: 1, disk: 0}
+EOF2
+"$BLACKOUT" qualify --image "$img" --runs 1 --workload "$T/image-io.yaml" --results "$T/results" \
   --html "$T/qualify.html" --junit "$T/qualify.xml" > "$T/qualify.out"
 rc=$?
 cat "$T/qualify.out"
@@ -29,7 +39,9 @@ check '.verdict == "pass"'
 check '.boot.bootloader == "pygrub" and .kernel.source == "image" and .kernel.xen_pv == true'
 check ".image.sha256 == \"$sha\""
 check '.stats.heartbeats > 30 and (.freezes | length) == 0'
+check '[.stats.stressors[] | select(.name == "io") | .bytes] | .[0] > 0'
 console="$(run_dir)console.log"
+grep -q 'disk index=0 dev=/dev/xvda fs=ext4' "$console" || fail "the workload's disk is not the domU's xvda"
 # The domU's own kernel, command line and init, relayed by dom0.
 grep -q 'domU| .*Kernel command line: root=LABEL=blackout-root' "$console" || fail "the domU did not boot the image's grub.cfg entry"
 grep -q 'domU| .*systemd\[1\]: Reached target' "$console" || fail "no systemd in the domU"
