@@ -97,6 +97,28 @@ std::vector<std::string> TailLines(const std::string& path, size_t n) {
   return lines;
 }
 
+// The hypervisor and, for a domU, dom0's kernel (Debian's default) and Xen's
+// toolstack, from packages (cached), into in and result.
+void FetchXenStack(const RunConfig& cfg, const GuestType& type, const std::string& cache, nlohmann::json& result,
+                   BootInputs* in) {
+  if (type.xen && !type.xen_host) {
+    Status("hypervisor: " + cfg.xen.Describe());
+    in->xen = FetchXen(cfg.xen, cache);
+    result["xen"] = {{"package", in->xen.package}, {"version", in->xen.version}};
+    if (!cfg.xen.archive.host()) result["xen"]["archive"] = cfg.xen.archive.Describe();
+  }
+  if (type.dom0_toolstack) {
+    Status("dom0: kernel and Xen toolstack");
+    in->dom0_kernel = FetchKernel(KernelSpec{}, cache);
+    in->xen_tools = FetchXenTools(in->xen, cache);
+    result["dom0"] = {{"kernel", {{"package", in->dom0_kernel.package}, {"version", in->dom0_kernel.version}}},
+                      {"xen_tools", in->xen_tools.version},
+                      {"vcpus", cfg.guest.dom0_vcpus},
+                      {"memory_mb", cfg.guest.dom0_memory >> 20},
+                      {"saved_state", cfg.guest.dom0_saved_state}};
+  }
+}
+
 // An image guest: the image's own kernel, booted by its own GRUB from a
 // throwaway overlay; the agent comes from the config drive. The kernel's
 // release is the one the image's grub.cfg boots by default.
@@ -135,18 +157,7 @@ PreparedBoot PrepareImage(const RunConfig& cfg, const std::string& nonce, const 
   if (cfg.guest.xen()) {
     // A PV domU: Xen, and dom0 with Debian's default kernel and Xen's
     // toolstack (whose pygrub reads the image), as for any domU.
-    Status("hypervisor: " + cfg.xen.Describe());
-    in.xen = FetchXen(cfg.xen, cache);
-    result["xen"] = {{"package", in.xen.package}, {"version", in.xen.version}};
-    if (!cfg.xen.archive.host()) result["xen"]["archive"] = cfg.xen.archive.Describe();
-    Status("dom0: kernel and Xen toolstack");
-    in.dom0_kernel = FetchKernel(KernelSpec{}, cache);
-    in.xen_tools = FetchXenTools(in.xen, cache);
-    result["dom0"] = {{"kernel", {{"package", in.dom0_kernel.package}, {"version", in.dom0_kernel.version}}},
-                      {"xen_tools", in.xen_tools.version},
-                      {"vcpus", cfg.guest.dom0_vcpus},
-                      {"memory_mb", cfg.guest.dom0_memory >> 20},
-                      {"saved_state", cfg.guest.dom0_saved_state}};
+    FetchXenStack(cfg, RunGuestType(cfg), cache, result, &in);
     in.park_dom0 = cfg.guest.dom0_saved_state;
     in.emulated_cpu = accel.mode == "tcg";
     in.busybox_path = FindBusybox();
@@ -205,26 +216,8 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
   result["kernel"] = {{"id", kernel.id},           {"package", kernel.package}, {"version", kernel.version},
                       {"release", kernel.release}, {"sha256", kernel.sha256},   {"xen_pv", kernel.xen_pv}};
   if (!cfg.kernel.archive.host()) result["kernel"]["archive"] = cfg.kernel.archive.Describe();
-  XenArtifact xen;
-  if (type.xen && !type.xen_host) {
-    Status("hypervisor: " + cfg.xen.Describe());
-    xen = FetchXen(cfg.xen, cache);
-    result["xen"] = {{"package", xen.package}, {"version", xen.version}};
-    if (!cfg.xen.archive.host()) result["xen"]["archive"] = cfg.xen.archive.Describe();
-  }
-  // A domU's dom0 runs Debian's default kernel and Xen's toolstack.
-  KernelArtifact dom0_kernel;
-  XenToolsArtifact xen_tools;
-  if (type.dom0_toolstack) {
-    Status("dom0: kernel and Xen toolstack");
-    dom0_kernel = FetchKernel(KernelSpec{}, cache);
-    xen_tools = FetchXenTools(xen, cache);
-    result["dom0"] = {{"kernel", {{"package", dom0_kernel.package}, {"version", dom0_kernel.version}}},
-                      {"xen_tools", xen_tools.version},
-                      {"vcpus", cfg.guest.dom0_vcpus},
-                      {"memory_mb", cfg.guest.dom0_memory >> 20},
-                      {"saved_state", cfg.guest.dom0_saved_state}};
-  }
+  BootInputs in;
+  FetchXenStack(cfg, type, cache, result, &in);
 
   // The accelerator: KVM only when it demonstrably runs a guest.
   std::string busybox = FindBusybox();
@@ -240,16 +233,12 @@ PreparedBoot PackageEnvironment::Prepare(const RunConfig& cfg, const std::string
 
   // The boot: initramfs with busybox, the agent and the workload.
   Status("boot: assembling the initramfs");
-  BootInputs in;
   in.guest = cfg.guest;
   in.kernel = kernel;
-  in.xen = xen;
   in.nonce = nonce;
   in.heartbeat_ms = cfg.thresholds.heartbeat_ms;
   in.workload_conf = AgentConf(cfg.workload, type.disk_bus);
   in.modules = RequiredModules(cfg.workload, type.disk_bus);
-  in.dom0_kernel = dom0_kernel;
-  in.xen_tools = xen_tools;
   // Only QEMU on this machine saves and restores dom0 (libvirt's hosts boot it).
   in.park_dom0 = type.dom0_toolstack && cfg.backend != "libvirt" && cfg.guest.dom0_saved_state;
   in.xen_host = type.xen_host;
