@@ -205,6 +205,33 @@ void QemuImgInfo(const std::string& path, std::string* format, uint64_t* size) {
   *size = j.value("virtual-size", uint64_t{0});
 }
 
+// A raw view of an image for the tools that read only raw disks (sfdisk,
+// debugfs, pygrub): the image itself, or a qcow2 one converted (sparse) to
+// view_path, removed when the view goes.
+class RawView {
+ public:
+  RawView(const std::string& image, const std::string& format, const std::string& view_path) {
+    if (format != "qcow2") {
+      path_ = image;
+      return;
+    }
+    CommandOptions o;
+    o.timeout_s = 600;
+    RunChecked({"qemu-img", "convert", "-f", "qcow2", "-O", "raw", "-S", "4k", image, view_path}, o);
+    path_ = temporary_ = view_path;
+  }
+  ~RawView() {
+    std::error_code ec;
+    if (!temporary_.empty()) fs::remove(temporary_, ec);
+  }
+  RawView(const RawView&) = delete;
+  RawView& operator=(const RawView&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_, temporary_;
+};
+
 }  // namespace
 
 const std::vector<ImageRecipe>& ImageRecipes() {
@@ -405,22 +432,8 @@ ImageInfo InspectImage(const std::string& path, const std::string& scratch_dir) 
     throw ConfigError({"image " + path + ": not a raw or qcow2 disk image" +
                        (info.format.empty() ? std::string() : " (qemu-img says " + info.format + ")")});
   }
-  std::string raw = path;
-  std::string view;
-  if (info.format == "qcow2") {
-    view = scratch_dir + "/inspect-" + std::to_string(getpid()) + ".raw";
-    CommandOptions o;
-    o.timeout_s = 600;
-    RunChecked({"qemu-img", "convert", "-f", "qcow2", "-O", "raw", "-S", "4k", path, view}, o);
-    raw = view;
-  }
-  struct RemoveView {
-    std::string path;
-    ~RemoveView() {
-      std::error_code ec;
-      if (!path.empty()) fs::remove(path, ec);
-    }
-  } remove_view{view};
+  RawView view(path, info.format, scratch_dir + "/inspect-" + std::to_string(getpid()) + ".raw");
+  const std::string& raw = view.path();
 
   std::string mbr;
   {
@@ -551,15 +564,7 @@ PygrubBoot RunPygrub(const std::string& image, const std::string& format, const 
     if (fs::is_directory(d + "/xenfsimage")) fsdir = d + "/xenfsimage";
   }
   if (fsdir.empty()) fsdir = xen_lib + "/x86_64-linux-gnu/xenfsimage";
-  std::string raw = image;
-  std::string view;
-  if (format == "qcow2") {
-    view = out_dir + "/pygrub-view.raw";
-    CommandOptions o;
-    o.timeout_s = 600;
-    RunChecked({"qemu-img", "convert", "-f", "qcow2", "-O", "raw", "-S", "4k", image, view}, o);
-    raw = view;
-  }
+  RawView view(image, format, out_dir + "/pygrub-view.raw");
   std::string ld;
   for (const std::string& d : tools.lib_dirs) ld += (ld.empty() ? "" : ":") + d;
   CommandOptions o;
@@ -567,10 +572,8 @@ PygrubBoot RunPygrub(const std::string& image, const std::string& format, const 
   o.env = {"XEN_FSIMAGE_FSDIR=" + fsdir, "LD_LIBRARY_PATH=" + ld, "PYTHONPATH=" + xen_lib + "/python", "TERM=dumb"};
   // -q: the default entry without pygrub's curses menu.
   std::vector<std::string> argv = {"/usr/bin/python3", pygrub, "-q", "--output-format=simple",
-                                   "--output-directory=" + out_dir, raw};
+                                   "--output-directory=" + out_dir, view.path()};
   CommandResult r = RunCommand(argv, o);
-  std::error_code ec;
-  if (!view.empty()) fs::remove(view, ec);
   PygrubBoot out;
   for (size_t pos = 0; pos < r.output.size();) {
     size_t end = r.output.find('\n', pos);
