@@ -83,6 +83,11 @@ struct RegressionBisect {
 };
 BisectionRow BisectRegression(const RegressionBisect& r, bool* earlier);
 
+// "PREFIXverdict: title (run directory)", the line a run ends with (without
+// the directory when the run never got one), on stdout (harness/cli/run_cmd.cc).
+struct RunOutcome;
+void PrintVerdictLine(const std::string& prefix, const RunOutcome& out);
+
 // The exit codes of `blackout run`, shown under the app's and run's help.
 extern const char kRunExitCodes[];
 

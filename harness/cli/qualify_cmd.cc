@@ -75,11 +75,7 @@ QualifySide RunSide(const std::string& name, const RunConfig& config, const Qual
   req.interrupted = &InterruptFlag();
   for (int i = 0; i < f.runs && !*stop; ++i) {
     RunOutcome out = RunOnPool(req, nullptr);
-    ClearStatus();
-    std::printf("%s run %d/%d: %s: %s%s\n", name.c_str(), i + 1, f.runs,
-                out.config_error ? "config error" : VerdictName(out.verdict), TerminalSafe(out.title).c_str(),
-                out.run_dir.empty() ? "" : (" (" + out.run_dir + ")").c_str());
-    std::fflush(stdout);
+    PrintVerdictLine(name + " run " + std::to_string(i + 1) + "/" + std::to_string(f.runs) + ": ", out);
     if (out.interrupted) throw InterruptedError("qualify interrupted");
     if (out.config_error) {
       *stop = true;

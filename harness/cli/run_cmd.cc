@@ -149,18 +149,6 @@ int ExitCode(const RunOutcome& out) {
   return VerdictExitCode(out.verdict);
 }
 
-// "verdict: title (run directory)", the line a run ends with (without the
-// directory when the run never got one).
-void PrintVerdictLine(const std::string& prefix, const RunOutcome& out) {
-  ClearStatus();
-  // A config error is recorded as an infra-error run (nothing about the
-  // kernel was learnt) but said as what it is: the input's to mend.
-  std::printf("%s%s: %s%s\n", prefix.c_str(), out.config_error ? "config error" : VerdictName(out.verdict),
-              TerminalSafe(out.title).c_str(),
-              out.run_dir.empty() ? "" : (" (" + out.run_dir + ")").c_str());
-  std::fflush(stdout);
-}
-
 // Runs it and prints the verdict line; returns run's exit code.
 int Execute(const RunRequest& req, HostPool* pool = nullptr) {
   RunOutcome out = RunOnPool(req, pool);
@@ -348,6 +336,16 @@ int CmdTest(const RunFlags& f, const TestFlags& t) {
 }
 
 }  // namespace
+
+void PrintVerdictLine(const std::string& prefix, const RunOutcome& out) {
+  ClearStatus();
+  // A config error is recorded as an infra-error run (nothing about the
+  // kernel was learnt) but said as what it is: the input's to mend.
+  std::printf("%s%s: %s%s\n", prefix.c_str(), out.config_error ? "config error" : VerdictName(out.verdict),
+              TerminalSafe(out.title).c_str(),
+              out.run_dir.empty() ? "" : (" (" + out.run_dir + ")").c_str());
+  std::fflush(stdout);
+}
 
 void AddRunCommands(CLI::App& app, CommandTable& table) {
   auto rf = std::make_shared<RunFlags>();
