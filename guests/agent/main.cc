@@ -21,7 +21,6 @@
 // base/protocol.h; the host can also talk to the agent over the console
 // (while the guest still answers), which is how blackout collects blocked
 // tasks and all-CPU backtraces as evidence (console.cc).
-#include <fcntl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
