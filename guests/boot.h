@@ -45,6 +45,10 @@ struct BootDisk {
   // The firmware boots this disk (an image guest's overlay); with one, every
   // disk is a -device of its own, in order, so the others keep their names.
   bool boot = false;
+  // A qcow2 overlay's backing file (an image guest's image) and its format;
+  // a remote host gets the backing file once and the overlay rebased on it.
+  std::string backing;
+  std::string backing_format;
 };
 
 // A file QEMU loads beside the kernel: the initramfs, or one of Xen's

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -474,8 +475,15 @@ ImageInfo InspectImage(const std::string& path, const std::string& scratch_dir) 
     throw ConfigError({"image " + path + ": no ext2/3/4 root file system blackout can read" +
                        std::string(found ? " on its first Linux partition" : " (and no Linux partition)")});
   }
-  CommandResult ci = debugfs("stat /usr/bin/cloud-init");
-  info.cloud_init = ci.ok() && ci.output.find("Inode:") != std::string::npos;
+  auto exists = [&](const std::string& file) {
+    CommandResult r = debugfs("stat " + file);
+    return r.ok() && r.output.find("Inode:") != std::string::npos;
+  };
+  info.root_offset = offset;
+  info.cloud_init = exists("/usr/bin/cloud-init");
+  info.systemd = exists("/lib/systemd/systemd") || exists("/usr/lib/systemd/systemd");
+  CommandResult features = debugfs("features");
+  info.needs_recovery = features.output.find("needs_recovery") != std::string::npos;
   CommandResult cfg = debugfs("cat /boot/grub/grub.cfg");
   if (cfg.ok() && cfg.output.find("menuentry") != std::string::npos) {
     info.grub_cfg = cfg.output;
@@ -536,12 +544,145 @@ std::string PvgrubProblem(const std::string& path, const ImageInfo& info) {
                                             "only (pygrub reads " + c + ": use bootloader: pygrub)");
 }
 
-std::string ImageRefusal(const std::string& path, const ImageInfo& info) {
+std::string ImageRefusal(const std::string& path, const ImageInfo& info, const std::string& inject) {
+  if (inject == "overlay") {
+    if (!info.systemd) {
+      return "image " + path + " has no systemd (/lib/systemd/systemd): inject: overlay starts the agent "
+             "with a systemd unit written into the overlay";
+    }
+    if (info.needs_recovery) {
+      return "image " + path + ": its root file system's journal was not closed cleanly (needs_recovery): "
+             "blackout will not write the agent beside a journal the guest's kernel replays; fsck the image "
+             "(e2fsck -fy on its root partition) first";
+    }
+    return "";
+  }
   if (!info.cloud_init) {
     return "image " + path + " has no cloud-init (/usr/bin/cloud-init): blackout starts its agent from a "
-           "NoCloud config drive, which only cloud-init reads; install cloud-init in the image";
+           "NoCloud config drive, which only cloud-init reads; install cloud-init in the image, or put "
+           "'inject: overlay' in the guest to have the agent and a systemd unit written into the run's overlay";
   }
   return "";
+}
+
+std::map<std::string, std::string> InjectedFiles(const ConfigDriveInputs& in) {
+  const std::string dir = kInjectedAgentDir;
+  std::map<std::string, std::string> drive = ConfigDriveFiles(in);
+  std::map<std::string, std::string> files;
+  files[dir + "/agent.conf"] = drive["agent.conf"];
+  files[dir + "/workload.conf"] = drive["workload.conf"];
+  const std::string unit = "/etc/systemd/system/blackout-agent.service";
+  files[unit] =
+      "# Written by blackout into this run's overlay (inject: overlay); the image itself is unchanged.\n"
+      "[Unit]\n"
+      "Description=blackout agent: heartbeats and workload\n"
+      "DefaultDependencies=no\n"
+      "After=local-fs.target\n"
+      "\n"
+      "[Service]\n"
+      "ExecStart=" + dir + "/blackout-agent service " + dir + "\n"
+      "\n"
+      "[Install]\n"
+      "WantedBy=sysinit.target\n";
+  files["/etc/systemd/system/sysinit.target.wants/blackout-agent.service"] = unit;
+  return files;
+}
+
+void MakeInjectedOverlay(const std::string& image, const ImageInfo& info,
+                         const std::map<std::string, std::string>& files, const std::string& agent_path,
+                         const std::string& overlay_path, const std::string& scratch_dir) {
+  std::error_code ec;
+  if (!fs::is_regular_file(agent_path, ec)) throw InfraError("inject: no agent at " + agent_path);
+  // A copy of the whole disk to write in (the image's own bytes stay as
+  // they are), then debugfs's requests, one a line, from a file.
+  std::string copy = scratch_dir + "/inject-" + std::to_string(getpid()) + ".raw";
+  std::string staged = scratch_dir + "/inject-files";
+  fs::remove_all(staged, ec);
+  MakeDirs(staged);
+  struct Cleanup {
+    std::string copy, staged;
+    ~Cleanup() {
+      std::error_code e;
+      fs::remove(copy, e);
+      fs::remove_all(staged, e);
+    }
+  } cleanup{copy, staged};
+  CommandOptions o;
+  o.timeout_s = 600;
+  RunChecked({"qemu-img", "convert", "-f", info.format, "-O", "raw", "-S", "4k", image, copy}, o);
+  std::vector<std::string> requests;
+  std::vector<std::pair<std::string, int64_t>> made;  // paths to find afterwards, and their sizes (-1: a link)
+  std::set<std::string> dirs;
+  auto parents = [&](const std::string& path) {
+    std::string p;
+    size_t at = 1;
+    while ((at = path.find('/', at)) != std::string::npos) {
+      p = path.substr(0, at++);
+      // debugfs makes a top-level directory in its cwd, whatever the slash says.
+      if (dirs.insert(p).second) requests.push_back("cd /\nmkdir " + p);
+    }
+  };
+  auto write = [&](const std::string& local, const std::string& path) {
+    parents(path);
+    std::string dir = fs::path(path).parent_path().string(), name = fs::path(path).filename().string();
+    requests.push_back("rm " + path);  // an earlier file of that name (debugfs's write never replaces one)
+    requests.push_back("cd " + dir);
+    requests.push_back("write " + local + " " + name);
+    made.push_back({path, static_cast<int64_t>(fs::file_size(local))});
+  };
+  int n = 0;
+  for (const auto& [path, text] : files) {
+    if (path.find(".wants/") != std::string::npos) continue;
+    std::string local = staged + "/" + std::to_string(n++);
+    WriteFileAtomic(local, text, 0644);
+    write(local, path);
+  }
+  write(agent_path, std::string(kInjectedAgentDir) + "/blackout-agent");
+  for (const auto& [path, target] : files) {
+    if (path.find(".wants/") == std::string::npos) continue;
+    parents(path);
+    requests.push_back("rm " + path);
+    requests.push_back("cd /\nsymlink " + path + " " + target);
+    made.push_back({path, -1});
+  }
+  std::string script = staged + "/requests";
+  std::string text;
+  for (const std::string& r : requests) text += r + "\n";
+  WriteFileAtomic(script, text);
+  std::string fsarg = copy + (info.root_offset ? "?offset=" + std::to_string(info.root_offset) : std::string());
+  CommandResult w = RunCommand({"debugfs", "-w", "-f", script, fsarg}, o);
+  if (!w.ok()) throw InfraError("inject: debugfs -w -f " + script + " " + fsarg + " failed:\n" + OutputTail(w.output));
+  // debugfs goes on past a failed request and exits 0; it says so on a
+  // line of its own ("write: Could not allocate block ..."), and may leave a
+  // file cut short. Only an existing directory is no failure.
+  for (size_t pos = 0; pos < w.output.size();) {
+    size_t end = w.output.find('\n', pos);
+    if (end == std::string::npos) end = w.output.size();
+    std::string line = w.output.substr(pos, end - pos);
+    pos = end + 1;
+    bool failed = line.rfind("write: ", 0) == 0 || line.rfind("symlink: ", 0) == 0 ||
+                  (line.rfind("mkdir: ", 0) == 0 && line.find("already exists") == std::string::npos);
+    if (failed) {
+      throw InfraError("inject: debugfs could not write into " + image + "'s root (" + line + "):\n" +
+                       OutputTail(w.output));
+    }
+  }
+  // And every file must be there now, whole.
+  for (const auto& [path, size] : made) {
+    CommandResult r = RunCommand({"debugfs", "-R", "stat " + path, fsarg}, o);
+    bool whole = r.ok() && r.output.find("Inode:") != std::string::npos &&
+                 (size < 0 || r.output.find("Size: " + std::to_string(size) + "\n") != std::string::npos);
+    if (!whole) {
+      throw InfraError("inject: " + path + " is not in " + image + "'s root (whole) after debugfs wrote it:\n" +
+                       OutputTail(w.output));
+    }
+  }
+  // Only what differs from the image lands in the overlay.
+  std::string backing = fs::absolute(image, ec).string();
+  fs::remove(overlay_path, ec);
+  RunChecked({"qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", "-B", backing, "-F", info.format, copy,
+              overlay_path},
+             o);
 }
 
 void MakeOverlay(const std::string& image, const std::string& format, const std::string& overlay_path) {
@@ -599,18 +740,25 @@ BootSpec AssembleImageBoot(const BootInputs& in, const ImageInfo& image) {
   b.memory_mb = in.guest.memory >> 20;
   b.disks = MakeWorkloadDisks(in);
   std::string overlay = in.scratch_dir + "/image-overlay.qcow2";
-  MakeOverlay(in.guest.image, image.format, overlay);
-  b.disks.push_back({overlay, "qcow2", "writeback", image.virtual_size, true, false, !pv});
   ConfigDriveInputs drive;
   drive.instance_id = "blackout-" + in.nonce;
   drive.console = pv ? "/dev/hvc0" : "/dev/ttyS0";
   drive.nonce = in.nonce;
   drive.heartbeat_ms = in.heartbeat_ms;
   drive.workload_conf = in.workload_conf;
-  std::string seed = in.scratch_dir + "/config-drive.img";
-  WriteConfigDrive(seed, ConfigDriveFiles(drive), in.agent_path);
   std::error_code ec;
-  b.disks.push_back({seed, "raw", "writeback", static_cast<uint64_t>(fs::file_size(seed, ec)), true, true, false});
+  std::string backing = fs::absolute(in.guest.image, ec).string();
+  if (in.guest.inject == "overlay") {
+    // The agent and its unit in the overlay itself: no config drive.
+    MakeInjectedOverlay(in.guest.image, image, InjectedFiles(drive), in.agent_path, overlay, in.scratch_dir);
+    b.disks.push_back({overlay, "qcow2", "writeback", image.virtual_size, true, false, !pv, backing, image.format});
+  } else {
+    MakeOverlay(in.guest.image, image.format, overlay);
+    b.disks.push_back({overlay, "qcow2", "writeback", image.virtual_size, true, false, !pv, backing, image.format});
+    std::string seed = in.scratch_dir + "/config-drive.img";
+    WriteConfigDrive(seed, ConfigDriveFiles(drive), in.agent_path);
+    b.disks.push_back({seed, "raw", "writeback", static_cast<uint64_t>(fs::file_size(seed, ec)), true, true, false});
+  }
   if (!pv) return b;
   BootInputs domu = in;
   if (in.guest.bootloader == "pvgrub") {

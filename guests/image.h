@@ -84,6 +84,9 @@ struct ImageInfo {
   uint64_t virtual_size = 0;  // bytes the guest sees
   bool bios_bootable = false; // an MBR boot signature (hvm boots it)
   bool cloud_init = false;    // /usr/bin/cloud-init in its root file system
+  bool systemd = false;       // /lib/systemd/systemd (or /usr/lib/...) in it
+  bool needs_recovery = false;  // its ext4 journal was not cleanly closed
+  uint64_t root_offset = 0;   // where the root file system starts (0: the whole disk)
   std::string grub_cfg;       // /boot/grub/grub.cfg, "" when it has none
   std::string kernel;         // the kernel grub.cfg boots by default, "" without a grub.cfg
   std::string kernel_compression;  // KernelCompression() of that kernel's file
@@ -100,9 +103,29 @@ std::string PvgrubProblem(const std::string& path, const ImageInfo& info);
 // Throws ConfigError when path is missing or is not a raw or qcow2 disk
 // image, or has no Linux partition blackout can read.
 ImageInfo InspectImage(const std::string& path, const std::string& scratch_dir);
-// Why blackout will not run the image ("" when it will): one without
-// cloud-init cannot start the agent from the config drive.
-std::string ImageRefusal(const std::string& path, const ImageInfo& info);
+// Why blackout will not run the image ("" when it will) with the agent put
+// in the way `inject` says: "cloud-init" (a NoCloud config drive) needs
+// cloud-init in the image; "overlay" (agent and unit written into the run's
+// overlay) needs systemd and a root file system closed cleanly.
+std::string ImageRefusal(const std::string& path, const ImageInfo& info, const std::string& inject = "cloud-init");
+
+// Where `inject: overlay` puts the agent in the guest's root file system.
+inline constexpr char kInjectedAgentDir[] = "/opt/blackout";
+// The files `inject: overlay` adds to the image's root file system, by their
+// path there: the systemd unit that starts the agent at boot (wanted by
+// sysinit.target, after local-fs.target: the agent makes its mount points on
+// the root), agent.conf and workload.conf (in kInjectedAgentDir, as on the
+// config drive), and the unit's wants link (its text is the link's target).
+std::map<std::string, std::string> InjectedFiles(const ConfigDriveInputs& in);
+// A qcow2 overlay at overlay_path on image (never written) that holds `files`
+// (InjectedFiles) and the agent (kInjectedAgentDir/blackout-agent) in the
+// image's root file system: the root is copied to a sparse raw file in
+// scratch_dir, written with debugfs, and only the clusters that differ from
+// the image go into the overlay (qemu-img convert -B); the copy is removed.
+// Throws InfraError with the tool's output on failure.
+void MakeInjectedOverlay(const std::string& image, const ImageInfo& info,
+                         const std::map<std::string, std::string>& files, const std::string& agent_path,
+                         const std::string& overlay_path, const std::string& scratch_dir);
 
 // A qcow2 overlay at overlay_path backed by image (never written); throws
 // InfraError with qemu-img's output on failure.

@@ -146,7 +146,12 @@ TEST(InspectImage, RefusesAnImageWithoutCloudInit) {
   EXPECT_EQ(info.grub_cfg, "menuentry 'x' {\n linux /boot/vmlinuz\n}\n");
   EXPECT_EQ(ImageRefusal(image, info),
             "image " + image + " has no cloud-init (/usr/bin/cloud-init): blackout starts its agent from a NoCloud "
-            "config drive, which only cloud-init reads; install cloud-init in the image");
+            "config drive, which only cloud-init reads; install cloud-init in the image, or put 'inject: overlay' "
+            "in the guest to have the agent and a systemd unit written into the run's overlay");
+  EXPECT_FALSE(info.systemd);
+  EXPECT_EQ(ImageRefusal(image, info, "overlay"),
+            "image " + image + " has no systemd (/lib/systemd/systemd): inject: overlay starts the agent with a "
+            "systemd unit written into the overlay");
   // The raw view it read through is gone.
   for (const auto& e : fs::directory_iterator(dir)) EXPECT_EQ(e.path().string().find("inspect-"), std::string::npos);
 }
@@ -161,6 +166,109 @@ TEST(InspectImage, AcceptsARawImageWithCloudInit) {
   EXPECT_TRUE(info.cloud_init);
   EXPECT_EQ(info.grub_cfg, "");
   EXPECT_EQ(ImageRefusal(image, info), "");
+}
+
+// An image with systemd and no cloud-init, in both formats.
+std::string SystemdImage(const std::string& dir, const std::string& format) {
+  MakeDirs(dir + "/root/lib/systemd");
+  MakeDirs(dir + "/root/etc/systemd/system");
+  WriteFileAtomic(dir + "/root/lib/systemd/systemd", "#!/bin/sh\n", 0755);
+  WriteFileAtomic(dir + "/root/etc/hostname", "image\n");
+  return MakeDisk(dir, dir + "/root", format);
+}
+
+// A file of an image's (or overlay's) root, read back through a raw copy.
+std::string ReadRootFile(const std::string& dir, const std::string& image, const std::string& request) {
+  std::string raw = dir + "/readback.raw";
+  RunChecked({"qemu-img", "convert", "-O", "raw", image, raw});
+  std::string out = RunChecked({"debugfs", "-R", request, raw + "?offset=1048576"});
+  fs::remove(raw);
+  if (out.rfind("debugfs ", 0) == 0) out.erase(0, out.find('\n') + 1);
+  return out;
+}
+
+TEST(InjectOverlay, TheUnitStartsTheAgentFromItsDirectory) {
+  ConfigDriveInputs in;
+  in.console = "/dev/hvc0";
+  in.nonce = "abc123";
+  in.heartbeat_ms = 250;
+  in.workload_conf = "duration=5\n";
+  std::map<std::string, std::string> files = InjectedFiles(in);
+  ASSERT_EQ(files.size(), 4u);
+  EXPECT_EQ(files["/opt/blackout/agent.conf"], "console=/dev/hvc0\nnonce=abc123\ninterval_ms=250\n");
+  EXPECT_EQ(files["/opt/blackout/workload.conf"], "duration=5\n");
+  const std::string& unit = files["/etc/systemd/system/blackout-agent.service"];
+  EXPECT_NE(unit.find("\nExecStart=/opt/blackout/blackout-agent service /opt/blackout\n"), std::string::npos) << unit;
+  EXPECT_NE(unit.find("\nDefaultDependencies=no\nAfter=local-fs.target\n"), std::string::npos) << unit;
+  EXPECT_NE(unit.find("\nWantedBy=sysinit.target\n"), std::string::npos) << unit;
+  EXPECT_EQ(files["/etc/systemd/system/sysinit.target.wants/blackout-agent.service"],
+            "/etc/systemd/system/blackout-agent.service");
+}
+
+TEST(InjectOverlay, WritesTheAgentIntoTheOverlayNeverTheImage) {
+  for (const std::string format : {"qcow2", "raw"}) {
+    std::string dir = TempDir();
+    std::string image = SystemdImage(dir, format);
+    ImageInfo info = InspectImage(image, dir);
+    EXPECT_TRUE(info.systemd);
+    EXPECT_FALSE(info.cloud_init);
+    EXPECT_EQ(info.root_offset, 1048576u);
+    EXPECT_EQ(ImageRefusal(image, info, "overlay"), "");
+    std::string before = Sha256File(image);
+    WriteFileAtomic(dir + "/agent-binary", std::string(300000, 'A'), 0755);
+    ConfigDriveInputs in;
+    in.console = "/dev/ttyS0";
+    in.nonce = "n0nce";
+    in.workload_conf = "duration=7\n";
+    std::string overlay = dir + "/ov.qcow2";
+    MakeInjectedOverlay(image, info, InjectedFiles(in), dir + "/agent-binary", overlay, dir);
+    EXPECT_EQ(Sha256File(image), before) << format;
+    std::string qinfo = RunChecked({"qemu-img", "info", overlay});
+    EXPECT_NE(qinfo.find("backing file: " + image), std::string::npos) << qinfo;
+    // Only what changed is in the overlay: far less than the 40 MiB disk.
+    EXPECT_LT(fs::file_size(overlay), 4u << 20) << format;
+    EXPECT_EQ(ReadRootFile(dir, overlay, "cat /opt/blackout/workload.conf"), "duration=7\n");
+    EXPECT_EQ(ReadRootFile(dir, overlay, "cat /opt/blackout/agent.conf"),
+              "console=/dev/ttyS0\nnonce=n0nce\ninterval_ms=200\n");
+    EXPECT_EQ(ReadRootFile(dir, overlay, "cat /etc/hostname"), "image\n");
+    std::string agent = ReadRootFile(dir, overlay, "stat /opt/blackout/blackout-agent");
+    EXPECT_NE(agent.find("Mode:  0755"), std::string::npos) << agent;
+    EXPECT_NE(agent.find("Size: 300000"), std::string::npos) << agent;
+    std::string link = ReadRootFile(dir, overlay, "stat /etc/systemd/system/sysinit.target.wants/blackout-agent.service");
+    EXPECT_NE(link.find("Fast link dest: \"/etc/systemd/system/blackout-agent.service\""), std::string::npos) << link;
+    // The image reads as it did: no agent there.
+    EXPECT_EQ(ReadRootFile(dir, image, "stat /opt/blackout/blackout-agent").find("Inode:"), std::string::npos);
+    // The copy it wrote in is gone.
+    for (const auto& e : fs::directory_iterator(dir)) EXPECT_EQ(e.path().filename().string().find("inject-"), std::string::npos);
+  }
+}
+
+TEST(InjectOverlay, RefusesARootWhoseJournalNeedsRecovery) {
+  std::string dir = TempDir();
+  std::string image = SystemdImage(dir, "raw");
+  RunChecked({"debugfs", "-w", "-R", "feature needs_recovery", image + "?offset=1048576"});
+  ImageInfo info = InspectImage(image, dir);
+  EXPECT_TRUE(info.needs_recovery);
+  EXPECT_EQ(ImageRefusal(image, info, "overlay"),
+            "image " + image + ": its root file system's journal was not closed cleanly (needs_recovery): blackout "
+            "will not write the agent beside a journal the guest's kernel replays; fsck the image (e2fsck -fy on its "
+            "root partition) first");
+}
+
+TEST(InjectOverlay, SaysWhatFailedWhenTheRootCannotTakeTheFiles) {
+  std::string dir = TempDir();
+  std::string image = SystemdImage(dir, "qcow2");
+  ImageInfo info = InspectImage(image, dir);
+  // A root full to the last block takes no agent.
+  WriteFileAtomic(dir + "/agent-binary", std::string(64u << 20, 'A'), 0755);
+  try {
+    MakeInjectedOverlay(image, info, InjectedFiles(ConfigDriveInputs{}), dir + "/agent-binary", dir + "/ov.qcow2", dir);
+    ADD_FAILURE() << "a 64 MiB agent fit a 38 MiB root";
+  } catch (const InfraError& e) {
+    EXPECT_NE(std::string(e.what()).find("inject: debugfs could not write into " + image + "'s root (write: Could not allocate block"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir + "/ov.qcow2"));
 }
 
 TEST(InspectImage, SaysWhatIsWrongWithANonImage) {

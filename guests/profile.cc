@@ -93,7 +93,7 @@ GuestSpec ParseGuest(const YAML::Node& node, YamlReader& r, const GuestSpec& cur
   }
   if (!r.CheckMap(node, "guest",
                   {"type", "vcpus", "memory", "xen_cmdline", "kernel_cmdline", "fast", "disks", "dom0", "image",
-                   "bootloader"})) {
+                   "bootloader", "inject"})) {
     return g;
   }
   if (auto t = r.String(node, "type")) {
@@ -123,6 +123,15 @@ GuestSpec ParseGuest(const YAML::Node& node, YamlReader& r, const GuestSpec& cur
       r.Error(node["bootloader"], "'bootloader' must be pygrub or pvgrub, not '" + Excerpt(*b) + "'");
     } else {
       g.bootloader = *b;
+    }
+  }
+  if (auto i = r.String(node, "inject")) {
+    if (g.image.empty()) {
+      r.Error(node["inject"], "'inject' goes with an image: it says how the agent gets into it");
+    } else if (*i != "cloud-init" && *i != "overlay") {
+      r.Error(node["inject"], "'inject' must be cloud-init or overlay, not '" + Excerpt(*i) + "'");
+    } else {
+      g.inject = *i;
     }
   }
   return g;

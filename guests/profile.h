@@ -41,6 +41,10 @@ struct GuestSpec {
   // pvgrub (GRUB's Xen PV build is the domU's kernel, and reads the image's
   // grub.cfg itself).
   std::string bootloader = "pygrub";
+  // How the agent gets into an image guest: cloud-init (it reads a NoCloud
+  // config drive carrying the agent) or overlay (the agent and a systemd
+  // unit written into the run's overlay, for images without cloud-init).
+  std::string inject = "cloud-init";
 
   // What the type needs (never null for a spec that came through ParseGuest
   // or the profiles; an unknown type is an error there).

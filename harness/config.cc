@@ -126,6 +126,11 @@ bool NamesAFile(const std::string& value) {
 
 }  // namespace
 
+std::string ImageOnXenHostProblem(const std::string& uri) {
+  return "an image guest runs in QEMU (here or on a qemu libvirt host), not on a Xen host (" + uri +
+         "): its libvirt would need the image's own bootloader, which blackout does not ask of it";
+}
+
 std::vector<std::string> ImageWorkloadMisfits(const Workload& w) {
   std::vector<std::string> out;
   if (!WorkloadTools(w).empty() || !WorkloadFiles(w).empty()) {
@@ -153,7 +158,7 @@ void CheckImageGuest(const YAML::Node& n, YamlReader& r, const std::optional<std
   if (c.guest.fast || !c.guest.kernel_cmdline.empty()) {
     r.Error(at, "an image boots the command line its own grub.cfg gives: 'fast' and 'kernel_cmdline' do not reach it");
   }
-  if (c.backend != "qemu") r.Error(at, "an image guest runs on the qemu backend (libvirt hosts do not boot images yet)");
+  if (c.backend == "libvirt" && LibvirtUriIsXen(c.host)) r.Error(at, ImageOnXenHostProblem(c.host));
   for (const std::string& problem : ImageWorkloadMisfits(c.workload)) r.Error(n["workload"], problem);
   if (config_dir && !std::filesystem::path(c.guest.image).is_absolute()) {
     c.guest.image = (std::filesystem::path(*config_dir) / c.guest.image).string();

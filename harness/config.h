@@ -68,6 +68,9 @@ RunConfig ParseConfig(const std::string& text, const std::string& source);
 // Why a workload cannot run in an image guest (empty: it can): host tools and
 // files blackout would copy into an initramfs, the hang fault's ramdisk.
 std::vector<std::string> ImageWorkloadMisfits(const Workload& workload);
+// Why an image guest cannot run on the Xen host `uri` (through libvirt's
+// libxl driver): said at parse time and again when a pool places a run there.
+std::string ImageOnXenHostProblem(const std::string& uri);
 // The same from a parsed node; problems go to the reader (no checkpoint).
 // `workload: FILE` (a value ending in .yaml or .yml, or holding a '/') is read
 // relative to workload_dir; without one (a bisect plan, whose stored text must

@@ -312,6 +312,9 @@ TEST(Config, AnImageGuest) {
   c = ParseConfig("guest: {type: xen-pv-domu, image: /images/debian.qcow2, bootloader: pygrub}\n", "run.yaml");
   EXPECT_EQ(c.guest.image, "/images/debian.qcow2");
   EXPECT_EQ(c.guest.bootloader, "pygrub");
+  EXPECT_EQ(c.guest.inject, "cloud-init");
+  c = ParseConfig("guest: {type: hvm, image: /images/plain.qcow2, inject: overlay}\n", "run.yaml");
+  EXPECT_EQ(c.guest.inject, "overlay");
 }
 
 TEST(Config, AnImageGuestsLimitsSayWhere) {
@@ -325,6 +328,12 @@ TEST(Config, AnImageGuestsLimitsSayWhere) {
   p = Problems("guest: {type: hvm, image: a.qcow2, bootloader: pygrub}\n");
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0], "run.yaml:1:48: 'bootloader' goes with an image of guest type xen-pv-domu");
+  p = Problems("guest: {type: hvm, image: a.qcow2, inject: initramfs}\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "run.yaml:1:44: 'inject' must be cloud-init or overlay, not 'initramfs'");
+  p = Problems("guest: {type: hvm, inject: overlay}\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "run.yaml:1:28: 'inject' goes with an image: it says how the agent gets into it");
   p = Problems("kernel: linux-image-amd64\nguest: {type: hvm, image: a.qcow2, kernel_cmdline: quiet}\n"
                "workload: stress-ng-mix\n");
   ASSERT_EQ(p.size(), 3u);
@@ -333,9 +342,10 @@ TEST(Config, AnImageGuestsLimitsSayWhere) {
                   "'kernel_cmdline' do not reach it");
   EXPECT_EQ(p[2].rfind("run.yaml:3:11: workload stress-ng-mix runs host tools (stress-ng, fio) in the guest", 0), 0u)
       << p[2];
-  p = Problems("guest: {type: hvm, image: a.qcow2}\nbackend: libvirt\n");
+  p = Problems("guest: {type: xen-pv-domu, image: a.qcow2}\nbackend: libvirt\nhost: xen:///system\n");
   ASSERT_EQ(p.size(), 1u);
-  EXPECT_EQ(p[0], "run.yaml:1:27: an image guest runs on the qemu backend (libvirt hosts do not boot images yet)");
+  EXPECT_EQ(p[0], "run.yaml:1:35: an image guest runs in QEMU (here or on a qemu libvirt host), not on a Xen host "
+                  "(xen:///system): its libvirt would need the image's own bootloader, which blackout does not ask of it");
 }
 
 }  // namespace

@@ -67,7 +67,9 @@ nlohmann::json ConfigJson(const RunConfig& c) {
             {"kernel_cmdline", c.guest.kernel_cmdline},
             {"fast", c.guest.fast},
             {"disks", c.guest.disks},
-            {"image", c.guest.image}}},
+            {"image", c.guest.image},
+            {"bootloader", c.guest.image.empty() ? "" : c.guest.bootloader},
+            {"inject", c.guest.image.empty() ? "" : c.guest.inject}}},
           {"workload",
            {{"name", c.workload.name},
             {"duration_s", c.workload.duration_s},
@@ -125,8 +127,10 @@ void FetchXenStack(const RunConfig& cfg, const GuestType& type, const std::strin
 PreparedBoot PrepareImage(const RunConfig& cfg, const std::string& nonce, const std::string& scratch,
                           const std::string& cache, nlohmann::json& result) {
   Status("image: " + cfg.guest.image);
+  bool libvirt = cfg.backend == "libvirt";
+  if (libvirt && LibvirtUriIsXen(cfg.host)) throw ConfigError({ImageOnXenHostProblem(cfg.host)});
   ImageInfo info = InspectImage(cfg.guest.image, scratch);
-  std::string refusal = ImageRefusal(cfg.guest.image, info);
+  std::string refusal = ImageRefusal(cfg.guest.image, info, cfg.guest.inject);
   if (!refusal.empty()) throw ConfigError({refusal});
   std::string sha256 = Sha256File(cfg.guest.image);
   std::string release;
@@ -144,13 +148,20 @@ PreparedBoot PrepareImage(const RunConfig& cfg, const std::string& nonce, const 
   }
   result["image"] = {{"path", cfg.guest.image}, {"format", info.format}, {"sha256", sha256},
                      {"virtual_bytes", info.virtual_size}, {"cloud_init", info.cloud_init},
+                     {"systemd", info.systemd}, {"inject", cfg.guest.inject},
                      {"kernel", info.kernel}, {"kernel_compression", info.kernel_compression}};
   result["kernel"] = {{"id", "image:" + sha256.substr(0, 16)}, {"package", "image"}, {"version", release},
                       {"release", release}, {"sha256", sha256}, {"xen_pv", cfg.guest.xen()}, {"source", "image"}};
-  // KVM's probe boots a kernel of blackout's own: Debian's default.
-  std::string probe_kernel;
-  if (cfg.accel != "tcg" && access("/dev/kvm", F_OK) == 0) probe_kernel = FetchKernel(KernelSpec{}, cache).bzimage;
-  AccelChoice accel = ChooseAccel(cfg.accel, probe_kernel, FindBusybox(), cache);
+  // A remote host's accelerator is its libvirt's to say; here, KVM's probe
+  // boots a kernel of blackout's own: Debian's default.
+  AccelChoice accel;
+  if (libvirt && !LibvirtUriIsLocal(cfg.host)) {
+    accel = LibvirtHostAccel(cfg.host, cfg.accel);
+  } else {
+    std::string probe_kernel;
+    if (cfg.accel != "tcg" && access("/dev/kvm", F_OK) == 0) probe_kernel = FetchKernel(KernelSpec{}, cache).bzimage;
+    accel = ChooseAccel(cfg.accel, probe_kernel, FindBusybox(), cache);
+  }
   result["accel"] = {{"mode", accel.mode}, {"reason", accel.reason}};
   BootInputs in;
   std::string pvgrub_version;
@@ -158,7 +169,8 @@ PreparedBoot PrepareImage(const RunConfig& cfg, const std::string& nonce, const 
     // A PV domU: Xen, and dom0 with Debian's default kernel and Xen's
     // toolstack (whose pygrub reads the image), as for any domU.
     FetchXenStack(cfg, RunGuestType(cfg), cache, result, &in);
-    in.park_dom0 = cfg.guest.dom0_saved_state;
+    // Only QEMU on this machine saves and restores dom0 (libvirt's hosts boot it).
+    in.park_dom0 = !libvirt && cfg.guest.dom0_saved_state;
     in.emulated_cpu = accel.mode == "tcg";
     in.busybox_path = FindBusybox();
     if (cfg.guest.bootloader == "pvgrub") {

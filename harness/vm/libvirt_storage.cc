@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -12,6 +13,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/subprocess.h"
 #include "harness/vm/libvirt_connection.h"
 #include "kernels/deb.h"
 
@@ -166,6 +168,36 @@ std::string EnsureFile(LibvirtConnection& conn, virStoragePoolPtr pool, const st
   return VolumePath(conn, vol.p);
 }
 
+// An image guest's overlay: the image (its backing file) once per host, by
+// content like any other file; this run's overlay rebased (-u: no data read)
+// on the host's copy of it, sent as the run's own volume.
+void PlaceOverlay(LibvirtConnection& conn, virStoragePoolPtr pool, const std::string& name, BootDisk* d,
+                  HostBoot* out) {
+  std::string host_backing = EnsureFile(conn, pool, d->backing, &out->uploaded_bytes, &out->reused_bytes);
+  std::string rebased = d->path + ".host.qcow2";
+  std::error_code ec;
+  std::filesystem::copy_file(d->path, rebased, std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) throw InfraError("copy " + d->path + " to " + rebased + ": " + ec.message());
+  struct Remove {
+    std::string path;
+    ~Remove() {
+      std::error_code e;
+      std::filesystem::remove(path, e);
+    }
+  } remove{rebased};
+  CommandOptions o;
+  o.timeout_s = 60;
+  RunChecked({"qemu-img", "rebase", "-q", "-u", "-f", "qcow2", "-F", d->backing_format, "-b", host_backing, rebased}, o);
+  uint64_t bytes = std::filesystem::file_size(rebased);
+  Vol vol(virStorageVolCreateXML(pool, VolumeXml(name, bytes, "raw").c_str(), 0));
+  if (!vol) Fail(conn, "create overlay volume " + name);
+  out->run_volumes.push_back(name);
+  Upload(conn, vol.p, rebased, bytes);
+  out->uploaded_bytes += bytes;
+  d->path = VolumePath(conn, vol.p);
+  d->backing = host_backing;
+}
+
 }  // namespace
 
 std::string ContentVolumeName(const std::string& sha256, const std::string& path) {
@@ -180,11 +212,21 @@ HostBoot PlaceBootOnHost(LibvirtConnection& conn, const BootSpec& boot, const st
   HostBoot out;
   out.boot = boot;
   Pool pool(OpenPool(conn));
-  out.boot.kernel = EnsureFile(conn, pool.p, boot.kernel, &out.uploaded_bytes, &out.reused_bytes);
+  // (An hvm image guest has no kernel: its firmware boots the overlay.)
+  if (!boot.kernel.empty()) out.boot.kernel = EnsureFile(conn, pool.p, boot.kernel, &out.uploaded_bytes, &out.reused_bytes);
   for (BootModule& m : out.boot.modules) m.path = EnsureFile(conn, pool.p, m.path, &out.uploaded_bytes, &out.reused_bytes);
   for (size_t i = 0; i < out.boot.disks.size(); ++i) {
     BootDisk& d = out.boot.disks[i];
     std::string name = run_name + "-disk" + std::to_string(i) + "." + d.format;
+    if (!d.backing.empty()) {
+      try {
+        PlaceOverlay(conn, pool.p, name, &d, &out);
+      } catch (const InfraError&) {
+        DeleteRunVolumes(conn, out.run_volumes);
+        throw;
+      }
+      continue;
+    }
     Vol vol(virStorageVolCreateXML(pool.p, VolumeXml(name, d.size, d.format).c_str(), 0));
     if (!vol) {
       DeleteRunVolumes(conn, out.run_volumes);

@@ -5,7 +5,9 @@
 // (sha256 and file name), so a file the host already holds is not sent again;
 // a volume counts only once its ".done" marker exists, so an upload cut short
 // is never booted. The workload's disks are made empty on the host (the guest
-// makes its file systems) and deleted after the run.
+// makes its file systems) and deleted after the run. An image guest's image
+// is a file like the others (sent once); its overlay, rebased on the host's
+// copy, is the run's own.
 #pragma once
 
 #include <cstdint>

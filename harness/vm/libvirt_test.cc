@@ -105,6 +105,40 @@ TEST(LibvirtXml, XenHostDomUIsAPvDomain) {
   EXPECT_THROW(DomainXml(XenDom0(), o), InfraError);
 }
 
+// An hvm image guest: no kernel, the firmware boots the overlay (backed by
+// the image), the config drive read-only.
+BootSpec HvmImage() {
+  BootSpec b;
+  b.guest_type = "hvm";
+  b.cpus = 2;
+  b.memory_mb = 1024;
+  b.disks = {{"/tmp/blackout-x/disk0.raw", "raw", "none"},
+             {"/tmp/blackout-x/image-overlay.qcow2", "qcow2", "writeback", 2ull << 30, true, false, true,
+              "/images/debian-12.qcow2", "qcow2"},
+             {"/tmp/blackout-x/config-drive.img", "raw", "writeback", 8ull << 20, true, true, false}};
+  return b;
+}
+
+TEST(LibvirtXml, AnImageGuestBootsItsOverlayThroughTheFirmware) {
+  DomainOptions o;
+  o.name = "blackout-r1";
+  std::string xml = DomainXml(HvmImage(), o);
+  EXPECT_EQ(SchemaProblems(xml), "") << xml;
+  EXPECT_EQ(xml.find("<kernel>"), std::string::npos) << xml;
+  EXPECT_EQ(xml.find("<cmdline>"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<source file='/tmp/blackout-x/image-overlay.qcow2'/>\n"
+                     "      <backingStore type='file'><format type='qcow2'/><source file='/images/debian-12.qcow2'/>"
+                     "<backingStore/></backingStore>\n"
+                     "      <target dev='vdb' bus='virtio'/>\n"
+                     "      <boot order='1'/>\n"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<target dev='vdc' bus='virtio'/>\n      <readonly/>\n"), std::string::npos) << xml;
+  // One boot disk, one read-only one.
+  EXPECT_EQ(xml.find("<boot order"), xml.rfind("<boot order"));
+  EXPECT_EQ(xml.find("<readonly/>"), xml.rfind("<readonly/>"));
+}
+
 TEST(LibvirtXml, PortForwardsAreQemuUserNetwork) {
   BootSpec b = XenDom0();
   b.forwards = {{16600, 16509}};

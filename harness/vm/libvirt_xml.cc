@@ -68,9 +68,12 @@ std::string DomainXml(const BootSpec& boot, const DomainOptions& options) {
   x += Identity(boot, options);
   x += "  <os>\n";
   x += "    <type arch='x86_64' machine='pc'>hvm</type>\n";
-  x += "    <kernel>" + XmlEscape(boot.kernel) + "</kernel>\n";
-  if (!boot.modules.empty()) x += "    <initrd>" + XmlEscape(InitrdArg(boot)) + "</initrd>\n";
-  x += "    <cmdline>" + XmlEscape(boot.append) + "</cmdline>\n";
+  // No kernel: the firmware boots the disk marked boot (an hvm image guest).
+  if (!boot.kernel.empty()) {
+    x += "    <kernel>" + XmlEscape(boot.kernel) + "</kernel>\n";
+    if (!boot.modules.empty()) x += "    <initrd>" + XmlEscape(InitrdArg(boot)) + "</initrd>\n";
+    x += "    <cmdline>" + XmlEscape(boot.append) + "</cmdline>\n";
+  }
   x += "  </os>\n";
   // QEMU's defaults that libvirt turns off unless asked: Xen needs ACPI to
   // find its CPUs (without it, it faults reading the MP tables).
@@ -89,7 +92,14 @@ std::string DomainXml(const BootSpec& boot, const DomainOptions& options) {
     x += "    <disk type='file' device='disk'>\n";
     x += "      <driver name='qemu' type='" + XmlEscape(d.format) + "' cache='" + XmlEscape(d.cache) + "'/>\n";
     x += "      <source file='" + XmlEscape(d.path) + "'/>\n";
+    // An overlay's image, named so libvirt does not probe it (or refuse to).
+    if (!d.backing.empty()) {
+      x += "      <backingStore type='file'><format type='" + XmlEscape(d.backing_format) + "'/><source file='" +
+           XmlEscape(d.backing) + "'/><backingStore/></backingStore>\n";
+    }
     x += "      <target dev='" + DiskTarget(i) + "' bus='virtio'/>\n";
+    if (d.boot) x += "      <boot order='1'/>\n";
+    if (d.read_only) x += "      <readonly/>\n";
     x += "    </disk>\n";
   }
   x += "    <serial type='pty'><target port='0'/></serial>\n";
