@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <exception>
 #include <memory>
+#include <mutex>
 
 #include "base/error.h"
 #include "base/fsutil.h"
@@ -33,7 +35,11 @@ struct QualifyFlags {
   int vcpus = 2;
   std::string workload = "pv-spinlock-race";
   std::string duration;
-  int runs = 5;
+  std::string inject = "cloud-init";
+  int runs = 0;             // of each side; 0: 5, or as many as --for allows
+  std::string for_time;     // --for: a wall-clock budget
+  std::vector<std::string> hosts;
+  std::string hosts_file;
   double max_rate = 0.2;
   double confidence = 0.95;
   std::string results = "blackout-results";
@@ -48,7 +54,8 @@ RunConfig SideConfig(const QualifyFlags& f, const std::string& image, const std:
   std::string path = fs::absolute(image, ec).string();
   std::string guest = "guest: {type: " + f.guest + ", image: " + nlohmann::json(path).dump() + ", memory: " +
                       nlohmann::json(f.memory).dump() + ", vcpus: " + std::to_string(f.vcpus) +
-                      (f.guest == "xen-pv-domu" ? ", bootloader: " + nlohmann::json(f.bootloader).dump() : "") + "}\n";
+                      (f.guest == "xen-pv-domu" ? ", bootloader: " + nlohmann::json(f.bootloader).dump() : "") +
+                      ", inject: " + nlohmann::json(f.inject).dump() + "}\n";
   RunConfig c = ParseConfig(guest + (xen.empty() ? "" : "xen: " + nlohmann::json(xen).dump() + "\n"), "qualify");
   c.workload = WorkloadByNameOrFile(f.workload, c.workload);
   if (!f.duration.empty()) {
@@ -63,44 +70,32 @@ RunConfig SideConfig(const QualifyFlags& f, const std::string& image, const std:
   return c;
 }
 
-// N runs of one side, one at a time; their outcomes, tallied.
-QualifySide RunSide(const std::string& name, const RunConfig& config, const QualifyFlags& f,
-                    std::vector<std::string>* run_ids, bool* stop) {
-  QualifySide side;
-  side.name = name;
-  RunRequest req;
-  req.config = config;
-  req.results_root = f.results;
-  req.store = f.store;
-  req.interrupted = &InterruptFlag();
-  for (int i = 0; i < f.runs && !*stop; ++i) {
-    RunOutcome out = RunOnPool(req, nullptr);
-    PrintVerdictLine(name + " run " + std::to_string(i + 1) + "/" + std::to_string(f.runs) + ": ", out);
-    if (out.interrupted) throw InterruptedError("qualify interrupted");
-    if (out.config_error) {
-      *stop = true;
-      throw ConfigError({name + ": " + out.title});
-    }
-    if (!out.run_dir.empty()) run_ids->push_back(fs::path(out.run_dir).filename().string());
-    ++side.runs;
-    if (IsJudged(out.verdict)) ++side.judged;
-    if (IsHang(out.verdict)) {
-      ++side.hangs;
-      side.titles.push_back(out.title);
-    }
-    if (out.verdict == Verdict::kBootFailure) {
-      ++side.boot_failures;
-      side.titles.push_back(out.title);
-    }
+// One run's outcome into its side's tally.
+void Tally(const RunOutcome& out, QualifySide* side) {
+  ++side->runs;
+  if (IsJudged(out.verdict)) ++side->judged;
+  if (IsHang(out.verdict)) {
+    ++side->hangs;
+    side->titles.push_back(out.title);
   }
-  return side;
+  if (out.verdict == Verdict::kBootFailure) {
+    ++side->boot_failures;
+    side->titles.push_back(out.title);
+  }
 }
 
 int CmdQualify(const QualifyFlags& f) {
   if (!f.against.empty() && !f.host_stack.empty()) {
     throw ConfigError({"--against and --host-stack: one baseline at a time"});
   }
-  if (f.runs < 1 || f.runs > 10000) throw ConfigError({"--runs: between 1 and 10000"});
+  if (f.runs < 0 || f.runs > 10000) throw ConfigError({"--runs: between 1 and 10000"});
+  double budget_s = 0;
+  if (!f.for_time.empty()) {
+    auto d = ParseDuration(f.for_time);
+    if (!d || *d < 1) throw ConfigError({"--for: '" + f.for_time + "' is not a duration of at least 1s (e.g. 2h)"});
+    budget_s = *d;
+  }
+  int runs = f.runs > 0 ? f.runs : budget_s > 0 ? 10000 : 5;
   if (!(f.max_rate > 0 && f.max_rate < 1)) throw ConfigError({"--max-rate: between 0 and 1, e.g. 0.2"});
   if (!(f.confidence > 0.5 && f.confidence < 1)) throw ConfigError({"--confidence: between 0.5 and 1"});
   // The image on the host stack asked for; the baseline: another image on
@@ -120,13 +115,76 @@ int CmdQualify(const QualifyFlags& f) {
     base_name += " (baseline)";
   }
 
+  // A pool of hosts when named: runs spread over their slots.
+  std::unique_ptr<HostPool> pool;
+  std::vector<PoolHost> hosts = HostsFromFlags(f.hosts, f.hosts_file);
+  if (!hosts.empty()) pool = OpenHostPool(hosts, image);
+
+  // The sides take turns (image, baseline, image, ...), so a host that slows
+  // down over the soak weighs on both alike. With --for, runs start while
+  // the budget leaves room for one more (the mean run so far) and stop as
+  // soon as the verdict is no longer inconclusive.
   auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  int sides = base ? 2 : 1;
+  std::mutex mu;
   std::vector<std::string> run_ids;
-  bool stop = false;
-  QualifySide side = RunSide(image_name, image, f, &run_ids, &stop);
-  QualifySide base_side;
-  if (base) base_side = RunSide(base_name, *base, f, &run_ids, &stop);
-  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  QualifySide side, base_side;
+  side.name = image_name;
+  base_side.name = base_name;
+  double run_seconds = 0;
+  int finished = 0;
+  std::exception_ptr failure;
+  RunConcurrently(runs * sides, pool ? pool->total_slots() : 1, [&](int i) {
+    bool is_base = i % sides == 1;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (failure) return false;
+      if (budget_s > 0) {
+        double mean = finished ? run_seconds / finished : 0;
+        if (elapsed() + mean > budget_s) return false;
+        if (side.runs > 0 && (!base || base_side.runs == side.runs) &&
+            JudgeQualification(side, base ? &base_side : nullptr, f.max_rate, f.confidence).verdict !=
+                Qualification::kInconclusive) {
+          return false;
+        }
+      }
+    }
+    RunRequest req;
+    req.config = is_base ? *base : image;
+    req.results_root = f.results;
+    req.store = f.store;
+    req.interrupted = &InterruptFlag();
+    auto started = std::chrono::steady_clock::now();
+    RunOutcome out;
+    try {
+      out = RunOnPool(req, pool.get());
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!failure) failure = std::current_exception();
+      return false;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    QualifySide& s = is_base ? base_side : side;
+    std::string of = budget_s > 0 && f.runs == 0 ? "" : "/" + std::to_string(runs);
+    PrintVerdictLine(s.name + " run " + std::to_string(s.runs + 1) + of + ": ", out);
+    if (out.interrupted) {
+      if (!failure) failure = std::make_exception_ptr(InterruptedError("qualify interrupted"));
+      return false;
+    }
+    if (out.config_error) {
+      if (!failure) failure = std::make_exception_ptr(ConfigError({s.name + ": " + out.title}));
+      return false;
+    }
+    if (!out.run_dir.empty()) run_ids.push_back(fs::path(out.run_dir).filename().string());
+    Tally(out, &s);
+    run_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    ++finished;
+    return true;
+  });
+  if (failure) std::rethrow_exception(failure);
+  double wall = elapsed();
+  if (pool && pool->size() > 1) std::printf("%s", pool->UsageTable(wall).c_str());
 
   QualifyVerdict v = JudgeQualification(side, base ? &base_side : nullptr, f.max_rate, f.confidence);
   int total = side.runs + base_side.runs;
@@ -188,7 +246,15 @@ void AddQualifyCommands(CLI::App& app, CommandTable& table) {
   q->add_option("--vcpus", f->vcpus, "the guest's vCPUs")->capture_default_str();
   q->add_option("--workload", f->workload, "built-in workload name, or a workload YAML file")->capture_default_str();
   q->add_option("--duration", f->duration, "each run's workload duration (default: the workload's)");
-  q->add_option("--runs", f->runs, "runs of each side")->capture_default_str();
+  q->add_option("--inject", f->inject,
+                "how the agent gets into the image: cloud-init (a NoCloud config drive) or overlay (written into "
+                "each run's overlay, for images without cloud-init)")->capture_default_str();
+  q->add_option("--runs", f->runs, "runs of each side (default 5; with --for, as many as it allows)");
+  q->add_option("--for", f->for_time,
+                "a wall-clock budget (e.g. 2h): runs start while it leaves room for one more, and stop once the "
+                "verdict is decided");
+  q->add_option("--host", f->hosts, "a libvirt host to run on (repeatable: a pool)")->type_size(1)->allow_extra_args(false);
+  q->add_option("--hosts", f->hosts_file, "a hosts file (hosts: [{uri: URI, slots: N}, ...]): runs spread over its slots");
   q->add_option("--max-rate", f->max_rate,
                 "the hang rate the image must be shown to stay under (alone), or the rise over the baseline that "
                 "must be ruled out")->capture_default_str();

@@ -28,6 +28,8 @@ log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
 EOF
   # No virtlogd in a test host: QEMU's output goes to a file.
   echo 'stdio_handler = "file"' >> "$d/etc/qemu.conf"
+  # The mount points (a machine that never ran libvirtd has no /run/libvirt).
+  mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt
   ip netns add "$ns" || fail "ip netns add $ns"
   HOSTS_UP="$HOSTS_UP $n"
   ip link add "bo$n-$$" type veth peer name "bo$n-$$p" || fail "veth for host $n"
