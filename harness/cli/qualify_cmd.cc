@@ -176,7 +176,9 @@ int CmdQualify(const QualifyFlags& f) {
       if (!failure) failure = std::make_exception_ptr(ConfigError({s.name + ": " + out.title}));
       return false;
     }
-    if (!out.run_dir.empty()) run_ids.push_back(fs::path(out.run_dir).filename().string());
+    // No run made: every host of the pool is drained, nothing more can run.
+    if (out.run_dir.empty()) return false;
+    run_ids.push_back(fs::path(out.run_dir).filename().string());
     Tally(out, &s);
     run_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     ++finished;
