@@ -34,6 +34,14 @@ std::string FirstTitle(const QualifySide& s) { return s.titles.empty() ? "" : ":
 
 }  // namespace
 
+bool QualifyStartsAnotherRun(double budget_s, double elapsed_s, double mean_run_s, const QualifySide& image,
+                             const QualifySide* base, double max_rate, double confidence) {
+  if (budget_s <= 0) return true;
+  if (elapsed_s + mean_run_s > budget_s) return false;
+  if (image.runs == 0 || (base && base->runs != image.runs)) return true;
+  return JudgeQualification(image, base, max_rate, confidence).verdict == Qualification::kInconclusive;
+}
+
 const char* QualificationName(Qualification q) {
   switch (q) {
     case Qualification::kQualified: return "qualified";

@@ -46,4 +46,13 @@ struct QualifyVerdict {
 QualifyVerdict JudgeQualification(const QualifySide& image, const QualifySide* base, double max_rate,
                                   double confidence = 0.95);
 
+// Whether a qualification soaking for a wall-clock budget (budget_s > 0)
+// starts another run, with elapsed_s of it gone, mean_run_s the mean length
+// of the runs finished so far (0 before the first), and the sides as they
+// stand: only while the budget leaves room for one more run, and only while
+// the verdict is inconclusive (judged once both sides have as many runs).
+// Without a budget (0): always (the run count bounds it).
+bool QualifyStartsAnotherRun(double budget_s, double elapsed_s, double mean_run_s, const QualifySide& image,
+                             const QualifySide* base, double max_rate, double confidence);
+
 }  // namespace blackout

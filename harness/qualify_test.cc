@@ -16,6 +16,31 @@ QualifySide Side(const std::string& name, int judged, int hangs, int boot_failur
   return s;
 }
 
+TEST(Qualify, ABudgetStartsRunsWhileThereIsRoomAndNoVerdict) {
+  QualifySide none = Side("img", 0, 0);
+  QualifySide few = Side("img", 4, 0);
+  // No budget: the run count alone bounds it, whatever the sides say.
+  EXPECT_TRUE(QualifyStartsAnotherRun(0, 1e9, 100, Side("img", 3, 1), nullptr, 0.2, 0.95));
+  // The first run always starts (no mean yet) inside the budget.
+  EXPECT_TRUE(QualifyStartsAnotherRun(1, 0, 0, none, nullptr, 0.2, 0.95));
+  EXPECT_FALSE(QualifyStartsAnotherRun(1, 2, 0, none, nullptr, 0.2, 0.95));
+  // Room for one more mean run, or not.
+  EXPECT_TRUE(QualifyStartsAnotherRun(3600, 3000, 500, few, nullptr, 0.2, 0.95));
+  EXPECT_FALSE(QualifyStartsAnotherRun(3600, 3200, 500, few, nullptr, 0.2, 0.95));
+  // Decided: a hang alone, or enough hang-free runs.
+  EXPECT_FALSE(QualifyStartsAnotherRun(3600, 10, 5, Side("img", 4, 1), nullptr, 0.2, 0.95));
+  EXPECT_FALSE(QualifyStartsAnotherRun(3600, 10, 5, Side("img", 16, 0), nullptr, 0.2, 0.95));
+  // Against a baseline: judged only once both sides have as many runs.
+  QualifySide base = Side("base", 3, 0);
+  QualifySide hung = Side("img", 4, 4);
+  EXPECT_TRUE(QualifyStartsAnotherRun(3600, 10, 5, hung, &base, 0.2, 0.95));
+  QualifySide base4 = Side("base", 4, 0);
+  EXPECT_TRUE(QualifyStartsAnotherRun(3600, 10, 5, few, &base4, 0.2, 0.95));
+  QualifySide many = Side("img", 12, 12);
+  QualifySide base12 = Side("base", 12, 0);
+  EXPECT_FALSE(QualifyStartsAnotherRun(3600, 10, 5, many, &base12, 0.2, 0.95));
+}
+
 TEST(Qualify, AloneAHangIsNotQualified) {
   QualifyVerdict v = JudgeQualification(Side("img", 3, 1), nullptr, 0.2);
   EXPECT_EQ(v.verdict, Qualification::kNotQualified);

@@ -140,14 +140,9 @@ int CmdQualify(const QualifyFlags& f) {
     {
       std::lock_guard<std::mutex> lock(mu);
       if (failure) return false;
-      if (budget_s > 0) {
-        double mean = finished ? run_seconds / finished : 0;
-        if (elapsed() + mean > budget_s) return false;
-        if (side.runs > 0 && (!base || base_side.runs == side.runs) &&
-            JudgeQualification(side, base ? &base_side : nullptr, f.max_rate, f.confidence).verdict !=
-                Qualification::kInconclusive) {
-          return false;
-        }
+      if (!QualifyStartsAnotherRun(budget_s, elapsed(), finished ? run_seconds / finished : 0, side,
+                                   base ? &base_side : nullptr, f.max_rate, f.confidence)) {
+        return false;
       }
     }
     RunRequest req;
