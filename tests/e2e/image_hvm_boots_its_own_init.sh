@@ -4,8 +4,8 @@
 # drive and starts the agent as a transient unit, which beats on ttyS0 from
 # the image's userspace while the image's getty starts on the same console;
 # the smoke workload passes. The image file is never written (the run boots
-# an overlay). (Slow tier, for the e2e budget: image_pygrub_domu_passes
-# boots the same image as a Xen PV domU in the default suite.)
+# an overlay). (Slow tier, for the e2e budget: image_qualify_verdicts boots
+# the same image as hvm in the default suite, with these checks.)
 . "$(dirname "$0")/lib.sh"
 "$BLACKOUT" images build debian-12 --json > "$T/image.json" || fail "images build debian-12 failed"
 img=$(jq -r .path "$T/image.json")
