@@ -36,7 +36,7 @@ struct QualifyFlags {
   std::string workload = "pv-spinlock-race";
   std::string duration;
   std::string inject = "cloud-init";
-  int runs = 0;             // of each side; 0: 5, or as many as --for allows
+  int runs = -1;            // of each side; -1 (not given): 5, or as many as --for allows
   std::string for_time;     // --for: a wall-clock budget
   std::vector<std::string> hosts;
   std::string hosts_file;
@@ -88,7 +88,7 @@ int CmdQualify(const QualifyFlags& f) {
   if (!f.against.empty() && !f.host_stack.empty()) {
     throw ConfigError({"--against and --host-stack: one baseline at a time"});
   }
-  if (f.runs < 0 || f.runs > 10000) throw ConfigError({"--runs: between 1 and 10000"});
+  if (f.runs != -1 && (f.runs < 1 || f.runs > 10000)) throw ConfigError({"--runs: between 1 and 10000"});
   double budget_s = 0;
   if (!f.for_time.empty()) {
     auto d = ParseDuration(f.for_time);
@@ -161,7 +161,7 @@ int CmdQualify(const QualifyFlags& f) {
     }
     std::lock_guard<std::mutex> lock(mu);
     QualifySide& s = is_base ? base_side : side;
-    std::string of = budget_s > 0 && f.runs == 0 ? "" : "/" + std::to_string(runs);
+    std::string of = budget_s > 0 && f.runs == -1 ? "" : "/" + std::to_string(runs);
     PrintVerdictLine(s.name + " run " + std::to_string(s.runs + 1) + of + ": ", out);
     if (out.interrupted) {
       if (!failure) failure = std::make_exception_ptr(InterruptedError("qualify interrupted"));
